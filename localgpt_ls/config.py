@@ -1,0 +1,327 @@
+"""config.toml as typed classes.
+
+Every key has a default, so an empty or missing file is a working configuration. Reading is
+strict: bad TOML, an unknown key or a wrong type is a `ConfigError` naming the file, the line or
+key, and what is expected, so a typo never silently turns a setting off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+from attrs import define, field
+
+from localgpt_ls import paths
+from localgpt_ls.errors import ConfigError
+
+EmbeddingProvider = Literal["local", "openai", "ollama", "none"]
+
+
+@define
+class AgentConfig:
+    default_model: str = "auto"
+    max_tokens: int = 4096
+    context_window: int = 128_000
+    max_tool_rounds: int = 8
+    aliases: dict[str, str] = field(factory=dict)
+
+
+@define
+class AnthropicConfig:
+    api_key: str | None = None
+    base_url: str = "https://api.anthropic.com"
+
+
+@define
+class OpenAIConfig:
+    api_key: str | None = None
+    base_url: str = "https://api.openai.com/v1"
+
+
+@define
+class OllamaConfig:
+    endpoint: str = "http://localhost:11434"
+
+
+@define
+class ProvidersConfig:
+    anthropic: AnthropicConfig = field(factory=AnthropicConfig)
+    openai: OpenAIConfig = field(factory=OpenAIConfig)
+    ollama: OllamaConfig = field(factory=OllamaConfig)
+
+
+@define
+class MemoryConfig:
+    workspace: str | None = None
+    embedding_provider: EmbeddingProvider = "local"
+    embedding_model: str | None = None
+    chunk_size: int = 400
+    chunk_overlap: int = 80
+    paths: list[str] = field(factory=list)
+
+
+@define
+class ActiveHours:
+    start: str = "00:00"
+    end: str = "24:00"
+    timezone: str = "local"
+
+
+@define
+class HeartbeatConfig:
+    enabled: bool = True
+    interval: str = "30m"
+    active_hours: ActiveHours | None = None
+
+
+@define
+class ServerConfig:
+    bind: str = "127.0.0.1"
+    port: int = 31327
+    auth_token: str | None = None
+    allowed_hosts: list[str] = field(factory=list)
+
+
+@define
+class Config:
+    agent: AgentConfig = field(factory=AgentConfig)
+    providers: ProvidersConfig = field(factory=ProvidersConfig)
+    memory: MemoryConfig = field(factory=MemoryConfig)
+    heartbeat: HeartbeatConfig = field(factory=HeartbeatConfig)
+    server: ServerConfig = field(factory=ServerConfig)
+    source: Path | None = field(default=None, metadata={"internal": True})
+
+    def workspace(self) -> Path:
+        return paths.resolve_workspace(self.memory.workspace)
+
+
+for _cls in (AgentConfig, AnthropicConfig, OpenAIConfig, OllamaConfig, ProvidersConfig,
+             MemoryConfig, ActiveHours, HeartbeatConfig, ServerConfig, Config):
+    # Annotations are strings under `from __future__ import annotations`; resolve them once so
+    # the unknown-key walk below can see nested classes.
+    attrs.resolve_types(_cls)
+
+# Keys whose values are secrets: `${VAR}` expands in them and they are never printed.
+SECRET_KEYS = {("providers", "anthropic", "api_key"), ("providers", "openai", "api_key"),
+               ("server", "auth_token")}
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _structure_strict_int(value: Any, _type: type) -> int:
+    # cattrs would turn "12" or 3.7 into an int; a config file that says so is a mistake.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _structure_strict_str(value: Any, _type: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _structure_strict_bool(value: Any, _type: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _structure_str_list(value: Any, _type: type) -> list[str]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of strings, got {type(value).__name__} {value!r}")
+    return [_structure_strict_str(v, str) for v in value]
+
+
+_converter.register_structure_hook_func(lambda t: t == list[str], _structure_str_list)
+_converter.register_structure_hook(int, _structure_strict_int)
+_converter.register_structure_hook(str, _structure_strict_str)
+_converter.register_structure_hook(bool, _structure_strict_bool)
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_secret(value: str | None) -> str | None:
+    """Expand `${VAR}` from the environment; an unset variable leaves the secret unset."""
+    if value is None:
+        return None
+    missing = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal missing
+        got = os.environ.get(m.group(1))
+        if got is None:
+            missing = True
+            return ""
+        return got
+
+    expanded = _VAR.sub(sub, value)
+    return None if missing or not expanded else expanded
+
+
+def _known_keys(cls: type) -> list[str]:
+    return [a.name for a in attrs.fields(cls) if not a.metadata.get("internal")]
+
+
+def _find_line(text: str, section: list[str], key: str) -> int | None:
+    """Best-effort line of `key` inside `[section]`; tomllib reports no positions for keys."""
+    header = ".".join(section)
+    in_section = not section
+    key_re = re.compile(rf"^\s*(\"?){re.escape(key)}\1\s*=")
+    header_re = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = header_re.match(line)
+        if m:
+            name = m.group(1).replace('"', "")
+            if name == ".".join([*section, key]):
+                return number
+            in_section = name == header
+            continue
+        if in_section and key_re.match(line):
+            return number
+    return None
+
+
+def _check_unknown_keys(data: Any, cls: type, where: list[str], file: Path, text: str) -> None:
+    """Reject unknown keys with the closest valid name, before cattrs sees the data."""
+    if not isinstance(data, dict) or not attrs.has(cls):
+        return
+    known = _known_keys(cls)
+    for key, value in data.items():
+        if key not in known:
+            line = _find_line(text, where, key)
+            place = f"{file}:{line}" if line else str(file)
+            dotted = ".".join([*where, key])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            section = f"[{'.'.join(where)}]" if where else "the top level"
+            raise ConfigError(f"{place}: unknown key '{dotted}' in {section}; {hint}")
+        attr = attrs.fields_dict(cls)[key]
+        inner = _attrs_class_of(attr.type)
+        if inner is not None:
+            _check_unknown_keys(value, inner, [*where, key], file, text)
+
+
+def _attrs_class_of(tp: Any) -> type | None:
+    if isinstance(tp, type) and attrs.has(tp):
+        return tp
+    for arg in getattr(tp, "__args__", ()) or ():
+        if isinstance(arg, type) and attrs.has(arg):
+            return arg
+    return None
+
+
+def _describe(exc: BaseException, tp: Any) -> str:
+    args = getattr(tp, "__args__", None)
+    if args and all(isinstance(a, str) for a in args):
+        return f"expected one of {', '.join(repr(a) for a in args)}"
+    if isinstance(exc, TypeError | ValueError) and str(exc).startswith("expected"):
+        return str(exc)
+    target = _attrs_class_of(tp)
+    if target is not None:
+        return "expected a table like [section.key]"
+    name = getattr(tp, "__name__", str(tp))
+    return f"expected {name}"
+
+
+def _type_error_message(exc: Exception, file: Path, text: str) -> str:
+    """Turn a cattrs validation error into 'file:line: key: expected ...'."""
+    for message in cattrs.transform_error(exc, path="config", format_exception=_describe):
+        # cattrs says e.g. "invalid value for type, expected int @ config.agent.max_tokens".
+        detail, _, where = message.partition(" @ ")
+        keys = where.split(".")[1:]
+        line = _find_line(text, keys[:-1], keys[-1]) if keys else None
+        place = f"{file}:{line}" if line else str(file)
+        return f"{place}: '{'.'.join(keys)}' has the wrong type ({detail})"
+    return f"{file}: {exc}"
+
+
+def parse_config(text: str, file: Path) -> Config:
+    """Structure the text of a config file; raises ConfigError with file and line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}; fix the line or run "
+                          f"`localgpt config init --force` for a fresh file") from None
+    _check_unknown_keys(data, Config, [], file, text)
+    try:
+        config = _converter.structure(data, Config)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        raise ConfigError(_type_error_message(exc, file, text)) from None
+    config.providers.anthropic.api_key = expand_secret(config.providers.anthropic.api_key)
+    config.providers.openai.api_key = expand_secret(config.providers.openai.api_key)
+    config.server.auth_token = expand_secret(config.server.auth_token)
+    config.source = file
+    return config
+
+
+def load_config(file: Path | None = None) -> Config:
+    """Read `$LOCALGPT_HOME/config.toml` (or `file`); a missing file means all defaults."""
+    file = file or paths.config_path()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    return parse_config(text, file)
+
+
+def to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
+    """The config as plain data (for `config show`); secrets are masked unless redact=False."""
+    data: dict[str, Any] = _converter.unstructure(config)
+    data.pop("source", None)
+    if redact:
+        for section, *rest in SECRET_KEYS:
+            node = data[section]
+            for key in rest[:-1]:
+                node = node[key]
+            if node.get(rest[-1]):
+                node[rest[-1]] = "********"
+    return data
+
+
+def to_toml(data: dict[str, Any], prefix: str = "") -> str:
+    """A small TOML writer for the shapes above (tables, strings, numbers, bools, lists)."""
+    scalars: list[str] = []
+    tables: list[str] = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and not (prefix.endswith("aliases") or key == "aliases"):
+            name = f"{prefix}.{key}" if prefix else key
+            body = to_toml(value, name)
+            tables.append(f"[{name}]\n{body}" if body.strip() else f"[{name}]\n")
+        else:
+            scalars.append(f"{key} = {_toml_value(value)}")
+    out = "\n".join(scalars)
+    if scalars:
+        out += "\n"
+    if tables:
+        out += ("\n" if scalars else "") + "\n".join(tables)
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml_value(v)}' for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

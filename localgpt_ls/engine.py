@@ -1,0 +1,22 @@
+"""The Engine: one object that owns config, workspace, memory, providers and heartbeat.
+
+Every door (CLI, language server, HTTP daemon) builds one and calls it; doors translate and hold
+no business logic. Parts are built lazily so `localgpt --version` or `config path` never pay for
+opening the index or loading a model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localgpt_ls.config import Config, load_config
+from localgpt_ls.workspace import ensure_workspace
+
+
+class Engine:
+    def __init__(self, config: Config | None = None, workspace: Path | None = None) -> None:
+        self.config = config if config is not None else load_config()
+        self.workspace = ensure_workspace((workspace or self.config.workspace()).resolve())
+
+    def close(self) -> None:
+        """Release files and connections; safe to call twice."""

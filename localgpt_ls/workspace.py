@@ -1,0 +1,97 @@
+"""The workspace folder: first-run templates and the one path-safety rule every file access uses."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from localgpt_ls.errors import LocalGPTError, PathSafetyError
+
+TEMPLATE_FILES = (
+    "AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md", "HEARTBEAT.md", "MEMORY.md",
+)
+TEMPLATE_DIRS = ("memory", "knowledge", "skills")
+# Read into the system prompt, in this order (DESIGN.md "Context").
+BOOTSTRAP_FILES = (
+    "AGENTS.md", "SOUL.md", "TOOLS.md", "IDENTITY.md", "USER.md", "HEARTBEAT.md", "MEMORY.md",
+)
+
+
+def template_text(name: str) -> str:
+    return resources.files("localgpt_ls.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
+    """Create the OpenClaw classic layout; returns the files written. Existing files are kept
+    unless `force`, because they are the user's memory."""
+    try:
+        workspace.mkdir(parents=True, exist_ok=True)
+        for folder in TEMPLATE_DIRS:
+            (workspace / folder).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise LocalGPTError(f"cannot create the workspace at {workspace}: {exc.strerror}; "
+                            "set LOCALGPT_WORKSPACE or [memory] workspace to a writable folder"
+                            ) from None
+    written = []
+    for name in TEMPLATE_FILES:
+        target = workspace / name
+        if target.exists() and not force:
+            continue
+        atomic_write(target, template_text(name))
+        written.append(target)
+    return written
+
+
+def ensure_workspace(workspace: Path) -> Path:
+    """Create the workspace on first use (commands that need it call this)."""
+    if not (workspace / "MEMORY.md").exists() or not (workspace / "memory").is_dir():
+        init_workspace(workspace)
+    return workspace
+
+
+def safe_path(workspace: Path, given: str | os.PathLike[str], *, must_exist: bool = False) -> Path:
+    """Resolve a user- or model-given path inside the workspace, or raise PathSafetyError.
+
+    Refuses absolute paths, `..` that climbs out, and symlinks (at any level) that lead out:
+    the check is on the fully resolved path, so a link inside the workspace pointing elsewhere
+    is caught too.
+    """
+    text = os.fspath(given)
+    if not text or "\x00" in text:
+        raise PathSafetyError(f"invalid path {text!r}: give a path relative to the workspace")
+    candidate = Path(text)
+    if candidate.is_absolute() or candidate.drive:
+        raise PathSafetyError(f"'{text}' is absolute; give a path relative to the workspace "
+                              f"({workspace})")
+    root = workspace.resolve()
+    resolved = (root / candidate).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise PathSafetyError(f"'{text}' leads outside the workspace ({root}); "
+                              "only files inside it can be used")
+    if must_exist and not resolved.exists():
+        raise PathSafetyError(f"'{text}' does not exist in the workspace")
+    return resolved
+
+
+def relative_to_workspace(workspace: Path, path: Path) -> str:
+    """Workspace-relative POSIX path, the form every result shape uses."""
+    return path.resolve().relative_to(workspace.resolve()).as_posix()
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
