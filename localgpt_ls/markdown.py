@@ -1,0 +1,533 @@
+"""Markdown structure for memory and the editor: headings, links, tags, tasks and chunks.
+
+Block structure comes from mistune 3's block parser (an AST, so a `#` inside a fenced code block is
+never a heading). mistune tokens carry no source positions, so `_LocatingBlockParser` stamps every
+top-level token with the offset where it starts; a token ends where the next one starts. Offsets
+become 1-based line numbers, which is what the language server and search results point at.
+
+Links, tags and tasks are then found line by line inside the blocks that can hold them, with code
+spans, fenced/indented code and HTML comments masked out first, so `` `[[x]]` `` is not a link.
+
+Conventions:
+- Lines are 1-based. Line breaks are `\\n`, `\\r\\n` or `\\r` (the same set LSP uses).
+- `start`/`end` of links and tags are 0-based Python `str` offsets within their line (end
+  exclusive); the language server converts them to UTF-16.
+- A tag's `name` has no leading `#`; its range covers the `#`.
+- Standard links with a URL scheme (`https:`, `mailto:` ...) and images are not note links and are
+  not reported. A link target is percent-decoded; `[x](#h)` and `[[#h]]` have target "".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from mistune.block_parser import BlockParser
+from mistune.core import BlockState
+
+__all__ = ["Chunk", "Heading", "Link", "MarkdownDoc", "Tag", "Task", "chunk",
+           "estimate_tokens", "parse", "slugify", "split_lines"]
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    slug: str
+    line: int
+    end_line: int  # last line of the section (trailing blank lines excluded)
+    path: tuple[str, ...]  # texts of the enclosing headings, this one last
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: Literal["wiki", "md"]
+    target: str
+    heading: str | None
+    alias: str | None
+    line: int
+    start: int
+    end: int
+    raw: str
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    line: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Task:
+    line: int
+    checked: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level markdown block and the lines it covers (blank lines excluded)."""
+
+    type: str
+    line_start: int
+    line_end: int
+
+
+@dataclass
+class MarkdownDoc:
+    lines: list[str]
+    blocks: list[Block] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+
+    def heading_path_at(self, line: int) -> tuple[str, ...]:
+        """The heading path of the section that contains `line` (() before the first heading)."""
+        path: tuple[str, ...] = ()
+        for h in self.headings:
+            if h.line > line:
+                break
+            path = h.path
+            # A deeper heading's section may have ended; its parents' path still applies.
+            if h.end_line < line:
+                path = h.path[:-1]
+        return path
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    line_start: int
+    line_end: int
+    heading_path: tuple[str, ...]
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as LSP counts them (`\\n`, `\\r\\n`, `\\r`); a final line break adds an empty line."""
+    return _LINE_BREAK.split(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Block structure with positions
+
+
+class _LocatingBlockParser(BlockParser):
+    """mistune's block parser, recording where each top-level token starts (`_pos`)."""
+
+    def parse_method(self, m: re.Match[str], state: BlockState) -> int | None:
+        if state.parent is not None:
+            return super().parse_method(m, state)
+        before, start = len(state.tokens), state.cursor
+        state._rule_depth += 1  # type: ignore[attr-defined]
+        try:
+            result = super().parse_method(m, state)
+        finally:
+            state._rule_depth -= 1  # type: ignore[attr-defined]
+        # Lists and block quotes move the cursor before appending their token, and may parse the
+        # block that ends them first (a nested call that stamps its own token): stamp the rest.
+        for tok in state.tokens[before:]:
+            tok.setdefault("_pos", start)
+        return result
+
+
+class _LocatingState(BlockState):
+    _rule_depth = 0
+
+    def append_token(self, token: dict[str, Any]) -> None:
+        # Outside a rule (indented code, paragraphs) the cursor is where the token starts.
+        if self.parent is None and not self._rule_depth:
+            token.setdefault("_pos", self.cursor)
+        super().append_token(token)
+
+    def add_paragraph(self, text: str) -> None:
+        last = self.last_token()
+        if self.parent is None and not self._rule_depth and not (
+                last and last["type"] == "paragraph"):
+            self.tokens.append({"type": "paragraph", "text": text, "_pos": self.cursor})
+            return
+        super().add_paragraph(text)
+
+
+_PARSER = _LocatingBlockParser()
+
+
+def _top_level_tokens(norm: str) -> list[tuple[dict[str, Any], int, int]]:
+    """Top-level tokens of `norm` (text with `\\n` line breaks) with 0-based [start, end) lines."""
+    state = _LocatingState()
+    state.process(norm if norm.endswith("\n") else norm + "\n")
+    _PARSER.parse(state)
+    starts = [0]
+    for i, ch in enumerate(norm):
+        if ch == "\n":
+            starts.append(i + 1)
+
+    def line_of(pos: int) -> int:
+        # bisect by hand keeps this dependency-free and obvious
+        lo, hi = 0, len(starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if starts[mid] <= pos:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    toks = [t for t in state.tokens if "_pos" in t]
+    out: list[tuple[dict[str, Any], int, int]] = []
+    n_lines = len(starts)
+    for i, tok in enumerate(toks):
+        first = line_of(tok["_pos"])
+        end = line_of(toks[i + 1]["_pos"]) if i + 1 < len(toks) else n_lines
+        out.append((tok, first, max(end, first + 1)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking: code and comments are not links or tags
+
+
+def _mask(s: str, a: int, b: int) -> str:
+    """Blank s[a:b] with spaces, keeping line breaks (so lines and offsets stay put)."""
+    return s[:a] + re.sub(r"[^\n]", " ", s[a:b]) + s[b:]
+
+
+_BACKTICKS = re.compile(r"`+")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def _mask_code_spans(s: str) -> str:
+    """Mask inline code spans: a run of N backticks up to the next run of exactly N."""
+    out = s
+    pos = 0
+    while True:
+        m = _BACKTICKS.search(s, pos)
+        if not m:
+            return out
+        n = len(m.group())
+        closer = None
+        for m2 in _BACKTICKS.finditer(s, m.end()):
+            if len(m2.group()) == n:
+                closer = m2
+                break
+        if closer is None:
+            pos = m.end()
+            continue
+        out = _mask(out, m.start(), closer.end())
+        pos = closer.end()
+
+
+_FENCE = re.compile(r"^(?:[ \t]*(?:>[ \t]?)*(?:[-*+]|\d+[.)])?[ \t]*)(`{3,}|~{3,})")
+
+
+def _mask_nested_fences(lines: list[str]) -> list[str]:
+    """Mask fenced code inside lists and quotes (mistune hides nested tokens' positions)."""
+    out = list(lines)
+    fence: str | None = None
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if fence is None:
+            if m:
+                fence = m.group(1)
+                out[i] = " " * len(line)
+        else:
+            out[i] = " " * len(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Inline scanners
+
+_WIKI = re.compile(r"\[\[([^\[\]\n|#]*)(?:#([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
+_MD_LINK = re.compile(
+    r"(?<!!)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]"
+    r"\((?:<([^<>\n]*)>|([^()\s<>]*))(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'))?[ \t]*\)"
+)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_TAG = re.compile(r"(?<![\w#&/\\:.\-\]\)])#([\w\-/]+)")
+_TASK = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\](?:[ \t]+(.*))?$")
+
+
+def _scan_links(line: str, lineno: int) -> list[Link]:
+    found: list[Link] = []
+    for m in _WIKI.finditer(line):
+        target = m.group(1).strip()
+        heading = m.group(2).strip() if m.group(2) is not None else None
+        alias = m.group(3).strip() if m.group(3) is not None else None
+        if not target and not heading:
+            continue
+        found.append(Link("wiki", target, heading or None, alias or None, lineno, m.start(),
+                          m.end(), m.group(0)))
+    for m in _MD_LINK.finditer(line):
+        # a `[[wiki]]` also contains `[x]` shapes; never report overlapping links
+        if any(f.start <= m.start() < f.end for f in found):
+            continue
+        dest = m.group(2) if m.group(2) is not None else m.group(3)
+        if not dest or _SCHEME.match(dest):
+            continue
+        path, _, frag = dest.partition("#")
+        found.append(Link("md", unquote(path), unquote(frag) or None, m.group(1) or None, lineno,
+                          m.start(), m.end(), m.group(0)))
+    found.sort(key=lambda lk: lk.start)
+    return found
+
+
+def _scan_tags(line: str, lineno: int) -> list[Tag]:
+    tags = []
+    for m in _TAG.finditer(line):
+        name = m.group(1).rstrip("/-")
+        # `#123` is an issue number, not a tag; a tag needs at least one non-digit
+        if not name or not re.search(r"[^\W\d_]|[_\-/]", name) or name.startswith("/"):
+            continue
+        tags.append(Tag(name, lineno, m.start(), m.start() + 1 + len(name)))
+    return tags
+
+
+# ---------------------------------------------------------------------------------------------
+# Headings
+
+
+_SLUG_DROP = re.compile(r"[^\w\- ]")
+
+
+def slugify(heading: str) -> str:
+    """GitHub-style anchor: lowercase, punctuation dropped, spaces to hyphens (unicode kept).
+
+    Duplicate headings in one file get `-1`, `-2` on GitHub; callers that care add that suffix.
+    """
+    text = unicodedata.normalize("NFC", heading).strip().lower()
+    text = _SLUG_DROP.sub("", text)
+    return text.replace(" ", "-")
+
+
+_INLINE_MARKUP = re.compile(r"(\*\*|__|\*|_(?=\w)|(?<=\w)_|`)")
+
+
+def _heading_text(raw: str) -> str:
+    """Heading text with link syntax and emphasis markers removed, as a reader sees it."""
+    text = _WIKI.sub(lambda m: m.group(3) or m.group(1) or m.group(2) or "", raw)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = _INLINE_MARKUP.sub("", text)
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# parse
+
+
+_NO_INLINE = {"block_code", "blank_line", "thematic_break"}
+
+
+def parse(text: str) -> MarkdownDoc:
+    """Parse markdown into headings (with section ranges), links, tags and tasks."""
+    lines = split_lines(text)
+    norm = "\n".join(lines)
+    doc = MarkdownDoc(lines=lines)
+    masked = list(lines)
+    raw_headings: list[tuple[int, str, int]] = []  # (level, text, 1-based line)
+
+    for tok, first, end in _top_level_tokens(norm):
+        ttype = tok["type"]
+        last = end - 1
+        while last > first and not lines[last].strip():
+            last -= 1
+        if ttype != "blank_line":
+            doc.blocks.append(Block(ttype, first + 1, last + 1))
+        if ttype in _NO_INLINE:
+            for i in range(first, end):
+                masked[i] = " " * len(lines[i])
+            continue
+        if ttype == "heading":
+            raw_headings.append((tok["attrs"]["level"], _heading_text(tok.get("text", "")),
+                                 first + 1))
+        region = "\n".join(masked[first:end])
+        region = _HTML_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), region)
+        region = _mask_code_spans(region)
+        region_lines = region.split("\n")
+        if ttype in ("list", "block_quote"):
+            region_lines = _mask_nested_fences(region_lines)
+        masked[first:end] = region_lines
+        if ttype == "list" or ttype == "block_quote":
+            for i in range(first, end):
+                m = _TASK.match(lines[i])
+                if m and masked[i].strip():
+                    doc.tasks.append(Task(i + 1, m.group(1) in "xX", (m.group(2) or "").strip()))
+
+    for i, mline in enumerate(masked):
+        if not mline.strip():
+            continue
+        links = _scan_links(mline, i + 1)
+        doc.links.extend(links)
+        tag_line = mline
+        for lk in links:  # `[x](#heading)` and `[[n#h]]` hold `#` that are not tags
+            tag_line = tag_line[:lk.start] + " " * (lk.end - lk.start) + tag_line[lk.end:]
+        doc.tags.extend(_scan_tags(tag_line, i + 1))
+
+    doc.headings = _build_headings(raw_headings, lines)
+    return doc
+
+
+def _build_headings(raw: list[tuple[int, str, int]], lines: list[str]) -> list[Heading]:
+    out: list[Heading] = []
+    stack: list[tuple[int, str]] = []
+    for idx, (level, text, line) in enumerate(raw):
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, text))
+        end = len(lines)
+        for lvl2, _t, line2 in raw[idx + 1:]:
+            if lvl2 <= level:
+                end = line2 - 1
+                break
+        while end > line and not lines[end - 1].strip():
+            end -= 1
+        out.append(Heading(level, text, slugify(text), line, end, tuple(t for _l, t in stack)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Chunking
+
+
+def estimate_tokens(text: str) -> int:
+    """Approximate model tokens as characters / 4 (rounded up).
+
+    Cheap, needs no tokenizer and is close to WordPiece/BPE counts for English prose; it
+    undercounts CJK text, where the embedder's own 256-token truncation is the real limit.
+    """
+    return math.ceil(len(text) / 4)
+
+
+@dataclass
+class _Section:
+    line_start: int  # 1-based, inclusive
+    line_end: int
+    path: tuple[str, ...]
+
+
+def _sections(doc: MarkdownDoc) -> list[_Section]:
+    """Split at every heading: preamble, then one section per heading up to the next heading."""
+    n = len(doc.lines)
+    starts = [h.line for h in doc.headings]
+    bounds = ([1] if not starts or starts[0] > 1 else []) + starts
+    paths = ([()] if not starts or starts[0] > 1 else []) + [h.path for h in doc.headings]
+    out: list[_Section] = []
+    for i, start in enumerate(bounds):
+        end = (bounds[i + 1] - 1) if i + 1 < len(bounds) else n
+        while end >= start and not doc.lines[end - 1].strip():
+            end -= 1
+        while start <= end and not doc.lines[start - 1].strip():
+            start += 1
+        if start <= end:
+            out.append(_Section(start, end, paths[i]))
+    return out
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def chunk(text: str, doc: MarkdownDoc | None = None, chunk_tokens: int = 400,
+          overlap_tokens: int = 80) -> list[Chunk]:
+    """Cut a note into chunks of about `chunk_tokens` with about `overlap_tokens` of overlap.
+
+    Sections (split at headings) are kept whole when they fit. A tiny section (under a quarter of
+    the budget) is merged with its neighbour when both fit together, so a heading followed by two
+    lines does not become a chunk of its own. A long section is cut at block (paragraph, list,
+    code) boundaries, then at lines, and a single over-long line at characters. Every chunk's text
+    is exactly its lines `line_start..line_end` (1-based), except pieces of an over-long line.
+    The heading path of a merged chunk is the common prefix of its sections' paths.
+    """
+    if doc is None:
+        doc = parse(text)
+    lines = doc.lines
+    lines_tok = [estimate_tokens(ln) + 1 for ln in lines]  # +1: the line break
+    tiny = max(1, chunk_tokens // 4)
+    overlap_tokens = min(overlap_tokens, chunk_tokens // 2)
+
+    def cost(a: int, b: int) -> int:
+        return sum(lines_tok[a - 1:b])
+
+    groups: list[_Section] = []
+    for sec in _sections(doc):
+        if groups:
+            g = groups[-1]
+            g_cost, s_cost = cost(g.line_start, g.line_end), cost(sec.line_start, sec.line_end)
+            if (g_cost < tiny or s_cost < tiny) and g_cost + s_cost <= chunk_tokens:
+                groups[-1] = _Section(g.line_start, sec.line_end, _common_prefix(g.path, sec.path))
+                continue
+        groups.append(sec)
+
+    block_ends = {b.line_end for b in doc.blocks}
+    chunks: list[Chunk] = []
+    for g in groups:
+        if cost(g.line_start, g.line_end) <= chunk_tokens:
+            chunks.append(_make_chunk(lines, g.line_start, g.line_end, g.path))
+            continue
+        chunks.extend(_split_section(lines, lines_tok, g, block_ends, chunk_tokens,
+                                     overlap_tokens))
+    return chunks
+
+
+def _make_chunk(lines: list[str], a: int, b: int, path: tuple[str, ...]) -> Chunk:
+    return Chunk("\n".join(lines[a - 1:b]), a, b, path)
+
+
+def _split_section(lines: list[str], lines_tok: list[int], g: _Section, block_ends: set[int],
+                   budget: int, overlap: int) -> Iterator[Chunk]:
+    start = g.line_start
+    while start <= g.line_end:
+        if lines_tok[start - 1] > budget:  # one line longer than a chunk: cut it by characters
+            yield from _split_line(lines[start - 1], start, g.path, budget, overlap)
+            start += 1
+            continue
+        end, used = start, lines_tok[start - 1]
+        while end < g.line_end and used + lines_tok[end] <= budget:
+            used += lines_tok[end]
+            end += 1
+        if end < g.line_end:
+            # Prefer to stop at the end of a block (paragraph, list, code) past half the budget.
+            acc, best = 0, None
+            for ln in range(start, end + 1):
+                acc += lines_tok[ln - 1]
+                if ln in block_ends and acc >= budget // 2:
+                    best = ln
+            if best is not None:
+                end = best
+        while end > start and not lines[end - 1].strip():
+            end -= 1
+        yield _make_chunk(lines, start, end, g.path)
+        if end >= g.line_end:
+            break
+        # Overlap: restart on the trailing lines worth <= `overlap` tokens, always moving on.
+        nxt, acc = end + 1, 0
+        while nxt - 1 > start + 1 and acc + lines_tok[nxt - 2] <= overlap:
+            acc += lines_tok[nxt - 2]
+            nxt -= 1
+        while nxt <= g.line_end and not lines[nxt - 1].strip():
+            nxt += 1
+        start = nxt
+
+
+def _split_line(line: str, lineno: int, path: tuple[str, ...], budget: int,
+                overlap: int) -> Iterator[Chunk]:
+    size, step = budget * 4, max(1, (budget - overlap) * 4)
+    for a in range(0, len(line), step):
+        yield Chunk(line[a:a + size], lineno, lineno, path)
+        if a + size >= len(line):
+            break
