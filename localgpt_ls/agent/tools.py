@@ -1,0 +1,330 @@
+"""The tools the model can call, and the one place that runs them.
+
+Every path a model gives goes through workspace.safe_path. Results are capped in length and
+wrapped in <data source=...> so the model can tell file contents from instructions. Writes to
+files other than the memory logs need the user's approval through the door's Approver; with no
+approver (nobody to ask) they are refused with an error the model can relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from localgpt_ls import paths
+from localgpt_ls.agent.events import Approver
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.llm.transport import INVALID_ARGUMENTS
+from localgpt_ls.llm.types import ToolCall, ToolSpec
+from localgpt_ls.workspace import atomic_write, relative_to_workspace, safe_path
+
+log = logging.getLogger("localgpt_ls.agent")
+
+RESULT_CAP = 12_000
+READ_LINES_DEFAULT = 200
+READ_LINES_MAX = 1_000
+FILE_SIZE_MAX = 2_000_000
+
+
+class ToolError(Exception):
+    """A tool failed in a way the model should hear about (the turn goes on)."""
+
+
+@dataclass
+class ToolContext:
+    workspace: Path
+    # Returns the MemoryIndex (Engine.memory); a callable so the index opens only when used.
+    memory: Callable[[], Any] | None = None
+    approver: Approver | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+
+
+Handler = Callable[[dict[str, Any], ToolContext], Awaitable[str]]
+
+
+@dataclass
+class Tool:
+    spec: ToolSpec
+    handler: Handler
+    # Where the result came from, for the <data source=...> wrapper.
+    source: Callable[[dict[str, Any]], str] = field(default=lambda args: "")
+
+
+def wrap(source: str, text: str) -> str:
+    """Cap and fence a tool result; a `</data` inside the text cannot close the fence."""
+    if len(text) > RESULT_CAP:
+        text = (text[:RESULT_CAP] + f"\n[... {len(text) - RESULT_CAP} more characters left "
+                "out; ask for a smaller range]")
+    text = text.replace("</data", "<\\/data")
+    attr = f' source="{source}"' if source else ""
+    return f"<data{attr}>\n{text}\n</data>"
+
+
+def _str_arg(args: dict[str, Any], name: str, required: bool = True) -> str:
+    value = args.get(name)
+    if value is None:
+        if required:
+            raise ToolError(f"missing argument '{name}'")
+        return ""
+    if not isinstance(value, str):
+        raise ToolError(f"argument '{name}' must be a string")
+    return value
+
+
+def _int_arg(args: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = args.get(name, default)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ToolError(f"argument '{name}' must be an integer") from None
+    return max(low, min(high, number))
+
+
+def _path(ctx: ToolContext, given: str) -> Path:
+    try:
+        return safe_path(ctx.workspace, given)
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _read_text(path: Path, rel: str) -> str:
+    if not path.is_file():
+        raise ToolError(f"'{rel}' does not exist in the workspace")
+    if path.stat().st_size > FILE_SIZE_MAX:
+        raise ToolError(f"'{rel}' is too large to read here")
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise ToolError(f"'{rel}' is a binary file")
+    return data.decode("utf-8", errors="replace")
+
+
+# -- memory tools ---------------------------------------------------------------------------
+
+async def memory_search(args: dict[str, Any], ctx: ToolContext) -> str:
+    query = _str_arg(args, "query").strip()
+    if not query:
+        raise ToolError("the query is empty")
+    limit = _int_arg(args, "max_results", 6, 1, 20)
+    if ctx.memory is None:
+        raise ToolError("memory search is not available here")
+    memory = ctx.memory
+
+    def search() -> Any:
+        return memory().search(query, limit=limit)
+
+    try:
+        response = await asyncio.to_thread(search)
+    except LocalGPTError as exc:
+        raise ToolError(f"memory search failed: {exc}") from None
+    hits = list(getattr(response, "results", []) or [])
+    if not hits:
+        return f"No memory matches for {query!r}."
+    lines = [f"{len(hits)} result(s) for {query!r}:"]
+    for i, hit in enumerate(hits, 1):
+        lines.append(f"\n{i}. {hit.file}:{hit.line_start}-{hit.line_end} "
+                     f"(score {float(hit.score):.2f})")
+        lines.append(str(hit.content).strip())
+    return "\n".join(lines)
+
+
+async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
+    rel = _str_arg(args, "path")
+    path = _path(ctx, rel)
+    if path.suffix.lower() != ".md":
+        raise ToolError(f"memory_get reads markdown notes only; '{rel}' is not a .md file "
+                        "(use read_file)")
+    text = _read_text(path, rel)
+    lines = text.splitlines()
+    start = _int_arg(args, "from", 1, 1, max(1, len(lines)))
+    count = _int_arg(args, "lines", READ_LINES_DEFAULT, 1, READ_LINES_MAX)
+    chunk = lines[start - 1:start - 1 + count]
+    end = start + len(chunk) - 1
+    shown = relative_to_workspace(ctx.workspace, path)
+    header = f"{shown} lines {start}-{end} of {len(lines)}"
+    return header + "\n" + "\n".join(chunk)
+
+
+def _append_locked(ctx: ToolContext, path: Path, text: str, header: str) -> None:
+    """Append under a per-workspace lock with O_APPEND: concurrent appenders (two processes,
+    the heartbeat) interleave whole entries and nobody's text is overwritten."""
+    lock = FileLock(str(paths.state_dir(ctx.workspace) / "append.lock"))
+    paths.state_dir(ctx.workspace).mkdir(parents=True, exist_ok=True)
+    with lock.acquire(timeout=10):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prefix = ""
+        if not path.exists() or path.stat().st_size == 0:
+            prefix = header
+        else:
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - 2))
+                tail = handle.read()
+            prefix = "" if tail.endswith(b"\n\n") else ("\n" if tail.endswith(b"\n") else "\n\n")
+        data = (prefix + text.strip() + "\n").encode("utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+async def memory_append(args: dict[str, Any], ctx: ToolContext) -> str:
+    text = _str_arg(args, "text").strip()
+    if not text:
+        raise ToolError("nothing to append: 'text' is empty")
+    target = _str_arg(args, "target", required=False) or "daily"
+    now = ctx.now()
+    if target == "daily":
+        rel = f"memory/{now.date().isoformat()}.md"
+        header = f"# {now.date().isoformat()}\n\n"
+        entry = f"- {now:%H:%M} {text}" if "\n" not in text else f"## {now:%H:%M}\n\n{text}"
+    elif target == "memory":
+        rel, header, entry = "MEMORY.md", "# Memory\n\n", text
+    else:
+        raise ToolError("target must be \"daily\" or \"memory\"")
+    path = _path(ctx, rel)
+    await asyncio.to_thread(_append_locked, ctx, path, entry, header)
+    if ctx.memory is not None:
+        memory = ctx.memory
+
+        def reindex() -> None:
+            index_file = getattr(memory(), "index_file", None)
+            if index_file is not None:
+                index_file(path)
+
+        try:
+            await asyncio.to_thread(reindex)
+        except Exception as exc:  # the note is written; a stale index only delays search
+            log.warning("could not index %s after append: %s", rel, exc)
+    return f"appended to {rel}"
+
+
+# -- workspace files ------------------------------------------------------------------------
+
+async def _approve(ctx: ToolContext, tool: str, summary: str) -> None:
+    if ctx.approver is None:
+        raise ToolError(f"{tool} needs the user's approval and nobody can approve here (this "
+                        "door has no approval prompt); tell the user what you would change "
+                        "instead")
+    if not await ctx.approver(tool, summary):
+        raise ToolError(f"the user declined: {summary}")
+
+
+async def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
+    rel = _str_arg(args, "path")
+    path = _path(ctx, rel)
+    text = _read_text(path, rel)
+    return f"{relative_to_workspace(ctx.workspace, path)} ({len(text)} chars)\n{text}"
+
+
+async def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
+    rel = _str_arg(args, "path")
+    content = _str_arg(args, "content")
+    path = _path(ctx, rel)
+    if path.is_dir():
+        raise ToolError(f"'{rel}' is a folder")
+    shown = relative_to_workspace(ctx.workspace, path)
+    action = "overwrite" if path.exists() else "create"
+    await _approve(ctx, "write_file", f"{action} {shown} ({len(content)} chars)")
+    await asyncio.to_thread(atomic_write, path, content)
+    return f"wrote {shown} ({len(content)} chars)"
+
+
+async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
+    rel = _str_arg(args, "path")
+    old = _str_arg(args, "old_text")
+    new = _str_arg(args, "new_text")
+    path = _path(ctx, rel)
+    text = _read_text(path, rel)
+    count = text.count(old) if old else 0
+    if count != 1:
+        raise ToolError(f"old_text must occur exactly once in {rel}; found {count} times "
+                        "(read the file and copy a unique passage)")
+    shown = relative_to_workspace(ctx.workspace, path)
+    preview = old.strip().replace("\n", " ")[:60]
+    await _approve(ctx, "edit_file", f"edit {shown}: replace \"{preview}\"")
+    # Re-read after the (possibly slow) approval so an edit made meanwhile is not lost.
+    current = _read_text(path, rel)
+    if current.count(old) != 1:
+        raise ToolError(f"{rel} changed while waiting for approval; read it again")
+    await asyncio.to_thread(atomic_write, path, current.replace(old, new, 1))
+    return f"edited {shown}"
+
+
+def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required,
+            "additionalProperties": False}
+
+
+TOOLS: dict[str, Tool] = {t.spec.name: t for t in (
+    Tool(ToolSpec("memory_search", "Search the memory workspace by keywords and meaning; "
+                  "returns file:lines, score and the matching text.",
+                  _obj({"query": {"type": "string"},
+                        "max_results": {"type": "integer", "minimum": 1, "maximum": 20}},
+                       ["query"])),
+         memory_search, lambda a: "memory_search"),
+    Tool(ToolSpec("memory_get", "Read lines of a markdown note in the workspace (path "
+                  "relative to the workspace, from is 1-based).",
+                  _obj({"path": {"type": "string"}, "from": {"type": "integer", "minimum": 1},
+                        "lines": {"type": "integer", "minimum": 1}}, ["path"])),
+         memory_get, lambda a: str(a.get("path", ""))),
+    Tool(ToolSpec("memory_append", "Write something down: target \"daily\" appends to today's "
+                  "log memory/YYYY-MM-DD.md, \"memory\" appends a durable fact to MEMORY.md.",
+                  _obj({"text": {"type": "string"},
+                        "target": {"type": "string", "enum": ["daily", "memory"]}},
+                       ["text", "target"])),
+         memory_append),
+    Tool(ToolSpec("read_file", "Read a text file inside the workspace.",
+                  _obj({"path": {"type": "string"}}, ["path"])),
+         read_file, lambda a: str(a.get("path", ""))),
+    Tool(ToolSpec("write_file", "Create or overwrite a file inside the workspace (the user "
+                  "is asked to approve).",
+                  _obj({"path": {"type": "string"}, "content": {"type": "string"}},
+                       ["path", "content"])),
+         write_file),
+    Tool(ToolSpec("edit_file", "Replace one exact passage of a workspace file (old_text must "
+                  "occur once; the user is asked to approve).",
+                  _obj({"path": {"type": "string"}, "old_text": {"type": "string"},
+                        "new_text": {"type": "string"}}, ["path", "old_text", "new_text"])),
+         edit_file),
+)}
+
+
+def specs(names: list[str] | None = None) -> list[ToolSpec]:
+    return [t.spec for n, t in TOOLS.items() if names is None or n in names]
+
+
+async def run_tool(call: ToolCall, ctx: ToolContext,
+                   allowed: list[str] | None = None) -> tuple[str, bool]:
+    """Run one call -> (result text for the model, is_error). Never raises for tool failures:
+    the model hears what went wrong and can try again."""
+    tool = TOOLS.get(call.name)
+    if tool is None or (allowed is not None and call.name not in allowed):
+        names = ", ".join(allowed if allowed is not None else TOOLS)
+        return f"error: unknown tool '{call.name}'; available: {names}", True
+    if INVALID_ARGUMENTS in call.arguments:
+        return (f"error: the arguments for {call.name} were not valid JSON; send a JSON "
+                f"object matching the schema", True)
+    try:
+        text = await tool.handler(call.arguments, ctx)
+    except ToolError as exc:
+        return f"error: {exc}", True
+    except OSError as exc:
+        return f"error: {exc.strerror or exc}", True
+    return wrap(tool.source(call.arguments), text), False
+
+
+def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:
+    text = json.dumps(arguments, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,164 @@
+"""Model names: `provider/model`, aliases, and "auto" (the first provider that is available).
+
+"auto" never fails: with no key and no local Ollama it resolves to memory-only mode, where the
+assistant answers from memory search alone and says how to configure a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from localgpt_ls.config import Config
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.llm.anthropic import AnthropicProvider
+from localgpt_ls.llm.base import Provider
+from localgpt_ls.llm.errors import NoKeyError
+from localgpt_ls.llm.ollama import OllamaProvider
+from localgpt_ls.llm.openai import OpenAIProvider
+from localgpt_ls.llm.transport import RetryPolicy
+
+log = logging.getLogger("localgpt_ls.llm")
+
+PROVIDERS = ("anthropic", "openai", "ollama")
+MEMORY_ONLY = "memory-only"
+BUILTIN_ALIASES = {
+    "opus": "anthropic/claude-opus-4-5",
+    "sonnet": "anthropic/claude-sonnet-4-5",
+    "haiku": "anthropic/claude-haiku-4-5",
+    "gpt": "openai/gpt-5",
+    "gpt-mini": "openai/gpt-5-mini",
+}
+AUTO_DEFAULTS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5-mini"}
+OLLAMA_PROBE_TIMEOUT = 0.3
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A resolved model. provider is one of PROVIDERS or MEMORY_ONLY."""
+
+    provider: str
+    model: str = ""
+
+    @property
+    def label(self) -> str:
+        return MEMORY_ONLY if self.provider == MEMORY_ONLY else f"{self.provider}/{self.model}"
+
+    @property
+    def memory_only(self) -> bool:
+        return self.provider == MEMORY_ONLY
+
+
+def aliases(config: Config) -> dict[str, str]:
+    """Built-in aliases overlaid with [agent] aliases from config.toml."""
+    return {**BUILTIN_ALIASES, **config.agent.aliases}
+
+
+def anthropic_key(config: Config) -> str | None:
+    return config.providers.anthropic.api_key or os.environ.get("ANTHROPIC_API_KEY") or None
+
+
+def openai_key(config: Config) -> str | None:
+    return config.providers.openai.api_key or os.environ.get("OPENAI_API_KEY") or None
+
+
+def ollama_endpoint(config: Config) -> str:
+    """[providers.ollama] endpoint, or OLLAMA_HOST when the config keeps the default."""
+    configured = config.providers.ollama.endpoint
+    host = os.environ.get("OLLAMA_HOST")
+    if host and configured == "http://localhost:11434":
+        return host if "://" in host else f"http://{host}"
+    return configured
+
+
+def parse_model(name: str, config: Config) -> ModelChoice:
+    """`provider/model` or an alias -> ModelChoice, without touching the network.
+
+    "auto" is not handled here (see resolve_model)."""
+    table = aliases(config)
+    seen = set()
+    while name in table and name not in seen:
+        seen.add(name)
+        name = table[name]
+    if name == MEMORY_ONLY:
+        return ModelChoice(MEMORY_ONLY)
+    provider, sep, model = name.partition("/")
+    if sep and provider in PROVIDERS and model:
+        return ModelChoice(provider, model)
+    if not sep and name.startswith("claude"):
+        return ModelChoice("anthropic", name)
+    known = ", ".join(sorted(table))
+    raise LocalGPTError(f"unknown model '{name}': use provider/model (anthropic/..., openai/..., "
+                        f"ollama/...) or an alias ({known}); add aliases under [agent.aliases] "
+                        "in config.toml")
+
+
+async def probe_ollama(endpoint: str, timeout: float = OLLAMA_PROBE_TIMEOUT) -> str | None:
+    """The first installed model of an Ollama that answers quickly, else None."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.get(endpoint.rstrip("/") + "/api/tags")
+            if response.status_code != 200:
+                return None
+            models = response.json().get("models") or []
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    names = [m.get("name") or m.get("model") for m in models if isinstance(m, dict)]
+    return next((n for n in names if n), None)
+
+
+async def resolve_model(name: str | None, config: Config) -> ModelChoice:
+    """The model to use: `name`, else [agent] default_model; "auto" picks Anthropic if a key is
+    set, else OpenAI if a key is set, else a running Ollama, else memory-only mode."""
+    name = (name or config.agent.default_model or "auto").strip()
+    if name != "auto":
+        return parse_model(name, config)
+    if anthropic_key(config):
+        return ModelChoice("anthropic", AUTO_DEFAULTS["anthropic"])
+    if openai_key(config):
+        return ModelChoice("openai", AUTO_DEFAULTS["openai"])
+    found = await probe_ollama(ollama_endpoint(config))
+    if found:
+        return ModelChoice("ollama", found)
+    log.info("no model configured: memory-only mode")
+    return ModelChoice(MEMORY_ONLY)
+
+
+def retry_policy() -> RetryPolicy:
+    """Default retry policy; LOCALGPT_RETRY_BASE (seconds) shortens backoff for tests."""
+    policy = RetryPolicy()
+    base = os.environ.get("LOCALGPT_RETRY_BASE")
+    if base:
+        try:
+            policy.base = max(0.0, float(base))
+            policy.max_delay = max(policy.base, 0.001) * 8
+        except ValueError:
+            pass
+    return policy
+
+
+def build_provider(choice: ModelChoice, config: Config,
+                   retry: RetryPolicy | None = None) -> Provider:
+    """The provider object for a resolved model; a missing key is a clear error."""
+    retry = retry or retry_policy()
+    if choice.provider == "anthropic":
+        key = anthropic_key(config)
+        if not key:
+            raise NoKeyError("anthropic", "no API key: set ANTHROPIC_API_KEY or api_key under "
+                             "[providers.anthropic] in config.toml (api_key = "
+                             "\"${ANTHROPIC_API_KEY}\" reads it from the environment)")
+        return AnthropicProvider(choice.model, key, config.providers.anthropic.base_url, retry)
+    if choice.provider == "openai":
+        key = openai_key(config)
+        base = config.providers.openai.base_url
+        if not key and "api.openai.com" in base:
+            raise NoKeyError("openai", "no API key: set OPENAI_API_KEY or api_key under "
+                             "[providers.openai]; for a local server (LM Studio, llama.cpp, "
+                             "vLLM) set base_url instead")
+        return OpenAIProvider(choice.model, key, base, retry)
+    if choice.provider == "ollama":
+        return OllamaProvider(choice.model, ollama_endpoint(config), retry)
+    raise LocalGPTError(f"no provider for '{choice.label}'")

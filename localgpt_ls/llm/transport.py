@@ -1,0 +1,248 @@
+"""HTTP plumbing shared by the providers: timeouts, retries, error mapping, SSE and NDJSON.
+
+Retries happen only while opening a request (429, 5xx, connection errors), that is before a
+single token reached the caller, so a retry can never duplicate text the user already saw.
+A stream that breaks later is a StreamCutError and the turn fails cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from localgpt_ls.llm.errors import (
+    AuthError,
+    BadRequestError,
+    ModelNotFoundError,
+    ProtocolError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+    StreamCutError,
+    UnreachableError,
+)
+
+log = logging.getLogger("localgpt_ls.llm")
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter; `base` is configurable so tests stay fast."""
+
+    max_retries: int = 3
+    base: float = 0.5
+    max_delay: float = 20.0
+    # A Retry-After longer than this is not waited for: the error reaches the user instead.
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_delay, self.base * (2 ** attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class Timeouts:
+    connect: float = 10.0
+    read: float = 120.0
+
+    def httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.read,
+                             pool=self.connect)
+
+
+@dataclass
+class Endpoint:
+    """Who we are talking to, for error messages: provider name, URL, how the key is set."""
+
+    provider: str
+    url: str
+    model: str
+    key_hint: str = ""
+    list_hint: str = ""
+    secrets: tuple[str, ...] = ()
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Remove secrets from text that may echo them (provider error bodies, exceptions)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "********")
+    return text
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _provider_message(body: bytes) -> str:
+    """The provider's own error text, from the usual JSON shapes or the raw body."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("type") or err)[:300]
+        if isinstance(err, str):
+            return err[:300]
+    return text[:300]
+
+
+def error_for_status(ep: Endpoint, status: int, body: bytes,
+                     retry_after: float | None = None) -> ProviderError:
+    detail = redact(_provider_message(body), ep.secrets)
+    said = f" ({detail})" if detail else ""
+    if status in (401, 403):
+        return AuthError(ep.provider, f"the API key was rejected{said}; {ep.key_hint}", status)
+    if status == 404:
+        return ModelNotFoundError(
+            ep.provider, f"unknown model '{ep.model}' or wrong endpoint {ep.url}{said}; "
+            f"{ep.list_hint}", status)
+    if status == 429:
+        wait = f" (the server asked to wait {retry_after:.0f}s)" if retry_after else ""
+        return RateLimitError(ep.provider, f"rate limited{wait}{said}; wait a moment and try "
+                              "again, or use another model with -m", status)
+    if status >= 500:
+        return ServerError(ep.provider, f"the server failed{said}; this is usually temporary, "
+                           "try again shortly", status)
+    return BadRequestError(ep.provider, f"the request was refused{said}", status)
+
+
+def _unreachable(ep: Endpoint, exc: Exception) -> UnreachableError:
+    reason = redact(str(exc) or type(exc).__name__, ep.secrets)
+    return UnreachableError(ep.provider, f"cannot reach {ep.url} ({reason}); is the server "
+                            "running and the URL right? " + ep.list_hint)
+
+
+async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str, str],
+                      payload: dict[str, Any], retry: RetryPolicy) -> httpx.Response:
+    """POST `payload` and return the open streaming response (caller closes it).
+
+    Retries 429/5xx and connection failures with backoff, honouring Retry-After.
+    """
+    attempt = 0
+    while True:
+        try:
+            request = client.build_request("POST", ep.url, headers=headers, json=payload)
+            response = await client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if attempt < retry.max_retries:
+                delay = retry.delay(attempt)
+                log.info("%s: cannot connect (%s), retry %d in %.2fs", ep.provider,
+                         type(exc).__name__, attempt + 1, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            raise _unreachable(ep, exc) from None
+        except httpx.TimeoutException:
+            raise ProviderTimeoutError(ep.provider, f"{ep.url} sent no answer in time; the "
+                                       "model may be loading or overloaded, try again") from None
+        except httpx.TransportError as exc:
+            raise _unreachable(ep, exc) from None
+        if response.status_code < 400:
+            log.debug("%s: %s -> %d", ep.provider, ep.url, response.status_code)
+            return response
+        try:
+            body = await response.aread()
+        except httpx.HTTPError:
+            body = b""
+        finally:
+            await response.aclose()
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        log.info("%s: %s -> HTTP %d", ep.provider, ep.url, status)
+        if status in RETRY_STATUSES and attempt < retry.max_retries and (
+                retry_after is None or retry_after <= retry.max_retry_after):
+            delay = retry_after if retry_after is not None else retry.delay(attempt)
+            log.info("%s: HTTP %d, retry %d in %.2fs", ep.provider, status, attempt + 1, delay)
+            attempt += 1
+            await asyncio.sleep(delay)
+            continue
+        raise error_for_status(ep, status, body, retry_after)
+
+
+async def iter_lines(response: httpx.Response, ep: Endpoint) -> AsyncIterator[str]:
+    """Lines of a streaming body; transport failures become clear provider errors."""
+    try:
+        async for line in response.aiter_lines():
+            yield line
+    except httpx.ReadTimeout:
+        raise ProviderTimeoutError(ep.provider, "the stream stalled (no data within the read "
+                                   "timeout); try again") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise StreamCutError(ep.provider, f"the connection broke in the middle of the reply "
+                             f"({type(exc).__name__}); try again") from None
+
+
+async def iter_sse(response: httpx.Response, ep: Endpoint) -> AsyncIterator[tuple[str, str]]:
+    """Server-sent events as (event name, data) pairs; multi-line data is joined with \\n."""
+    event = ""
+    data: list[str] = []
+    async for line in iter_lines(response, ep):
+        if not line:
+            if data or event:
+                yield event or "message", "\n".join(data)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if data:
+        yield event or "message", "\n".join(data)
+
+
+def parse_json(ep: Endpoint, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        snippet = redact(text[:80], ep.secrets)
+        raise ProtocolError(ep.provider, f"the server sent malformed JSON in the stream "
+                            f"({snippet!r}); is {ep.url} really a {ep.provider} endpoint?"
+                            ) from None
+
+
+INVALID_ARGUMENTS = "__invalid_json__"
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict. Malformed JSON is not fatal: it comes back under
+    INVALID_ARGUMENTS so the tool runner can tell the model and it can try again."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {INVALID_ARGUMENTS: text[:500]}
+    if not isinstance(value, dict):
+        return {INVALID_ARGUMENTS: text[:500]}
+    return value

@@ -1,0 +1,117 @@
+"""The one message and stream-event model every provider translates to and from.
+
+The agent, sessions and doors only ever see these classes; each provider module owns the
+mapping to its wire format, so adding a dialect never touches the turn loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["user", "assistant", "tool"]
+
+
+@dataclass
+class ToolCall:
+    """A tool call the model asked for; `arguments` is already parsed JSON."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
+        return cls(id=str(data["id"]), name=str(data["name"]),
+                   arguments=dict(data.get("arguments") or {}))
+
+
+@dataclass
+class Message:
+    """One conversation message.
+
+    user: `content`. assistant: `content` plus optional `tool_calls`. tool: the result of one
+    call, `tool_call_id` and `name` say which, `is_error` marks a failed call. The system
+    prompt is not a message: it is rebuilt every turn and passed to providers separately.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            data["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.role == "tool":
+            data["tool_call_id"] = self.tool_call_id
+            data["name"] = self.name
+            data["is_error"] = self.is_error
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        role = data.get("role")
+        if role not in ("user", "assistant", "tool"):
+            raise ValueError(f"unknown message role {role!r}")
+        return cls(role=role, content=str(data.get("content") or ""),
+                   tool_calls=[ToolCall.from_dict(c) for c in data.get("tool_calls") or []],
+                   tool_call_id=data.get("tool_call_id"), name=data.get("name"),
+                   is_error=bool(data.get("is_error", False)))
+
+
+@dataclass
+class ToolSpec:
+    """A tool as the model sees it: name, what it does, JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+# Stream events: what a provider yields while a reply streams in.
+
+@dataclass
+class TextChunk:
+    text: str
+
+
+@dataclass
+class ToolCallReady:
+    """A tool call whose arguments have fully arrived (deltas are assembled by the provider)."""
+
+    call: ToolCall
+
+
+@dataclass
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass
+class Stop:
+    """The reply is complete. reason: "end", "tool_use", "max_tokens" or the provider's word."""
+
+    reason: str
+
+
+StreamEvent = TextChunk | ToolCallReady | Usage | Stop
+
+
+@dataclass
+class Request:
+    """Everything a provider needs for one completion."""
+
+    system: str
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    max_tokens: int = 4096
+    # True on the last allowed round: the model must answer in text now.
+    forbid_tools: bool = False
