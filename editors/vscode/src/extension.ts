@@ -1,0 +1,316 @@
+// LocalGPT for VS Code: starts `localgpt lsp` over stdio and adds the few commands an LSP
+// client cannot express by itself (chat panel, memory search picker, remember, heartbeat, today's
+// log, restart). Completion, hover, links, diagnostics and code actions come from the server
+// through vscode-languageclient with no glue here. Business logic stays in the server: this file
+// only translates between VS Code UI and the server's commands.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  State,
+  TransportKind,
+} from "vscode-languageclient/node";
+import { ChatPanel, errorText } from "./chatPanel";
+import {
+  type ChatDeltaParams,
+  Commands,
+  type MemorySearchResult,
+  Notifications,
+  type RememberArgs,
+  type SearchHit,
+  type StatusParams,
+} from "./protocol";
+import { expandPath, initOptions, RESTART_SETTINGS, serverLaunch } from "./settings";
+import { StatusItem } from "./status";
+
+const MARKERS = ["SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md"];
+
+let client: LanguageClient | undefined;
+let status: StatusItem | undefined;
+let output: vscode.OutputChannel | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel("LocalGPT");
+  status = new StatusItem();
+  context.subscriptions.push(output, status);
+
+  const register = (id: string, fn: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  register("localgpt.openChat", () => ChatPanel.show(runCommand));
+  register("localgpt.searchMemory", searchMemory);
+  register("localgpt.rememberSelection", rememberSelection);
+  register("localgpt.runHeartbeat", runHeartbeat);
+  register("localgpt.openTodaysLog", openTodaysLog);
+  register("localgpt.restartServer", restartServer);
+  register("localgpt.showLog", () => output?.show(true));
+
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) {
+        const choice = await vscode.window.showInformationMessage(
+          "LocalGPT: the server settings changed. Restart the server to apply them?",
+          "Restart",
+        );
+        if (choice === "Restart") {
+          await restartServer();
+        }
+      }
+    }),
+  );
+
+  await startClient();
+}
+
+export async function deactivate(): Promise<void> {
+  await stopClient();
+}
+
+function createClient(): LanguageClient {
+  const launch = serverLaunch();
+  const serverOptions: ServerOptions = {
+    command: launch.command,
+    args: launch.args,
+    transport: TransportKind.stdio,
+    options: { env: { ...process.env, ...launch.env } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: "file", language: "markdown" },
+      { scheme: "untitled", language: "markdown" },
+    ],
+    // The server pulls `localgpt.*` through workspace/configuration; changes are pushed with
+    // workspace/didChangeConfiguration. initializationOptions carry what is needed at start.
+    synchronize: { configurationSection: "localgpt" },
+    initializationOptions: initOptions(),
+    outputChannel: output,
+    traceOutputChannel: output,
+  };
+  const c = new LanguageClient("localgpt", "LocalGPT", serverOptions, clientOptions);
+  c.onNotification(Notifications.status, (params: StatusParams) => status?.set(params));
+  c.onNotification(Notifications.chatDelta, (params: ChatDeltaParams) => ChatPanel.onDelta(params));
+  c.onDidChangeState((event) => {
+    if (event.newState === State.Stopped) {
+      status?.set({ state: "error", message: "the language server is not running (LocalGPT: Restart Server)" });
+    } else if (event.newState === State.Running) {
+      status?.set({ state: "idle", message: "ready" });
+    }
+  });
+  return c;
+}
+
+async function startClient(): Promise<void> {
+  client = createClient();
+  try {
+    await client.start();
+  } catch (err) {
+    const launch = serverLaunch();
+    const cmdline = [launch.command, ...launch.args].join(" ");
+    status?.set({ state: "error", message: `could not start \`${cmdline}\`` });
+    const choice = await vscode.window.showErrorMessage(
+      `LocalGPT: could not start the language server with \`${cmdline}\` (${errorText(err)}). ` +
+        "Install it with `pip install localgpt-ls`, or set localgpt.server.command / localgpt.server.pythonPath.",
+      "Open Settings",
+      "Show Log",
+    );
+    if (choice === "Open Settings") {
+      void vscode.commands.executeCommand("workbench.action.openSettings", "localgpt.server");
+    } else if (choice === "Show Log") {
+      output?.show(true);
+    }
+  }
+}
+
+async function stopClient(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) {
+    try {
+      await c.stop(5000);
+    } catch {
+      // a server that already died cannot be stopped twice; nothing to clean up
+    }
+  }
+}
+
+async function restartServer(): Promise<void> {
+  status?.set({ state: "indexing", message: "restarting the language server" });
+  await stopClient();
+  await startClient();
+}
+
+/** Runs one server command with its single JSON-object argument (DESIGN.md contract). */
+async function runCommand<T>(command: string, args: object, token?: vscode.CancellationToken): Promise<T> {
+  if (!client || !client.isRunning()) {
+    throw new Error("the LocalGPT language server is not running (run LocalGPT: Restart Server)");
+  }
+  return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as T;
+}
+
+/** Where workspace-relative paths from the server resolve: setting, marker folder, first folder. */
+function workspaceRoot(): string | undefined {
+  const configured = expandPath(vscode.workspace.getConfiguration("localgpt").get<string>("workspace") ?? "");
+  if (configured) {
+    return configured;
+  }
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  for (const folder of folders) {
+    if (MARKERS.some((m) => fs.existsSync(path.join(folder.uri.fsPath, m)))) {
+      return folder.uri.fsPath;
+    }
+  }
+  return folders[0]?.uri.fsPath;
+}
+
+function resolveFile(file: string, root: string | undefined): vscode.Uri {
+  if (path.isAbsolute(file) || !root) {
+    return vscode.Uri.file(file);
+  }
+  return vscode.Uri.file(path.join(root, file));
+}
+
+async function openAt(uri: vscode.Uri, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const pos = new vscode.Position(Math.max(0, line - 1), 0);
+  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), preview: false });
+}
+
+function selectedText(): string {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    return "";
+  }
+  return editor.selections.map((s) => editor.document.getText(s)).join("\n").trim();
+}
+
+async function searchMemory(): Promise<void> {
+  const query = await vscode.window.showInputBox({
+    title: "LocalGPT: Search Memory",
+    prompt: "What are you looking for? (keywords or a question)",
+    value: selectedText().split("\n")[0].slice(0, 200),
+  });
+  if (!query?.trim()) {
+    return;
+  }
+  let found: MemorySearchResult;
+  try {
+    found = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: "LocalGPT: searching memory" },
+      () => runCommand<MemorySearchResult>(Commands.memorySearch, { query, limit: 20 }),
+    );
+  } catch (err) {
+    void vscode.window.showErrorMessage(`LocalGPT: memory search failed: ${errorText(err)}`);
+    return;
+  }
+  const hits = found?.results ?? [];
+  if (hits.length === 0) {
+    void vscode.window.showInformationMessage(`LocalGPT: nothing in memory matches “${query}”.`);
+    return;
+  }
+  type Item = vscode.QuickPickItem & { hit: SearchHit };
+  const items: Item[] = hits.map((hit) => ({
+    label: `$(file) ${hit.file}:${hit.line_start}`,
+    description: `score ${hit.score.toFixed(2)}`,
+    detail: hit.content.replace(/\s+/g, " ").slice(0, 300),
+    hit,
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `LocalGPT memory: ${query}`,
+    matchOnDetail: true,
+    placeHolder: "Open a result at its line",
+  });
+  if (picked) {
+    await openAt(resolveFile(picked.hit.file, found.workspace ?? workspaceRoot()), picked.hit.line_start);
+  }
+}
+
+async function rememberSelection(): Promise<void> {
+  const text = selectedText();
+  if (!text) {
+    void vscode.window.showWarningMessage("LocalGPT: select the text to remember first.");
+    return;
+  }
+  const targets: (vscode.QuickPickItem & { target: RememberArgs["target"] })[] = [
+    { label: "Today's log", description: "memory/YYYY-MM-DD.md", target: "daily" },
+    { label: "Long-term memory", description: "MEMORY.md", target: "memory" },
+  ];
+  const picked = await vscode.window.showQuickPick(targets, { title: "LocalGPT: Remember where?" });
+  if (!picked) {
+    return;
+  }
+  try {
+    const result = await runCommand<{ file?: string; path?: string } | null>(Commands.remember, {
+      text,
+      target: picked.target,
+    });
+    const where = result?.file ?? result?.path ?? picked.description;
+    void vscode.window.showInformationMessage(`LocalGPT: remembered in ${where}.`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`LocalGPT: could not remember the selection: ${errorText(err)}`);
+  }
+}
+
+/** The heartbeat result is shown as the text the assistant produced, or its outcome. */
+function heartbeatSummary(result: unknown): string {
+  if (result && typeof result === "object") {
+    const r = result as Record<string, unknown>;
+    for (const key of ["text", "response", "message", "alert"]) {
+      if (typeof r[key] === "string" && (r[key] as string).trim()) {
+        return r[key] as string;
+      }
+    }
+    for (const key of ["outcome", "status", "state"]) {
+      if (typeof r[key] === "string") {
+        return `heartbeat ${r[key]}`;
+      }
+    }
+  }
+  return typeof result === "string" && result ? result : "heartbeat done: nothing needs attention";
+}
+
+async function runHeartbeat(): Promise<void> {
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "LocalGPT: running the heartbeat…", cancellable: true },
+      (_progress, token) => runCommand<unknown>(Commands.heartbeatRun, {}, token),
+    );
+    void vscode.window.showInformationMessage(`LocalGPT: ${heartbeatSummary(result)}`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`LocalGPT: heartbeat failed: ${errorText(err)}`);
+  }
+}
+
+function today(): string {
+  const d = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/**
+ * The server opens the log with window/showDocument (it knows the workspace and the date rule).
+ * With an older server that lacks the command, open memory/<today>.md ourselves; a missing file
+ * opens as an unsaved document at that path so nothing is written until the user saves.
+ */
+async function openTodaysLog(): Promise<void> {
+  try {
+    await runCommand<unknown>(Commands.openDailyLog, {});
+    return;
+  } catch (err) {
+    output?.appendLine(`localgpt.openDailyLog failed (${errorText(err)}); opening the file directly`);
+  }
+  const root = workspaceRoot();
+  if (!root) {
+    void vscode.window.showErrorMessage("LocalGPT: open a LocalGPT workspace folder first.");
+    return;
+  }
+  const file = path.join(root, "memory", `${today()}.md`);
+  const uri = fs.existsSync(file) ? vscode.Uri.file(file) : vscode.Uri.file(file).with({ scheme: "untitled" });
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const editor = await vscode.window.showTextDocument(doc, { preview: false });
+  if (uri.scheme === "untitled" && doc.getText() === "") {
+    await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), `# ${today()}\n\n`));
+  }
+}

@@ -1,0 +1,41 @@
+// The status bar item fed by `localgpt/status`: one glance tells whether LocalGPT is idle,
+// indexing, thinking or broken; a click opens memory search (or the log after an error).
+import * as vscode from "vscode";
+import type { StatusParams } from "./protocol";
+
+const ICONS: Record<StatusParams["state"], string> = {
+  idle: "$(book)",
+  indexing: "$(sync~spin)",
+  thinking: "$(loading~spin)",
+  error: "$(error)",
+};
+
+export class StatusItem implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem("localgpt.status", vscode.StatusBarAlignment.Left, 10);
+    this.item.name = "LocalGPT";
+    this.set({ state: "indexing", message: "starting the language server" });
+    this.item.show();
+  }
+
+  /** Shows a `localgpt/status` payload; unknown states are shown as they come, not dropped. */
+  set(status: StatusParams): void {
+    const state = status.state;
+    const icon = ICONS[state] ?? "$(info)";
+    this.item.text = `${icon} LocalGPT`;
+    this.item.tooltip = status.message ? `LocalGPT: ${state} — ${status.message}` : `LocalGPT: ${state}`;
+    if (state === "error") {
+      this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
+      this.item.command = "localgpt.showLog";
+    } else {
+      this.item.backgroundColor = undefined;
+      this.item.command = "localgpt.searchMemory";
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
