@@ -137,7 +137,7 @@ async function stopClient(): Promise<void> {
 }
 
 async function restartServer(): Promise<void> {
-  status?.set({ state: "indexing", message: "restarting the language server" });
+  status?.set({ state: "starting", message: "restarting the language server" });
   await stopClient();
   await startClient();
 }

@@ -4,7 +4,8 @@
 
 /** `localgpt/status` notification: what the server is busy with. */
 export interface StatusParams {
-  state: "idle" | "indexing" | "thinking" | "error";
+  // "starting"/"ready" come from the part-1 server, "idle"/"thinking" from part 2; all are shown.
+  state: "starting" | "ready" | "idle" | "indexing" | "thinking" | "error";
   message?: string;
 }
 

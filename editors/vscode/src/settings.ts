@@ -9,10 +9,9 @@ export interface ServerLaunch {
   env: Record<string, string>;
 }
 
+/** The server reports unknown initializationOptions keys to the user, so send only known ones. */
 export interface InitOptions {
   workspace?: string;
-  model?: string;
-  heartbeat: { enabled: boolean };
 }
 
 const DEFAULT_COMMAND = ["localgpt", "lsp"];
@@ -50,16 +49,10 @@ export function serverLaunch(): ServerLaunch {
 /** initializationOptions: only what the user set, so config.toml stays the fallback. */
 export function initOptions(): InitOptions {
   const cfg = vscode.workspace.getConfiguration("localgpt");
-  const options: InitOptions = {
-    heartbeat: { enabled: cfg.get<boolean>("heartbeat.enabled") ?? true },
-  };
+  const options: InitOptions = {};
   const workspace = expandPath(cfg.get<string>("workspace") ?? "");
   if (workspace) {
     options.workspace = workspace;
-  }
-  const model = (cfg.get<string>("model") ?? "").trim();
-  if (model) {
-    options.model = model;
   }
   return options;
 }

@@ -4,6 +4,8 @@ import * as vscode from "vscode";
 import type { StatusParams } from "./protocol";
 
 const ICONS: Record<StatusParams["state"], string> = {
+  starting: "$(sync~spin)",
+  ready: "$(book)",
   idle: "$(book)",
   indexing: "$(sync~spin)",
   thinking: "$(loading~spin)",
@@ -16,7 +18,7 @@ export class StatusItem implements vscode.Disposable {
   constructor() {
     this.item = vscode.window.createStatusBarItem("localgpt.status", vscode.StatusBarAlignment.Left, 10);
     this.item.name = "LocalGPT";
-    this.set({ state: "indexing", message: "starting the language server" });
+    this.set({ state: "starting", message: "starting the language server" });
     this.item.show();
   }
 
