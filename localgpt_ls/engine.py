@@ -7,10 +7,15 @@ opening the index or loading a model.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.workspace import ensure_workspace
+
+if TYPE_CHECKING:
+    from localgpt_ls.memory import MemoryIndex
 
 
 class Engine:
@@ -18,5 +23,15 @@ class Engine:
         self.config = config if config is not None else load_config()
         self.workspace = ensure_workspace((workspace or self.config.workspace()).resolve())
 
+    @cached_property
+    def memory(self) -> MemoryIndex:
+        """The workspace's memory index (opened on first use; the model loads on first embed)."""
+        from localgpt_ls.memory import MemoryIndex
+
+        return MemoryIndex(self.workspace, self.config)
+
     def close(self) -> None:
         """Release files and connections; safe to call twice."""
+        memory = self.__dict__.pop("memory", None)
+        if memory is not None:
+            memory.close()

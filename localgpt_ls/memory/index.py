@@ -1,0 +1,473 @@
+"""MemoryIndex: keeps the index in step with the workspace and answers searches.
+
+Indexing is two-speed. `index_file`/`reindex` re-chunk changed files and update FTS at once, in
+one short transaction per file, so a saved note is searchable by keyword within milliseconds.
+Vectors come from `embed_pending`, which embeds only chunk texts the cache has never seen (a
+cache hit costs a lookup). `reindex` runs both, so after it every chunk is embedded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localgpt_ls import paths
+from localgpt_ls.markdown import Chunk, chunk, parse
+from localgpt_ls.memory.embed import Embedder, EmbeddingError, make_embedder
+from localgpt_ls.memory.scan import ScannedFile, file_key, read_note, scan
+from localgpt_ls.memory.search import (
+    DEFAULT_MIN_SCORE_FTS,
+    DEFAULT_MIN_SCORE_HYBRID,
+    SearchHit,
+    SearchResponse,
+    apply_recency,
+    fts_query,
+    fuse,
+    normalise_bm25,
+)
+from localgpt_ls.memory.store import DatabaseErrors, Store, sha256_text
+
+log = logging.getLogger("localgpt.memory")
+
+CHUNKING_VERSION = "1"  # bump when markdown.chunk changes its output: the index rebuilds
+EMBED_BATCH = 128
+# progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ReindexReport:
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: int = 0
+    chunks_added: int = 0
+    chunks_embedded: int = 0  # vectors computed by the model (cache misses)
+    cache_hits: int = 0  # vectors taken from the embedding cache
+    seconds: float = 0.0
+    rebuilt: str | None = None  # why the index was rebuilt first, if it was
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _title(key: str, heading_path: tuple[str, ...]) -> str:
+    """What FTS indexes besides the text: the note's name and headings, so names rank first."""
+    stem = key.rsplit("/", 1)[-1].removesuffix(".md")
+    return " ".join([stem.replace("-", " ").replace("_", " "), *heading_path])
+
+
+def embed_text(heading_path: tuple[str, ...], text: str) -> str:
+    """The text the model sees: a chunk that does not open with its heading gets the path."""
+    if heading_path and not text.lstrip().startswith("#"):
+        return " > ".join(heading_path) + "\n" + text
+    return text
+
+
+class MemoryIndex:
+    """The memory index of one workspace. Safe to share between threads."""
+
+    def __init__(self, workspace: Path, config: Any = None, *, embedder: Embedder | None = None,
+                 index_file_path: Path | None = None) -> None:
+        from localgpt_ls.config import Config
+
+        self.workspace = workspace.resolve()
+        self.config = config if config is not None else Config()
+        mem = self.config.memory
+        self.chunk_tokens = mem.chunk_size
+        self.overlap_tokens = mem.chunk_overlap
+        self.extra_paths = list(mem.paths)
+        self.embedder = embedder if embedder is not None else make_embedder(self.config)
+        self.path = index_file_path or paths.index_path(self.workspace)
+        self.store = Store(self.path, {
+            "model": self.embedder.model_id,
+            "chunking": f"v{CHUNKING_VERSION}:{self.chunk_tokens}/{self.overlap_tokens}",
+        })
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def pop_warnings(self) -> list[str]:
+        """Warnings not yet shown (e.g. a corrupt index was moved aside), each said once."""
+        out, self.store.warnings = self.store.warnings, []
+        return out
+
+    def warm(self) -> None:
+        """Load the local model now (e.g. from an editor's background thread) so similarity
+        helpers answer at once; errors are logged, not raised."""
+        load = getattr(self.embedder, "load", None)
+        if load is not None:
+            try:
+                load()
+            except EmbeddingError as exc:
+                log.warning("%s", exc)
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def reindex(self, force: bool = False, progress: Progress | None = None) -> ReindexReport:
+        """Bring the whole index up to date with the workspace, embeddings included."""
+        try:
+            return self._reindex(force, progress)
+        except DatabaseErrors as exc:
+            # The file went bad under us (disk trouble, another tool): move aside, start over.
+            self.store.close()
+            self.store._move_aside(str(exc))
+            self.store._init_schema()
+            return self._reindex(True, progress)
+
+    def _reindex(self, force: bool, progress: Progress | None) -> ReindexReport:
+        started = time.perf_counter()
+        report = ReindexReport(rebuilt=self.store.rebuilt_reason)
+        self.store.rebuilt_reason = None
+        report.warnings.extend(self.pop_warnings())
+        if progress:
+            progress("scan", 0, 1)
+        found = scan(self.workspace, self.extra_paths)
+        report.files_seen = len(found)
+        known = {row[0]: (row[1], row[2], row[3]) for row in self.store.conn().execute(
+            "SELECT path, hash, mtime, size FROM files")}
+        for i, f in enumerate(found):
+            if progress:
+                progress("index", i, len(found))
+            old = known.get(f.key)
+            if not force and old is not None and old[1] == f.mtime and old[2] == f.size:
+                report.files_unchanged += 1
+                continue
+            self._index_scanned(f, old[0] if old and not force else None, report)
+        if progress:
+            progress("index", len(found), len(found))
+        vanished = set(known) - {f.key for f in found}
+        for key in sorted(vanished):
+            self._remove_key(key)
+            report.files_removed += 1
+        self.embed_pending(progress=progress, report=report)
+        report.seconds = round(time.perf_counter() - started, 3)
+        for w in report.warnings:
+            log.warning("%s", w)
+        return report
+
+    def _index_scanned(self, f: ScannedFile, old_hash: str | None, report: ReindexReport) -> None:
+        read = read_note(f.path, f.key)
+        if read.warning:
+            report.warnings.append(read.warning)
+        if read.text is None:
+            report.files_skipped += 1
+            self._remove_key(f.key)  # a note that became binary or huge leaves the index
+            return
+        if old_hash == read.sha256:
+            # touched, not changed: remember the new mtime so the next scan skips it cheaply
+            with self.store.write() as c:
+                c.execute("UPDATE files SET mtime = ?, size = ? WHERE path = ?",
+                          (f.mtime, f.size, f.key))
+            report.files_unchanged += 1
+            return
+        added, hits = self._write_file(f.key, read.text, read.sha256, f.mtime, f.size)
+        report.files_indexed += 1
+        report.chunks_added += added
+        report.cache_hits += hits
+
+    def index_file(self, path: Path | str, embed: bool = True) -> ReindexReport:
+        """(Re)index one file, e.g. on editor save: FTS at once, then its new vectors.
+
+        `path` is absolute or workspace-relative. A file that no longer exists is removed.
+        Files that are not memory (not .md, in hidden folders, outside the workspace and the
+        configured paths) are ignored. Pass `embed=False` to leave vectors to `embed_pending`.
+        """
+        report = ReindexReport()
+        started = time.perf_counter()
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.workspace / p
+        key = file_key(self.workspace, p)
+        if not self._is_memory_file(p, key):
+            return report
+        if not p.is_file():
+            if self._remove_key(key):
+                report.files_removed = 1
+            return report
+        st = p.stat()
+        row = self.store.conn().execute("SELECT hash FROM files WHERE path = ?", (key,)
+                                        ).fetchone()
+        report.files_seen = 1
+        self._index_scanned(ScannedFile(key, p, st.st_mtime, st.st_size),
+                            row[0] if row else None, report)
+        if embed:
+            self.embed_pending(report=report)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def remove_file(self, path: Path | str) -> bool:
+        """Forget a file (deleted or renamed in the editor). True if it was indexed."""
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.workspace / p
+        return self._remove_key(file_key(self.workspace, p))
+
+    def _is_memory_file(self, p: Path, key: str) -> bool:
+        if not p.name.lower().endswith(".md"):
+            return False
+        if key.startswith("/"):
+            roots = [Path(x).expanduser() for x in self.extra_paths]
+            roots = [r if r.is_absolute() else self.workspace / r for r in roots]
+            return any(p == r or r in p.parents for r in roots)
+        return not any(part.startswith(".") or part == "node_modules"
+                       for part in key.split("/"))
+
+    def _delete_chunks(self, c: Any, key: str) -> None:
+        ids = [(r[0],) for r in c.execute("SELECT id FROM chunks WHERE path = ?", (key,))]
+        if not ids:
+            return
+        c.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ids)
+        if c.execute("SELECT 1 FROM meta WHERE key = 'dims'").fetchone():
+            c.executemany("DELETE FROM chunks_vec WHERE chunk_id = ?", ids)
+        c.execute("DELETE FROM chunks WHERE path = ?", (key,))
+
+    def _remove_key(self, key: str) -> bool:
+        with self.store.write() as c:
+            self._delete_chunks(c, key)
+            return c.execute("DELETE FROM files WHERE path = ?", (key,)).rowcount > 0
+
+    def _chunks(self, text: str) -> list[Chunk]:
+        return chunk(text, parse(text), self.chunk_tokens, self.overlap_tokens)
+
+    def _write_file(self, key: str, text: str, sha: str, mtime: float,
+                    size: int) -> tuple[int, int]:
+        """Replace one file's chunks in one transaction; returns (chunks, cache hits)."""
+        chunks = self._chunks(text)
+        model = self.embedder.model_id
+        prepared = []
+        for ch in chunks:
+            etext = embed_text(ch.heading_path, ch.text)
+            prepared.append((ch, sha256_text(etext)))
+        hits = 0
+        with self.store.write() as c:
+            self._delete_chunks(c, key)
+            has_vec = c.execute("SELECT 1 FROM meta WHERE key = 'dims'").fetchone() is not None
+            for ch, ehash in prepared:
+                vec = None
+                if has_vec and self.embedder.enabled:
+                    row = c.execute("SELECT vector FROM embed_cache WHERE model = ? AND hash = ?",
+                                    (model, ehash)).fetchone()
+                    vec = row[0] if row else None
+                cur = c.execute(
+                    "INSERT INTO chunks(path, line_start, line_end, heading_path, text, "
+                    "embed_hash, embedded) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (key, ch.line_start, ch.line_end, json.dumps(ch.heading_path,
+                                                                 ensure_ascii=False),
+                     ch.text, ehash, 1 if vec is not None else 0))
+                cid = cur.lastrowid
+                c.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                          (cid, _title(key, ch.heading_path), ch.text))
+                if vec is not None:
+                    c.execute("INSERT INTO chunks_vec(chunk_id, embedding) VALUES (?, ?)",
+                              (cid, vec))
+                    hits += 1
+            c.execute("INSERT OR REPLACE INTO files(path, hash, mtime, size, indexed_at) "
+                      "VALUES (?, ?, ?, ?, ?)", (key, sha, mtime, size, time.time()))
+        return len(chunks), hits
+
+    def embed_pending(self, limit: int | None = None, progress: Progress | None = None,
+                      report: ReindexReport | None = None) -> int:
+        """Give vectors to chunks that have none; returns how many got one.
+
+        Only texts missing from the embedding cache go through the model. Safe to run while
+        other threads or processes index: a chunk replaced meanwhile is skipped.
+        """
+        if not self.embedder.enabled:
+            return 0
+        c = self.store.conn()
+        total = c.execute("SELECT count(*) FROM chunks WHERE embedded = 0").fetchone()[0]
+        if limit is not None:
+            total = min(total, limit)
+        done = 0
+        model = self.embedder.model_id
+        after = 0  # walk ids upwards so a chunk that keeps failing cannot loop forever
+        while done < total:
+            batch = c.execute(
+                "SELECT id, heading_path, text, embed_hash FROM chunks "
+                "WHERE embedded = 0 AND id > ? ORDER BY id LIMIT ?",
+                (after, min(EMBED_BATCH, total - done))).fetchall()
+            if not batch:
+                break
+            after = batch[-1][0]
+            hashes = sorted({r[3] for r in batch})
+            cached = dict(c.execute(
+                f"SELECT hash, vector FROM embed_cache WHERE model = ? AND hash IN "
+                f"({','.join('?' * len(hashes))})", (model, *hashes)).fetchall())
+            todo: dict[str, str] = {}
+            for _cid, hp, text, ehash in batch:
+                if ehash not in cached:
+                    todo.setdefault(ehash, embed_text(tuple(json.loads(hp)), text))
+            fresh: dict[str, bytes] = {}
+            if todo:
+                try:
+                    vectors = self.embedder.embed(list(todo.values()))
+                except EmbeddingError as exc:
+                    if report is not None:
+                        report.warnings.append(f"embeddings stopped: {exc}")
+                    log.warning("embeddings stopped: %s", exc)
+                    break
+                fresh = {h: np.asarray(v, dtype=np.float32).tobytes()
+                         for h, v in zip(todo, vectors, strict=True)}
+            dims = len(next(iter(fresh.values() or cached.values()))) // 4
+            hits = 0
+            with self.store.write() as w:
+                self.store.ensure_vec_table(w, dims)
+                w.executemany("INSERT OR IGNORE INTO embed_cache(model, hash, vector) "
+                              "VALUES (?, ?, ?)", [(model, h, v) for h, v in fresh.items()])
+                ids = [r[0] for r in batch]
+                current = {r[0]: r[1] for r in w.execute(
+                    f"SELECT id, embed_hash FROM chunks WHERE embedded = 0 AND id IN "
+                    f"({','.join('?' * len(ids))})", ids)}
+                for cid, _hp, _text, ehash in batch:
+                    if current.get(cid) != ehash:
+                        continue  # replaced or embedded by someone else meanwhile
+                    vec = fresh.get(ehash) or cached.get(ehash)
+                    w.execute("INSERT INTO chunks_vec(chunk_id, embedding) VALUES (?, ?)",
+                              (cid, vec))
+                    w.execute("UPDATE chunks SET embedded = 1 WHERE id = ?", (cid,))
+                    hits += ehash in cached
+            if report is not None:
+                report.chunks_embedded += len(fresh)
+                report.cache_hits += hits
+            done += len(batch)
+            if progress:
+                progress("embed", done, total)
+        return done
+
+    # -- search --------------------------------------------------------------------------------
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        with self._query_lock:
+            hit = self._query_cache.get(query)
+        if hit is not None:
+            return hit
+        vec = self.embedder.embed([query])[0]
+        with self._query_lock:
+            if len(self._query_cache) > 256:
+                self._query_cache.clear()
+            self._query_cache[query] = vec
+        return vec
+
+    def search(self, query: str, limit: int = 6, min_score: float | None = None,
+               recency_half_life_days: float | None = None) -> SearchResponse:
+        """Hybrid search (see memory/search.py for the scoring)."""
+        response = SearchResponse(query=query)
+        if not query.strip() or limit <= 0:
+            return response
+        c = self.store.conn()
+        n_cand = max(limit * 4, 24)
+        ranks: dict[int, float] = {}
+        q = fts_query(query)
+        if q:
+            ranks = dict(c.execute(
+                "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS r FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (q, n_cand)).fetchall())
+        text_scores = normalise_bm25(ranks)
+        vector_scores: dict[int, float] = {}
+        hybrid = self.embedder.enabled and self.store.has_vectors()
+        if hybrid:
+            try:
+                qv = self._embed_query(query)
+            except EmbeddingError as exc:
+                log.warning("searching by keywords only: %s", exc)
+                hybrid = False
+        if hybrid:
+            for cid, dist in c.execute(
+                    "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?",
+                    (qv.astype(np.float32).tobytes(), n_cand)):
+                vector_scores[cid] = 1.0 - dist
+            missing = [cid for cid in text_scores if cid not in vector_scores]
+            if missing:  # keyword hits outside the KNN list still get their true similarity
+                for cid, blob in c.execute(
+                        f"SELECT chunk_id, embedding FROM chunks_vec WHERE chunk_id IN "
+                        f"({','.join('?' * len(missing))})", missing):
+                    vector_scores[cid] = float(np.frombuffer(blob, dtype=np.float32) @ qv)
+        candidates = set(text_scores) | set(vector_scores)
+        if not candidates:
+            response.mode = "hybrid" if hybrid else "fts"
+            return response
+        ids = sorted(candidates)
+        rows = {r[0]: r for r in c.execute(
+            f"SELECT id, path, line_start, line_end, text, embedded FROM chunks WHERE id IN "
+            f"({','.join('?' * len(ids))})", ids)}
+        embedded = {cid for cid, r in rows.items() if r[5]}
+        scores = fuse([cid for cid in ids if cid in rows], text_scores, vector_scores, embedded,
+                      hybrid)
+        if recency_half_life_days:
+            scores = apply_recency(scores, {cid: rows[cid][1] for cid in scores},
+                                   recency_half_life_days)
+        floor = min_score if min_score is not None else (
+            DEFAULT_MIN_SCORE_HYBRID if hybrid else DEFAULT_MIN_SCORE_FTS)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        for cid, score in ranked:
+            if score < floor or score <= 0:
+                continue
+            r = rows[cid]
+            response.results.append(SearchHit(r[1], r[2], r[3], r[4], round(score, 4)))
+            if len(response.results) >= limit:
+                break
+        response.mode = "hybrid" if hybrid else "fts"
+        return response
+
+    def similar_files(self, text: str, limit: int = 10,
+                      exclude: str | None = None) -> list[tuple[str, float]]:
+        """Notes ranked by meaning of `text` (e.g. the paragraph at the editor's cursor).
+
+        Never waits for a model: returns [] when the embedder is not loaded yet (call `warm()`
+        from a background thread once) or nothing is embedded. Scores are the best chunk's
+        cosine similarity per file; `exclude` drops one file key (the note being edited).
+        """
+        if not text.strip() or not self.embedder.enabled or not self.embedder.ready:
+            return []
+        if not self.store.has_vectors():
+            return []
+        try:
+            qv = self._embed_query(text)
+        except EmbeddingError:
+            return []
+        best: dict[str, float] = {}
+        for path, dist in self.store.conn().execute(
+                "SELECT c.path, v.distance FROM (SELECT chunk_id, distance FROM chunks_vec "
+                "WHERE embedding MATCH ? AND k = ?) v JOIN chunks c ON c.id = v.chunk_id",
+                (qv.astype(np.float32).tobytes(), max(limit * 5, 20))):
+            if path != exclude:
+                best[path] = max(best.get(path, -1.0), 1.0 - dist)
+        return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        c = self.store.conn()
+        files = c.execute("SELECT count(*) FROM files").fetchone()[0]
+        total, embedded = c.execute(
+            "SELECT count(*), coalesce(sum(embedded), 0) FROM chunks").fetchone()
+        return {
+            "workspace": str(self.workspace),
+            "total_files": files,
+            "total_chunks": total,
+            "embedded_chunks": embedded,
+            "index_size_kb": round(self.store.size_bytes() / 1024, 1),
+            "embedding_model": self.embedder.model_id,
+        }
+
+    def recent(self, n: int = 10) -> list[dict[str, Any]]:
+        """The most recently modified indexed files, newest first."""
+        rows = self.store.conn().execute(
+            "SELECT path, mtime, size FROM files ORDER BY mtime DESC, path LIMIT ?",
+            (max(n, 0),)).fetchall()
+        return [{"file": p, "modified": dt.datetime.fromtimestamp(m, dt.UTC).isoformat(
+            timespec="seconds"), "size": s} for p, m, s in rows]

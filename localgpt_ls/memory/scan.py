@@ -1,0 +1,110 @@
+"""Which files are memory, and reading them safely.
+
+Every `*.md` under the workspace, plus the configured `[memory] paths`, except: hidden folders
+(`.git`, `.obsidian`, ...), `node_modules`, symlinks that lead out of their root, files over
+5 MB (warned), and binary files (a NUL byte; warned). Invalid UTF-8 is decoded with replacement
+characters and warned about, so one bad byte never hides the rest of a note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+SKIP_DIRS = {"node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    key: str  # workspace-relative POSIX path (absolute for extra paths outside the workspace)
+    path: Path
+    mtime: float
+    size: int
+
+
+@dataclass
+class ReadResult:
+    text: str | None  # None: skipped
+    sha256: str
+    warning: str | None
+
+
+def file_key(workspace: Path, path: Path) -> str:
+    """The name a file has in the index and in results: relative to the workspace if inside."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(workspace).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return resolved == root or root in resolved.parents
+
+
+def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
+    found: list[ScannedFile] = []
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            if not name.lower().endswith(".md") or name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            if path.is_symlink() and not _inside(real_root, path):
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # dangling link, or vanished while walking
+            if not os.path.isfile(path):
+                continue
+            found.append(ScannedFile(file_key(workspace, path), path, st.st_mtime, st.st_size))
+    return found
+
+
+def scan(workspace: Path, extra_paths: list[str] | None = None) -> list[ScannedFile]:
+    """All memory files, sorted by key, each once."""
+    files = {f.key: f for f in _walk(workspace, workspace)}
+    for extra in extra_paths or []:
+        p = Path(os.path.expandvars(extra)).expanduser()
+        if not p.is_absolute():
+            p = workspace / p
+        if p.is_dir():
+            files.update((f.key, f) for f in _walk(p, workspace))
+        elif p.is_file() and p.name.lower().endswith(".md"):
+            st = p.stat()
+            key = file_key(workspace, p)
+            files[key] = ScannedFile(key, p, st.st_mtime, st.st_size)
+    return [files[k] for k in sorted(files)]
+
+
+def read_note(path: Path, key: str) -> ReadResult:
+    """Read a note as text, or say why not (too big, binary)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return ReadResult(None, "", f"{key}: skipped, {size / 1e6:.1f} MB is over the "
+                                        f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        return ReadResult(None, "", f"{key}: cannot be read ({exc.strerror})")
+    digest = hashlib.sha256(data).hexdigest()
+    if b"\x00" in data:
+        return ReadResult(None, digest, f"{key}: skipped, looks binary (NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+        warning = None
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        warning = (f"{key}: not valid UTF-8 (byte {exc.start}); indexed with replacement "
+                   "characters")
+    return ReadResult(text.removeprefix("\ufeff"), digest, warning)
