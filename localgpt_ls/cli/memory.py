@@ -1,10 +1,15 @@
-"""`localgpt memory search|reindex|stats|recent` (built by "Memory engine")."""
+"""`localgpt memory search|reindex|stats|recent`: the memory index from the terminal."""
 
 from __future__ import annotations
 
+import argparse
+import sys
+import time
 from typing import Any
 
-from localgpt_ls.cli.common import not_implemented
+from localgpt_ls.cli.common import print_json
+from localgpt_ls.engine import Engine
+from localgpt_ls.errors import LocalGPTError
 
 
 def register(sub: Any) -> None:
@@ -13,13 +18,138 @@ def register(sub: Any) -> None:
     s = ms.add_parser("search", help="hybrid keyword + meaning search over the workspace")
     s.add_argument("query")
     s.add_argument("-n", "--limit", type=int, default=6)
+    s.add_argument("--min-score", type=float, default=None,
+                   help="drop results scoring below this (0..1)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(handler=not_implemented)
+    s.set_defaults(handler=search)
     r = ms.add_parser("reindex", help="bring the index up to date with the workspace")
-    r.add_argument("--force", action="store_true")
-    r.set_defaults(handler=not_implemented)
+    r.add_argument("--force", action="store_true", help="re-read every file")
+    r.set_defaults(handler=reindex)
     st = ms.add_parser("stats", help="files, chunks and embeddings in the index")
     st.add_argument("--json", action="store_true")
-    st.set_defaults(handler=not_implemented)
+    st.set_defaults(handler=stats)
     rc = ms.add_parser("recent", help="recently changed memory files")
-    rc.set_defaults(handler=not_implemented)
+    rc.add_argument("-n", "--limit", type=int, default=10)
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(handler=recent)
+
+
+class ProgressBar:
+    """A one-line bar on stderr, drawn only on a terminal and at most ~20 times a second."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.05:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / total)
+        label = {"index": "indexing", "embed": "embedding", "scan": "scanning"}.get(phase, phase)
+        sys.stderr.write(f"\r{label:<9} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done}/{total}   ")
+        sys.stderr.flush()
+        self._drawn = True
+
+    def finish(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _say_warnings(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
+
+
+def search(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise LocalGPTError("-n must be at least 1")
+    engine = Engine()
+    try:
+        memory = engine.memory
+        # Cheap when nothing changed (a stat per file), and a fresh user gets results at once.
+        bar = ProgressBar()
+        report = memory.reindex(progress=bar)
+        bar.finish()
+        _say_warnings(report.warnings)
+        response = memory.search(args.query, limit=args.limit, min_score=args.min_score)
+    finally:
+        engine.close()
+    if args.json:
+        print_json(response.to_dict())
+        return 0
+    if not response.results:
+        print("No matches.")
+        return 0
+    for hit in response.results:
+        print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}")
+        print(f"     {_snippet(hit.content)}")
+    if response.mode == "fts":
+        print("(keyword matches only: no embeddings available)", file=sys.stderr)
+    return 0
+
+
+def reindex(args: argparse.Namespace) -> int:
+    engine = Engine()
+    try:
+        bar = ProgressBar()
+        report = engine.memory.reindex(force=args.force, progress=bar)
+        bar.finish()
+        stats_now = engine.memory.stats()
+    finally:
+        engine.close()
+    _say_warnings(report.warnings)
+    if report.rebuilt:
+        print(f"Rebuilt the index ({report.rebuilt}).")
+    print(f"Indexed {report.files_indexed} changed file(s) of {report.files_seen}, removed "
+          f"{report.files_removed}, skipped {report.files_skipped}; embedded "
+          f"{report.chunks_embedded} new chunk text(s), {report.cache_hits} from cache, in "
+          f"{report.seconds:.1f}s.")
+    print(f"{stats_now['total_files']} files, {stats_now['total_chunks']} chunks, "
+          f"{stats_now['embedded_chunks']} embedded.")
+    return 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    engine = Engine()
+    try:
+        data = engine.memory.stats()
+        _say_warnings(engine.memory.pop_warnings())
+    finally:
+        engine.close()
+    if args.json:
+        print_json(data)
+        return 0
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def recent(args: argparse.Namespace) -> int:
+    engine = Engine()
+    try:
+        engine.memory.reindex()
+        rows = engine.memory.recent(args.limit)
+    finally:
+        engine.close()
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("No memory files yet.")
+    for row in rows:
+        print(f"{row['modified']}  {row['file']}")
+    return 0
