@@ -15,6 +15,7 @@ from localgpt_ls.config import Config, load_config
 from localgpt_ls.workspace import ensure_workspace
 
 if TYPE_CHECKING:
+    from localgpt_ls.agent.loop import Agent
     from localgpt_ls.memory import MemoryIndex
 
 
@@ -29,6 +30,13 @@ class Engine:
         from localgpt_ls.memory import MemoryIndex
 
         return MemoryIndex(self.workspace, self.config)
+
+    @cached_property
+    def agent(self) -> Agent:
+        """The assistant: `await engine.agent.chat(...)` / `run_turn(...)` (agent/loop.py)."""
+        from localgpt_ls.agent.loop import Agent
+
+        return Agent(self.config, self.workspace, lambda: self.memory)
 
     def close(self) -> None:
         """Release files and connections; safe to call twice."""
