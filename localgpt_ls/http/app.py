@@ -1,0 +1,459 @@
+"""The HTTP door: routes that translate requests into Engine calls and results into JSON.
+
+No business logic lives here. Blocking engine work (SQLite, embedding, file reads) runs in a
+worker thread so one slow search never stalls a streaming chat. A part of the engine that is not
+built yet answers 503 with a sentence saying so, instead of crashing the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from localgpt_ls import __version__
+from localgpt_ls.engine import Engine
+from localgpt_ls.errors import LocalGPTError, PathSafetyError
+from localgpt_ls.http.security import COOKIE_NAME, Guard, cookie_value, token_matches
+
+log = logging.getLogger("localgpt_ls.http")
+
+MAX_SEARCH_LIMIT = 50
+# An SSE comment this often keeps proxies from timing out and notices a client that left while
+# a tool runs (a disconnect is only seen when we write).
+KEEPALIVE_SECONDS = 15.0
+# Agent event type -> SSE event name (the stream's vocabulary, see schemas/openapi.json).
+SSE_NAMES = {"text_delta": "delta", "tool_start": "tool_start", "tool_end": "tool_end",
+             "turn_error": "error"}
+STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+                                "form-action 'self'; frame-ancestors 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Unavailable(Exception):
+    """A part of the engine this build does not have yet (503)."""
+
+
+@dataclass
+class DaemonState:
+    """What the routes share: the engine, the token, and what the background jobs report."""
+
+    engine: Engine
+    token: str
+    started: float = field(default_factory=time.time)
+    watcher: Any = None
+    heartbeat_task: asyncio.Task[Any] | None = None
+    alerts: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+
+
+@dataclass
+class Options:
+    """Background jobs the lifespan starts (tests turn them off to stay quiet and fast)."""
+
+    watch: bool = True
+    heartbeat: bool = True
+    allowed_hosts: list[str] = field(default_factory=list)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _state(request: Request) -> DaemonState:
+    state: DaemonState = request.app.state.daemon
+    return state
+
+
+def _part(engine: Engine, name: str, what: str) -> Any:
+    """`engine.<name>`, or Unavailable when this build's Engine has no such part yet."""
+    if not hasattr(type(engine), name):
+        raise Unavailable(f"{what} is not available in this build of localgpt yet")
+    return getattr(engine, name)
+
+
+def _plain(value: Any) -> Any:
+    """Engine results as JSON-ready data: `to_dict()` when the object has one."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+        return _plain(dataclasses.asdict(value))
+    return value
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; 400 with a reason for anything else (empty body = {})."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return data
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise HTTPException(400, f"'{key}' must be a string")
+    return value or None
+
+
+def _chat_args(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    message = data.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise HTTPException(400, "'message' is required: a non-empty string")
+    unknown = set(data) - {"message", "session_id", "model"}
+    if unknown:
+        raise HTTPException(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+    return message, _optional_str(data, "session_id"), _optional_str(data, "model")
+
+
+def _sessions() -> Any:
+    """The session store (owned by the agent package; the door only lists and deletes)."""
+    try:
+        from localgpt_ls.agent.sessions import SessionStore
+    except ImportError:
+        raise Unavailable("sessions are not available in this build of localgpt yet") from None
+    return SessionStore()
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def index(request: Request) -> Response:
+    """The web UI. `?token=` is traded for the cookie, then the URL is cleaned by a redirect so
+    the token does not stay in the address bar or the history."""
+    state = _state(request)
+    given = request.query_params.get("token")
+    if given is not None:
+        if not token_matches(given, state.token):
+            return HTMLResponse("<!doctype html><title>LocalGPT</title><p>Wrong token. Open the "
+                                "URL that <code>localgpt daemon</code> printed at start.</p>",
+                                status_code=401, headers=PAGE_HEADERS)
+        response = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
+        response.set_cookie(COOKIE_NAME, cookie_value(state.token), httponly=True,
+                            samesite="strict", path="/")
+        return response
+    page = resources.files("localgpt_ls.http").joinpath("static/index.html")
+    return HTMLResponse(page.read_text(encoding="utf-8"), headers=PAGE_HEADERS)
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC_FILES:
+        raise HTTPException(404, "no such file")
+    path = resources.files("localgpt_ls.http").joinpath(f"static/{name}")
+    return FileResponse(str(path), media_type=STATIC_FILES[name], headers=PAGE_HEADERS)
+
+
+async def chat(request: Request) -> JSONResponse:
+    message, session_id, model = _chat_args(await _json_body(request))
+    agent = _part(_state(request).engine, "agent", "the assistant")
+    result = await agent.chat(message, session_id, model)
+    return JSONResponse(_plain(result))
+
+
+async def chat_stream(request: Request) -> Response:
+    """The turn as Server-Sent Events: session, delta*, tool_start/tool_end*, then done or
+    error. The turn runs as its own task; a client that leaves cancels it, which the agent
+    handles by keeping the user's message in the session."""
+    message, session_id, model = _chat_args(await _json_body(request))
+    agent = _part(_state(request).engine, "agent", "the assistant")
+    if session_id is None:
+        # Named up front so the client learns it before the first token (and can resume).
+        from localgpt_ls.agent.sessions import new_session_id
+        session_id = new_session_id()
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def on_event(event: Any) -> None:
+        data = dict(event.to_dict())
+        kind = str(data.pop("type", ""))
+        # Called on the loop by the agent; call_soon_threadsafe also covers a worker thread.
+        loop.call_soon_threadsafe(queue.put_nowait, (SSE_NAMES.get(kind, kind), data))
+
+    async def events() -> AsyncIterator[str]:
+        error_sent = False
+        yield _sse("session", {"session_id": session_id})
+        turn = asyncio.ensure_future(agent.chat(message, session_id, model, on_event=on_event))
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, turn}, timeout=KEEPALIVE_SECONDS,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    name, data = getter.result()
+                    error_sent = error_sent or name == "error"
+                    yield _sse(name, data)
+                    continue
+                getter.cancel()
+                if turn in done:
+                    break
+                yield ": keepalive\n\n"
+            while not queue.empty():
+                name, data = queue.get_nowait()
+                error_sent = error_sent or name == "error"
+                yield _sse(name, data)
+            try:
+                result = turn.result()
+            except LocalGPTError as exc:
+                # The agent announces a failed turn with a TurnError event before raising.
+                if not error_sent:
+                    yield _sse("error", {"message": str(exc)})
+                return
+            except Exception as exc:  # the stream must end with a word, not a cut
+                log.exception("chat turn failed")
+                yield _sse("error", {"message": f"internal error: {type(exc).__name__}: {exc}"})
+                return
+            yield _sse("done", _plain(result))
+        finally:
+            if not turn.done():
+                turn.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await turn
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def memory_search(request: Request) -> JSONResponse:
+    query = request.query_params.get("q", "")
+    if not query.strip():
+        raise HTTPException(400, "'q' is required: the text to search for")
+    raw_limit = request.query_params.get("limit", "6")
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        raise HTTPException(400, f"'limit' must be an integer, got {raw_limit!r}") from None
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise HTTPException(400, f"'limit' must be between 1 and {MAX_SEARCH_LIMIT}")
+    memory = _part(_state(request).engine, "memory", "memory search")
+    result = await run_in_threadpool(lambda: _plain(memory.search(query, limit)))
+    return JSONResponse(result)
+
+
+async def memory_stats(request: Request) -> JSONResponse:
+    memory = _part(_state(request).engine, "memory", "the memory index")
+    return JSONResponse(await run_in_threadpool(lambda: _plain(memory.stats())))
+
+
+async def memory_reindex(request: Request) -> JSONResponse:
+    data = await _json_body(request)
+    force = data.get("force", False)
+    if not isinstance(force, bool) or set(data) - {"force"}:
+        raise HTTPException(400, "the body is {\"force\": true|false} or empty")
+    memory = _part(_state(request).engine, "memory", "the memory index")
+    report = await run_in_threadpool(lambda: _plain(memory.reindex(force=force)))
+    return JSONResponse(report if isinstance(report, dict) else {"report": report})
+
+
+async def heartbeat_status(request: Request) -> JSONResponse:
+    state = _state(request)
+    heartbeat = _part(state.engine, "heartbeat", "the heartbeat")
+    status = await run_in_threadpool(lambda: _plain(heartbeat.status()))
+    return JSONResponse(status)
+
+
+async def status(request: Request) -> JSONResponse:
+    """One look at the daemon: version, workspace, index, heartbeat, watcher, recent alerts.
+    A part that is missing or failing shows as null with a reason, never as a 500."""
+    state = _state(request)
+    engine = state.engine
+
+    def gather() -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": "ok", "version": __version__, "workspace": str(engine.workspace),
+            "uptime_seconds": round(time.time() - state.started, 1),
+            "default_model": engine.config.agent.default_model,
+            "watcher": state.watcher.status() if state.watcher is not None else None,
+            "heartbeat_running": state.heartbeat_task is not None
+            and not state.heartbeat_task.done(),
+            "alerts": list(state.alerts), "errors": {},
+        }
+        for key, part, call in (("memory", "memory", "stats"), ("heartbeat", "heartbeat",
+                                                                 "status")):
+            try:
+                out[key] = _plain(getattr(_part(engine, part, part), call)())
+            except (Unavailable, LocalGPTError) as exc:
+                out[key] = None
+                out["errors"][key] = str(exc)
+        return out
+
+    return JSONResponse(await run_in_threadpool(gather))
+
+
+async def sessions_list(request: Request) -> JSONResponse:
+    store = _sessions()
+    infos = await run_in_threadpool(store.list)
+    return JSONResponse({"sessions": [_plain(i) for i in infos]})
+
+
+async def session_get(request: Request) -> JSONResponse:
+    session_id = request.path_params["session_id"]
+    store = _sessions()
+
+    def load() -> dict[str, Any]:
+        if not store.exists(session_id):
+            raise HTTPException(404, f"no session '{session_id}'")
+        session = store.open(session_id)
+        return {"id": session.id, "header": session.header,
+                "messages": [m.to_dict() for m in session.messages]}
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def session_delete(request: Request) -> JSONResponse:
+    session_id = request.path_params["session_id"]
+    store = _sessions()
+
+    def delete() -> None:
+        if not store.exists(session_id):
+            raise HTTPException(404, f"no session '{session_id}'")
+        remove = getattr(store, "delete", None)
+        if remove is not None:
+            remove(session_id)
+        else:
+            store.path(session_id).unlink()
+
+    await run_in_threadpool(delete)
+    return JSONResponse({"deleted": session_id})
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status,
+                        headers={"Cache-Control": "no-store"})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, str(exc.detail))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return _error(503, str(exc))
+
+
+async def _user_error(request: Request, exc: Exception) -> Response:
+    """A LocalGPTError is the user's to fix (400), unless a model provider failed (502)."""
+    status_code = 502 if isinstance(exc, _provider_errors()) else 400
+    if isinstance(exc, PathSafetyError):
+        status_code = 400
+    return _error(status_code, str(exc))
+
+
+def _provider_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from localgpt_ls.llm.errors import ProviderError
+    except ImportError:  # pragma: no cover - the llm package ships with the assistant
+        return ()
+    return (ProviderError,)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+ROUTES = [
+    Route("/", index, methods=["GET"]),
+    Route("/static/{name}", static_file, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/api/status", status, methods=["GET"]),
+    Route("/api/chat", chat, methods=["POST"]),
+    Route("/api/chat/stream", chat_stream, methods=["POST"]),
+    Route("/api/memory/search", memory_search, methods=["GET"]),
+    Route("/api/memory/stats", memory_stats, methods=["GET"]),
+    Route("/api/memory/reindex", memory_reindex, methods=["POST"]),
+    Route("/api/heartbeat/status", heartbeat_status, methods=["GET"]),
+    Route("/api/sessions", sessions_list, methods=["GET"]),
+    Route("/api/sessions/{session_id}", session_get, methods=["GET"]),
+    Route("/api/sessions/{session_id}", session_delete, methods=["DELETE"]),
+]
+
+
+def build_starlette(engine: Engine, token: str, options: Options | None = None) -> Starlette:
+    """The routes without the Guard (tests that compare routes with the OpenAPI spec use it)."""
+    options = options or Options()
+    state = DaemonState(engine=engine, token=token)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from localgpt_ls.http.background import start_heartbeat, start_watcher
+        if options.watch:
+            state.watcher = start_watcher(engine)
+        if options.heartbeat:
+            state.heartbeat_task = start_heartbeat(engine, state.alerts)
+        try:
+            yield
+        finally:
+            if state.heartbeat_task is not None:
+                state.heartbeat_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await state.heartbeat_task
+            if state.watcher is not None:
+                await run_in_threadpool(state.watcher.stop)
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: _http_error, Unavailable: _unavailable, LocalGPTError: _user_error,
+        Exception: _internal_error,
+    }
+    app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=handlers)
+    app.state.daemon = state
+    return app
+
+
+def create_app(engine: Engine, token: str, options: Options | None = None) -> ASGIApp:
+    """The daemon's ASGI app: the routes behind the Guard (token, Host, Origin, body cap)."""
+    options = options or Options()
+    inner = build_starlette(engine, token, options)
+    guard = Guard(inner, token, allowed_hosts=options.allowed_hosts)
+    guard.starlette = inner  # type: ignore[attr-defined]
+    return guard

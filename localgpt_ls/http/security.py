@@ -1,0 +1,286 @@
+"""The daemon's locks: token, Host and Origin checks, and the request-body cap.
+
+Modelled on Jupyter's server: anything on this machine (another user's process, a web page in
+the browser) can reach a loopback port, so every /api request must prove it holds the token
+that only the owner can read, and browsers are kept out unless the page is our own:
+
+- `Authorization: Bearer <token>` (constant-time compare) works from any client;
+- the web UI trades `/?token=...` for an HttpOnly SameSite=Strict cookie, and the cookie counts
+  only on a same-origin request (Origin equal to our own, Sec-Fetch-Site: same-origin, or the
+  UI's X-LocalGPT-UI header), so another site, or another app on a different localhost port,
+  cannot ride on it;
+- the Host header must name a loopback address or a configured host (DNS rebinding: a foreign
+  name resolving to 127.0.0.1 still carries its own Host);
+- a foreign Origin is refused outright, and no CORS header is ever sent;
+- request bodies above the cap get 413 while they stream in, whatever Content-Length claims.
+
+Everything here is a plain ASGI wrapper around the Starlette app, so a refusal happens before any
+route code runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from localgpt_ls import paths
+from localgpt_ls.errors import LocalGPTError
+
+MAX_BODY_BYTES = 1024 * 1024
+# After deciding on 413 we read and discard up to this much more of the body, so the client has
+# finished sending and reads our answer instead of a connection reset; past it we just answer.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+COOKIE_NAME = "localgpt_ui"
+UI_HEADER = "x-localgpt-ui"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def load_or_create_token(configured: str | None, token_file: Path | None = None) -> str:
+    """The daemon's secret: `[server] auth_token` if set, else the token file (created on first
+    start with mode 0600, so only the owner can read it)."""
+    if configured:
+        return configured
+    token_file = token_file or paths.token_path()
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = ""
+    except OSError as exc:
+        raise LocalGPTError(f"cannot read the daemon token {token_file}: {exc.strerror}") from None
+    if token:
+        _tighten_mode(token_file)
+        return token
+    return _create_token_file(token_file)
+
+
+def _create_token_file(token_file: Path) -> str:
+    token = secrets.token_urlsafe(32)
+    try:
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 in one step: there is no moment when the file is readable by others.
+        tmp = token_file.with_name(f".{token_file.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+        os.replace(tmp, token_file)
+    except OSError as exc:
+        raise LocalGPTError(f"cannot write the daemon token {token_file}: {exc.strerror}; "
+                            "check that LOCALGPT_HOME is writable") from None
+    return token
+
+
+def _tighten_mode(token_file: Path) -> None:
+    """A token file readable by others is no secret: put it back to 0600 and say so."""
+    try:
+        mode = token_file.stat().st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(token_file, 0o600)
+            print(f"localgpt: warning: {token_file} was readable by others (mode {mode:o}); "
+                  "set it to 0600", file=sys.stderr)
+    except OSError:
+        pass
+
+
+def cookie_value(token: str) -> str:
+    """What the UI cookie holds: derived from the token (never the token itself), so it changes
+    when the token does and reading it does not reveal the token."""
+    return hmac.new(token.encode(), b"localgpt-ui-cookie", hashlib.sha256).hexdigest()
+
+
+def token_matches(given: str | None, token: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
+def split_host(host: str) -> tuple[str, str | None]:
+    """'[::1]:8080' -> ('::1', '8080'); 'localhost' -> ('localhost', None). Lowercased."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+        return name, port or None
+    if host.count(":") == 1:
+        name, _, port = host.partition(":")
+        return name, port or None
+    return host, None
+
+
+def is_loopback_address(address: str) -> bool:
+    """localhost, or an IP literal in 127.0.0.0/8 or ::1 (a name like 127.0.0.1.evil.example
+    is a foreign name, not an address)."""
+    name = address.strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class Guard:
+    """ASGI wrapper applying the rules in the module docstring to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, token: str, allowed_hosts: Iterable[str] = (),
+                 max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.token = token
+        self.cookie = cookie_value(token)
+        self.allowed_hosts = frozenset(split_host(h)[0] for h in allowed_hosts if h.strip())
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # Lifespan passes through; websockets are not served at all.
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            status, message = refusal
+            await _send_json(send, status, {"error": message})
+            return
+        await self._call_with_body_cap(scope, receive, send, headers)
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        """(status, reason) when the request must not reach the app, else None."""
+        host = headers.get("host", "")
+        name, _port = split_host(host)
+        if not host or not (is_loopback_address(name) or name in self.allowed_hosts):
+            return 403, ("Host not allowed: open the daemon as http://127.0.0.1:PORT or add "
+                         "the name to [server] allowed_hosts")
+        origin = headers.get("origin")
+        if origin is not None and not _same_origin(origin, host):
+            return 403, "cross-origin requests are refused"
+        path: str = scope.get("path", "")
+        is_api = path == "/api" or path.startswith("/api/")
+        if is_api and not self._authorized(headers, host):
+            return 401, ("missing or wrong token: send 'Authorization: Bearer <token>' "
+                         f"(the token is in {paths.token_path()}) or open the URL the "
+                         "daemon printed at start")
+        return None
+
+    def _authorized(self, headers: dict[str, str], host: str) -> bool:
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return token_matches(value.strip(), self.token)
+        cookie = _cookie(headers.get("cookie", ""), COOKIE_NAME)
+        if cookie is None or not hmac.compare_digest(cookie.encode(), self.cookie.encode()):
+            return False
+        # The cookie is sent by the browser on its own, so it only counts when the request
+        # also shows it comes from our page: a same-origin Origin or Sec-Fetch-Site, or the
+        # UI's own header, which another origin cannot add without a CORS preflight (refused).
+        origin = headers.get("origin")
+        if origin is not None:
+            return _same_origin(origin, host)
+        return headers.get("sec-fetch-site") == "same-origin" or UI_HEADER in headers
+
+    async def _call_with_body_cap(self, scope: Scope, receive: Receive, send: Send,
+                                  headers: dict[str, str]) -> None:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await _drain(receive, 0)
+            await self._too_large(send)
+            return
+        received = 0
+        over = False
+        started = False
+
+        async def capped_receive() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    over = True
+                    if message.get("more_body", False):
+                        await _drain(receive, received)
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the app's reaction to the cut body is replaced by our 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_json(send, 413, {"error": f"request body is larger than {self.max_body} "
+                                              "bytes"})
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised inside the app's receive() when the body passes the cap. An HTTPException, so
+    the app answers it quietly (no error log); the Guard replaces that answer with its own."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
+
+
+async def _drain(receive: Receive, already: int) -> None:
+    total = already
+    while total <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        total += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Header names lowercased; a repeated header keeps its first value (Host, Origin and
+    Authorization are single-valued, and a second copy must not override the first)."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        if name not in out:
+            out[name] = raw_value.decode("latin-1")
+    return out
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    parts = urlsplit(origin.strip().lower())
+    return parts.scheme == "http" and bool(parts.netloc) and parts.netloc == host.strip().lower()
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+        (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"),
+    ]})
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,100 @@
+"""Running the daemon: bind, print the start line with the token URL, serve with uvicorn.
+
+The socket is bound here (not by uvicorn) so the printed URL carries the real port even with
+`--port 0`, and a port in use is one clear error line before anything else starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import sys
+from dataclasses import dataclass, field
+
+from localgpt_ls.engine import Engine
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.http.app import Options, create_app
+from localgpt_ls.http.security import is_loopback_address, load_or_create_token
+
+WILDCARDS = {"0.0.0.0", "::", ""}
+
+
+@dataclass
+class ServeOptions:
+    bind: str = "127.0.0.1"
+    port: int = 31327
+    allow_remote: bool = False
+    watch: bool = True
+    heartbeat: bool = True
+    allowed_hosts: list[str] = field(default_factory=list)
+
+
+def check_bind(bind: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless the user said so explicitly."""
+    if is_loopback_address(bind):
+        return
+    if not allow_remote:
+        raise LocalGPTError(f"refusing to listen on {bind}: that exposes your assistant and its "
+                            "memory beyond this machine; use --bind 127.0.0.1, or pass "
+                            "--allow-remote if you really mean it")
+    print(f"localgpt: WARNING: listening on {bind}, reachable from other machines. Anyone who "
+          "has the token can read your memory and use your model keys. Prefer an SSH tunnel.",
+          file=sys.stderr)
+
+
+def bind_socket(bind: str, port: int) -> socket.socket:
+    host = bind.strip("[]")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host or "0.0.0.0").version == 6 \
+            else socket.AF_INET
+    except ValueError:
+        family = socket.AF_INET  # a host name such as "localhost"
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise LocalGPTError(f"cannot listen on {bind}:{port}: {exc.strerror}; is another daemon "
+                            "running? choose another port with --port") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_url(bind: str, port: int, token: str) -> str:
+    host = bind.strip("[]")
+    if host in WILDCARDS:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/?token={token}"
+
+
+def serve(options: ServeOptions, engine: Engine | None = None) -> int:
+    """Run in the foreground until Ctrl-C; returns the exit code."""
+    import uvicorn
+
+    check_bind(options.bind, options.allow_remote)
+    engine = engine or Engine()
+    token = load_or_create_token(engine.config.server.auth_token)
+    allowed = [*engine.config.server.allowed_hosts, *options.allowed_hosts]
+    if options.allow_remote and options.bind.strip("[]") not in WILDCARDS:
+        allowed.append(options.bind)
+    app = create_app(engine, token, Options(watch=options.watch, heartbeat=options.heartbeat,
+                                            allowed_hosts=allowed))
+    sock = bind_socket(options.bind, options.port)
+    port = sock.getsockname()[1]
+    logging.basicConfig(level=logging.INFO, format="localgpt: %(message)s")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                            proxy_headers=False, server_header=False,
+                            timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    print(f"LocalGPT daemon {engine.workspace} at {start_url(options.bind, port, token)}",
+          flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        engine.close()
+    return 0
