@@ -7,9 +7,11 @@ before the provider is called, so a failed or cancelled turn never loses it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -111,7 +113,7 @@ class Agent:
                  timeouts: Timeouts | None = None) -> None:
         self.config = config
         self.workspace = workspace
-        self.memory = memory
+        self.memory = _refresh_once(memory) if memory is not None else None
         self.sessions = store or SessionStore()
         self.retry = retry
         self.timeouts = timeouts or Timeouts()
@@ -153,7 +155,7 @@ class Agent:
         user = Message("user", _with_context(message, context))
         if choice.memory_only:
             session.append(user)
-            reply = memory_only_reply(message, self.memory)
+            reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
             emit(TextDelta(reply))
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
@@ -186,7 +188,7 @@ class Agent:
         emit = on_event or _noop
         choice = await self.resolve_model(model or None)
         if choice.memory_only:
-            reply = memory_only_reply(message, self.memory)
+            reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
             emit(TextDelta(reply))
             return ChatResult(reply, "", choice.label)
         provider = self._provider(choice)
@@ -304,6 +306,28 @@ class Agent:
                                               separator=False)
         session.compact(summary.strip() or "(no summary)", len(messages) - split)
         return summary
+
+
+def _refresh_once(memory: Callable[[], Any]) -> Callable[[], Any]:
+    """The memory index, brought up to date (incrementally) the first time a turn uses it, so
+    a one-shot `localgpt ask` sees notes written since the last index run. Called from worker
+    threads only (tools use asyncio.to_thread)."""
+    lock = threading.Lock()
+    done = False
+
+    def get() -> Any:
+        nonlocal done
+        index = memory()
+        with lock:
+            if not done:
+                done = True
+                try:
+                    index.reindex()
+                except Exception as exc:  # a stale index still answers; say why in the log
+                    log.warning("memory reindex before search failed: %s", exc)
+        return index
+
+    return get
 
 
 def _with_context(message: str, context: str | None) -> str:

@@ -1,10 +1,40 @@
-"""`localgpt chat` and `localgpt ask` (built by "Assistant core")."""
+"""`localgpt chat` and `localgpt ask`: the assistant in the terminal.
+
+Both work with no provider at all (memory-only mode) and with stdin not a terminal. Ctrl-C during
+a reply cancels that turn (the stream is closed, the session keeps the message); at the prompt
+it just clears the line, and Ctrl-D or /quit leaves.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
 from typing import Any
 
-from localgpt_ls.cli.common import not_implemented
+from localgpt_ls import paths
+from localgpt_ls.agent.events import AgentEvent, Approver, TextDelta, ToolEnd, ToolStart
+from localgpt_ls.agent.loop import Agent
+from localgpt_ls.cli.common import print_json
+from localgpt_ls.engine import Engine
+from localgpt_ls.errors import LocalGPTError
+
+HELP = """\
+Commands:
+  /help            this list
+  /new             start a new session
+  /model [NAME]    show or switch the model (provider/model, an alias, or auto)
+  /memory QUERY    search memory directly
+  /sessions        list recent sessions
+  /resume [ID]     continue a session (the latest without ID)
+  /compact         summarise older turns now (after saving durable facts to today's log)
+  /quit            leave (Ctrl-D works too)
+Ctrl-C stops the current reply."""
 
 
 def register(sub: Any) -> None:
@@ -12,9 +42,214 @@ def register(sub: Any) -> None:
     p.add_argument("-m", "--model", help="model, e.g. anthropic/claude-sonnet-4-5 or an alias")
     p.add_argument("-s", "--session", help="session id to use")
     p.add_argument("--resume", action="store_true", help="resume the most recent session")
-    p.set_defaults(handler=not_implemented)
+    p.set_defaults(handler=chat)
     a = sub.add_parser("ask", help="ask one question and print the answer")
     a.add_argument("question")
     a.add_argument("-m", "--model")
-    a.add_argument("--json", action="store_true", help="print {question, response, model, session_id}")
-    a.set_defaults(handler=not_implemented)
+    a.add_argument("--json", action="store_true",
+                   help="print {question, response, model, session_id}")
+    a.set_defaults(handler=ask)
+
+
+def _setup_logging() -> None:
+    """LOCALGPT_LOG=debug|info shows what the assistant does (never keys or headers)."""
+    level = os.environ.get("LOCALGPT_LOG")
+    if level:
+        logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")
+
+
+def _printer(stream_text: bool) -> Callable[[AgentEvent], None]:
+    """Show a turn as it happens: text on stdout, tool calls on stderr."""
+
+    def on_event(event: AgentEvent) -> None:
+        if isinstance(event, TextDelta) and stream_text:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, ToolStart):
+            args = json.dumps(event.arguments, ensure_ascii=False)
+            args = args if len(args) <= 120 else args[:119] + "…"
+            print(f"\n  [{event.name}] {args}", file=sys.stderr, flush=True)
+        elif isinstance(event, ToolEnd) and event.is_error:
+            print(f"  [{event.name}] {event.result.splitlines()[0][:200]}", file=sys.stderr,
+                  flush=True)
+
+    return on_event
+
+
+def _terminal_approver() -> Approver | None:
+    """A y/n prompt when someone is at the keyboard; None (writes refused) otherwise."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+
+    async def approve(tool: str, summary: str) -> bool:
+        answer = await asyncio.to_thread(input, f"\nAllow {tool}: {summary}? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return approve
+
+
+def ask(args: argparse.Namespace) -> int:
+    _setup_logging()
+    engine = Engine()
+    try:
+        result = asyncio.run(engine.agent.chat(
+            args.question, None, args.model, on_event=_printer(not args.json),
+            approver=None if args.json else _terminal_approver()))
+    finally:
+        engine.close()
+    if args.json:
+        print_json({"question": args.question, "response": result.response,
+                    "model": result.model, "session_id": result.session_id})
+    elif not result.response.endswith("\n"):
+        print()
+    return 0
+
+
+class ChatREPL:
+    """The interactive loop. One asyncio.run per turn, so Ctrl-C cancels just that turn."""
+
+    def __init__(self, engine: Engine, model: str | None, session_id: str | None) -> None:
+        self.engine = engine
+        self.agent: Agent = engine.agent
+        self.model = model
+        self.session_id = session_id
+        self.interactive = sys.stdin.isatty()
+        self.approver = _terminal_approver()
+
+    def run(self) -> int:
+        if self.interactive:
+            self._history()
+            choice = asyncio.run(self.agent.resolve_model(self.model))
+            where = f"session {self.session_id}" if self.session_id else "a new session"
+            print(f"LocalGPT chat with {choice.label}, {where}. /help lists commands, "
+                  "Ctrl-D leaves.")
+        while True:
+            try:
+                line = input("you> ") if self.interactive else sys.stdin.readline()
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                print()
+                continue
+            if not self.interactive and line == "":
+                break
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                if line.startswith("/"):
+                    if self.command(line) == "quit":
+                        break
+                else:
+                    self.turn(line)
+            except LocalGPTError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+        if self.interactive:
+            print()
+        return 0
+
+    def turn(self, message: str) -> None:
+        try:
+            result = asyncio.run(self.agent.chat(message, self.session_id, self.model,
+                                                 on_event=_printer(True),
+                                                 approver=self.approver))
+        except KeyboardInterrupt:
+            print("\n[cancelled: the reply was stopped; your message is kept]", file=sys.stderr)
+            # The session was created before the provider was called; continue in it.
+            self.session_id = self.session_id or self.agent.sessions.latest()
+            return
+        self.session_id = result.session_id
+        if not result.response.endswith("\n"):
+            print()
+
+    def command(self, line: str) -> str | None:
+        name, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if name in ("/quit", "/exit", "/q"):
+            return "quit"
+        if name == "/help":
+            print(HELP)
+        elif name == "/new":
+            self.session_id = None
+            print("New session: it starts with your next message.")
+        elif name == "/model":
+            if rest:
+                choice = asyncio.run(self.agent.resolve_model(rest))
+                self.model = rest
+                print(f"Model: {choice.label}")
+            else:
+                choice = asyncio.run(self.agent.resolve_model(self.model))
+                print(f"Model: {choice.label}")
+        elif name == "/memory":
+            self.memory(rest)
+        elif name == "/sessions":
+            for info in self.agent.sessions.list()[:20]:
+                mark = "*" if info.id == self.session_id else " "
+                print(f"{mark} {info.id}  {info.messages:3d} msgs  {info.model:<28} "
+                      f"{info.preview}")
+        elif name == "/resume":
+            target = rest or self.agent.sessions.latest()
+            if not target:
+                print("No sessions yet.")
+            else:
+                session = self.agent.sessions.open(target)
+                self.session_id = session.id
+                print(f"Resumed {session.id} ({len(session.messages)} messages).")
+        elif name == "/compact":
+            if not self.session_id:
+                print("Nothing to compact yet.")
+            else:
+                summary = asyncio.run(self.agent.compact(self.session_id, self.model))
+                print("Compacted." if summary else "Too short to compact.")
+        else:
+            print(f"Unknown command {name}; /help lists them.")
+        return None
+
+    def memory(self, query: str) -> None:
+        if not query:
+            print("Usage: /memory QUERY")
+            return
+        index = self.engine.memory
+        index.reindex()
+        response = index.search(query, limit=6)
+        if not response.results:
+            print("No matches.")
+        for hit in response.results:
+            snippet = " ".join(hit.content.split())[:160]
+            print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}\n     {snippet}")
+
+    def _history(self) -> None:
+        try:
+            import readline
+        except ImportError:  # Windows without pyreadline: plain input still works
+            return
+        history = paths.home() / "chat_history"
+        with contextlib.suppress(OSError):
+            readline.read_history_file(history)
+        readline.set_history_length(1000)
+
+        import atexit
+
+        def save() -> None:
+            try:
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline.write_history_file(history)
+            except OSError:
+                pass
+
+        atexit.register(save)
+
+
+def chat(args: argparse.Namespace) -> int:
+    _setup_logging()
+    engine = Engine()
+    try:
+        session_id = args.session
+        if args.resume and not session_id:
+            session_id = engine.agent.sessions.latest()
+        if session_id and engine.agent.sessions.exists(session_id):
+            engine.agent.sessions.open(session_id)  # fail early on a bad id
+        return ChatREPL(engine, args.model, session_id).run()
+    finally:
+        engine.close()

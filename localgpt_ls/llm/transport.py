@@ -217,8 +217,8 @@ async def iter_sse(response: httpx.Response, ep: Endpoint) -> AsyncIterator[tupl
             event = value
         elif name == "data":
             data.append(value)
-    if data:
-        yield event or "message", "\n".join(data)
+    # An event without its closing blank line is incomplete (the stream was cut): dropped, as
+    # the SSE spec says, so the provider reports a cut stream rather than bad JSON.
 
 
 def parse_json(ep: Endpoint, text: str) -> Any:
@@ -227,7 +227,7 @@ def parse_json(ep: Endpoint, text: str) -> Any:
     except ValueError:
         snippet = redact(text[:80], ep.secrets)
         raise ProtocolError(ep.provider, f"the server sent malformed JSON in the stream "
-                            f"({snippet!r}); is {ep.url} really a {ep.provider} endpoint?"
+                            f"({snippet!r}); is {ep.url} an endpoint of {ep.provider}?"
                             ) from None
 
 
