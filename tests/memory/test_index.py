@@ -1,0 +1,268 @@
+"""The memory index over real notes: what a user searching their memory would notice."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from localgpt_ls.memory import MemoryIndex
+
+# Queries that share no word with the note they must find (checked below), so only meaning works.
+SEMANTIC = [
+    ("feline pet feeding schedule", "knowledge/cat-care.md"),
+    ("yearly fiscal paperwork due date", "knowledge/taxes.md"),
+    ("homemade loaf recipe", "knowledge/sourdough.md"),
+    ("bugs eating my plants", "knowledge/garden.md"),
+    ("jogging preparation ahead of competition", "knowledge/running.md"),
+]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\w+", text)}
+
+
+@pytest.mark.parametrize(("query", "expected"), SEMANTIC)
+def test_meaning_finds_note_without_shared_words(notes_ws: Path, make_index, query: str,
+                                                 expected: str) -> None:
+    assert not _words(query) & _words((notes_ws / expected).read_text()), "query shares a word"
+    idx = make_index(notes_ws)
+    idx.reindex()
+    response = idx.search(query, limit=3)
+    assert response.mode == "hybrid"
+    assert expected in [h.file for h in response.results]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Kestrel", "knowledge/kestrel.md"),
+    ("sourdough", "knowledge/sourdough.md"),
+    ("Rousseau", "knowledge/taxes.md"),
+    ("Garibaldi", "knowledge/cat-care.md"),
+])
+def test_exact_names_rank_first(notes_ws: Path, make_index, query: str, expected: str) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    assert idx.search(query).results[0].file == expected
+
+
+def test_result_shape_and_line_ranges(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    data = idx.search("vaccination booster", limit=2).to_dict()
+    assert set(data) == {"query", "results", "mode"}
+    top = data["results"][0]
+    assert set(top) == {"file", "line_start", "line_end", "content", "score"}
+    lines = (notes_ws / top["file"]).read_text().split("\n")
+    assert top["content"] == "\n".join(lines[top["line_start"] - 1:top["line_end"]])
+    assert 0 < top["score"] <= 1
+
+
+def test_all_embedded_and_second_reindex_embeds_nothing(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    first = idx.reindex()
+    stats = idx.stats()
+    assert stats["total_files"] == 9
+    assert stats["embedded_chunks"] == stats["total_chunks"] > 0
+    assert first.chunks_embedded > 0
+    again = idx.reindex()
+    assert (again.files_indexed, again.chunks_embedded) == (0, 0)
+    forced = idx.reindex(force=True)  # re-reads and re-chunks everything: vectors from cache
+    assert forced.files_indexed == 9
+    assert forced.chunks_embedded == 0
+    assert forced.cache_hits == stats["total_chunks"]
+    assert idx.stats()["embedded_chunks"] == stats["total_chunks"]
+
+
+def test_add_modify_delete_are_reflected(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    assert not idx.search("zeppelin").results
+    (notes_ws / "knowledge" / "airships.md").write_text("# Airships\n\nThe zeppelin hangar.\n")
+    garden = notes_ws / "knowledge" / "garden.md"
+    garden.write_text("# Balcony garden\n\nNow growing pumpkins only.\n")
+    (notes_ws / "knowledge" / "running.md").unlink()
+    report = idx.reindex()
+    assert (report.files_indexed, report.files_removed) == (2, 1)
+    assert idx.search("zeppelin").results[0].file == "knowledge/airships.md"
+    assert idx.search("pumpkins").results[0].file == "knowledge/garden.md"
+    assert not [h for h in idx.search("aphids roses").results if "Aphids" in h.content]
+    assert all(h.file != "knowledge/running.md" for h in idx.search("marathon", limit=20).results)
+    assert idx.stats()["total_files"] == 9
+
+
+def test_touched_but_unchanged_file_is_not_reindexed(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    p = notes_ws / "MEMORY.md"
+    os.utime(p, (time.time() + 10, time.time() + 10))
+    report = idx.reindex()
+    assert (report.files_indexed, report.files_unchanged) == (0, 9)
+
+
+def test_bad_files_do_not_stop_indexing(notes_ws: Path, make_index, tmp_path: Path) -> None:
+    k = notes_ws / "knowledge"
+    (k / "latin1.md").write_bytes("# Café\n\nrésumé of the ørbit plan\n".encode("latin-1"))
+    (k / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    with (k / "huge.md").open("wb") as fh:
+        fh.write(b"# Huge\n" + b"x" * (5 * 1024 * 1024 + 10))
+    for hidden in (".obsidian", "node_modules", ".git"):
+        (notes_ws / hidden).mkdir()
+        (notes_ws / hidden / "secret.md").write_text("# zebrafish hidden\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "out.md").write_text("# zebrafish outside\n")
+    (k / "link-out.md").symlink_to(outside / "out.md")
+    (k / "link-in.md").symlink_to(k / "garden.md")
+
+    idx = make_index(notes_ws)
+    report = idx.reindex()
+    text = "\n".join(report.warnings)
+    assert "latin1.md: not valid UTF-8" in text
+    assert "binary.md: skipped, looks binary" in text
+    assert "huge.md: skipped" in text and "5 MB" in text
+    files = {r["file"] for r in idx.recent(100)}
+    assert "knowledge/latin1.md" in files and "knowledge/link-in.md" in files
+    assert not files & {"knowledge/binary.md", "knowledge/huge.md", "knowledge/link-out.md"}
+    assert not any("secret" in f for f in files)
+    assert not idx.search("zebrafish").results
+    hit = idx.search("plan").results
+    assert any(h.file == "knowledge/latin1.md" and "\ufffd" in h.content for h in hit)
+    assert idx.stats()["embedded_chunks"] == idx.stats()["total_chunks"]
+
+
+def test_index_file_for_editor_save(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    note = notes_ws / "knowledge" / "kestrel.md"
+    note.write_text(note.read_text() + "\n## Migration\n\nThe cutover weekend is Thanksgiving.\n")
+    report = idx.index_file(note)
+    assert report.files_indexed == 1 and report.chunks_embedded >= 1
+    hit = idx.search("Thanksgiving cutover").results[0]
+    assert hit.file == "knowledge/kestrel.md"
+    assert idx.stats()["embedded_chunks"] == idx.stats()["total_chunks"]
+    # not memory: ignored
+    (notes_ws / ".hidden").mkdir()
+    (notes_ws / ".hidden" / "x.md").write_text("# x\n")
+    assert idx.index_file(notes_ws / ".hidden" / "x.md").files_indexed == 0
+    assert idx.index_file("knowledge/notes.txt").files_indexed == 0
+    # deleted on disk: removed from the index
+    note.unlink()
+    assert idx.index_file("knowledge/kestrel.md").files_removed == 1
+    assert idx.remove_file("knowledge/kestrel.md") is False
+
+
+def test_fts_first_then_embeddings_fill_in(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    (notes_ws / "knowledge" / "violin.md").write_text("# Violin\n\nPractise scales daily.\n")
+    idx.index_file("knowledge/violin.md", embed=False)
+    stats = idx.stats()
+    assert stats["embedded_chunks"] == stats["total_chunks"] - 1
+    # keyword-searchable at once, and not buried for lack of a vector
+    assert idx.search("violin scales").results[0].file == "knowledge/violin.md"
+    assert idx.embed_pending() == 1
+    stats = idx.stats()
+    assert stats["embedded_chunks"] == stats["total_chunks"]
+
+
+def test_fts_only_mode_without_embedder(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws, provider="none")
+    report = idx.reindex()
+    assert report.chunks_embedded == 0
+    response = idx.search("Kestrel refunds")
+    assert response.mode == "fts"
+    assert response.results[0].file in {"knowledge/kestrel.md", "memory/2026-11-20.md"}
+    assert idx.search("feline pet").results == []  # no shared words, no meaning: nothing
+    assert idx.stats()["embedded_chunks"] == 0
+
+
+def test_min_score_and_limit(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    assert len(idx.search("the", limit=2, min_score=0.0).results) == 2
+    assert idx.search("Kestrel", min_score=0.99).results == []
+    assert idx.search("   ").results == []
+
+
+def test_recency_decays_daily_logs_only(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    plain = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10).results}
+    decayed = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10,
+                                                    recency_half_life_days=1).results}
+    assert decayed.get("memory/2026-11-20.md", 0) < plain["memory/2026-11-20.md"]
+    assert decayed["knowledge/kestrel.md"] == plain["knowledge/kestrel.md"]
+    assert decayed["MEMORY.md"] == plain["MEMORY.md"]
+
+
+def test_similar_files_ranks_by_meaning(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    ranked = idx.similar_files("my kitten keeps asking for dinner", limit=3,
+                               exclude="memory/2026-11-22.md")
+    assert ranked[0][0] == "knowledge/cat-care.md"
+    assert all(f != "memory/2026-11-22.md" for f, _ in ranked)
+
+
+def test_rebuild_when_model_or_chunking_changes(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    total = idx.stats()["total_chunks"]
+    idx.close()
+    smaller = make_index(notes_ws, chunk_size=40, chunk_overlap=8)
+    report = smaller.reindex()
+    assert report.rebuilt and "chunking" in report.rebuilt
+    assert smaller.stats()["total_chunks"] > total
+    smaller.close()
+    fts_only = make_index(notes_ws, provider="none", chunk_size=40, chunk_overlap=8)
+    report = fts_only.reindex()
+    assert report.rebuilt and "model" in report.rebuilt
+    assert fts_only.stats()["embedded_chunks"] == 0
+    fts_only.close()
+    back = make_index(notes_ws)
+    report = back.reindex()
+    assert report.rebuilt
+    assert report.chunks_embedded == 0  # every text was seen before: the cache survives
+    assert back.stats()["embedded_chunks"] == back.stats()["total_chunks"] == total
+
+
+def test_corrupt_index_is_moved_aside_and_rebuilt(notes_ws: Path, make_index, caplog) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    path = idx.path
+    idx.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 100)
+    with caplog.at_level("WARNING", logger="localgpt.memory"):
+        fresh = make_index(notes_ws)
+    report = fresh.reindex()
+    assert report.rebuilt == "corrupt index"
+    assert any("moved to" in w for w in report.warnings)
+    assert "could not be read" in caplog.text
+    assert list(path.parent.glob(path.name + ".corrupt-*"))
+    assert fresh.search("Kestrel").results[0].file == "knowledge/kestrel.md"
+    assert fresh.stats()["embedded_chunks"] == fresh.stats()["total_chunks"]
+
+
+def test_thread_safe_search_while_indexing(notes_ws: Path, make_index) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    idx: MemoryIndex = make_index(notes_ws)
+    idx.reindex()
+
+    def write(i: int) -> int:
+        (notes_ws / "knowledge" / f"t{i}.md").write_text(f"# T{i}\n\nthreaded note {i}\n")
+        return idx.index_file(f"knowledge/t{i}.md").files_indexed
+
+    def read(_i: int) -> int:
+        return len(idx.search("threaded note").results)
+
+    with ThreadPoolExecutor(4) as pool:
+        writes = list(pool.map(write, range(8)))
+        list(pool.map(read, range(8)))
+    assert writes == [1] * 8
+    assert len(idx.search("threaded note", limit=20).results) == 8
