@@ -1,0 +1,43 @@
+-- Plugin options: defaults merged with what setup(opts) receives. Every other module reads
+-- `require('localgpt.config').options`, so lsp/localgpt.lua (loaded lazily by vim.lsp.config)
+-- sees the user's cmd even when setup() ran first.
+local M = {}
+
+M.defaults = {
+  -- The server command line (stdio). A virtualenv: { '/path/venv/bin/localgpt', 'lsp' }, or
+  -- { '/path/venv/bin/python', '-m', 'localgpt_ls', 'lsp' }.
+  cmd = { 'localgpt', 'lsp' },
+  -- Extra environment for the server process (e.g. { LOCALGPT_HOME = '~/.localgpt' }).
+  cmd_env = nil,
+  -- The LocalGPT workspace; nil: the root folder found by root_markers, else config.toml's.
+  workspace = nil,
+  -- Call vim.lsp.enable('localgpt') from setup(), so markdown buffers in a workspace attach.
+  enable = true,
+  -- Extra initializationOptions for the server (see the server's docs); merged with workspace.
+  init_options = {},
+  -- Results per :LocalGPTSearch.
+  search_limit = 20,
+  -- :LocalGPTSearch shows results in the quickfix list ('quickfix') or vim.ui.select ('select').
+  search_picker = 'quickfix',
+  -- Where :LocalGPTChat opens its buffer: 'vsplit', 'split' or 'tab'.
+  chat_split = 'vsplit',
+  -- Seconds before a chat request is given up (the provider may be slow; 0 = never).
+  chat_timeout = 300,
+}
+
+M.options = vim.deepcopy(M.defaults)
+
+--- Merge user options over the defaults (unknown keys are kept: they do no harm).
+---@param opts table|nil
+function M.set(opts)
+  M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  -- A list option must replace, not merge index by index.
+  if opts and opts.cmd then
+    M.options.cmd = vim.deepcopy(opts.cmd)
+  end
+  return M.options
+end
+
+M.root_markers = { 'SOUL.md', 'MEMORY.md', 'HEARTBEAT.md', 'AGENTS.md' }
+
+return M
