@@ -1,0 +1,69 @@
+"""Model names, aliases and "auto"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localgpt_ls.config import parse_config
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.llm.errors import NoKeyError
+from localgpt_ls.llm.models import ModelChoice, build_provider, parse_model, resolve_model
+from tests.llm.fake_server import FakeServer, Reply, free_port
+
+
+def cfg(text: str = "") -> Any:
+    return parse_config(text, Path("config.toml"))
+
+
+def no_ollama() -> str:
+    return f'[providers.ollama]\nendpoint = "http://127.0.0.1:{free_port()}"\n'
+
+
+def test_names_and_aliases() -> None:
+    config = cfg('[agent.aliases]\nlocal = "ollama/qwen3:8b"\nfast = "haiku"\n')
+    assert parse_model("openai/gpt-4.1", config) == ModelChoice("openai", "gpt-4.1")
+    assert parse_model("sonnet", config).provider == "anthropic"
+    assert parse_model("gpt-mini", config).provider == "openai"
+    assert parse_model("local", config) == ModelChoice("ollama", "qwen3:8b")
+    assert parse_model("fast", config) == parse_model("haiku", config)
+    assert parse_model("ollama/llama3.2:3b", config).model == "llama3.2:3b"
+    with pytest.raises(LocalGPTError, match=r"unknown model 'mystery'.*aliases"):
+        parse_model("mystery", config)
+
+
+async def test_auto_prefers_anthropic_then_openai(lg_env: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    config = cfg(no_ollama())
+    monkeypatch.setenv("OPENAI_API_KEY", "k1")
+    assert (await resolve_model(None, config)).provider == "openai"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k2")
+    assert (await resolve_model("auto", config)).provider == "anthropic"
+
+
+async def test_auto_finds_a_running_ollama(lg_env: Any) -> None:
+    server = FakeServer()
+    server.gets["/api/tags"] = Reply(chunks=[b'{"models": [{"name": "qwen3:4b"}, '
+                                             b'{"name": "llama3.2"}]}'],
+                                     content_type="application/json")
+    server.start()
+    try:
+        choice = await resolve_model(None, cfg(f'[providers.ollama]\nendpoint = "{server.url}"\n'))
+    finally:
+        server.stop()
+    assert choice == ModelChoice("ollama", "qwen3:4b")
+
+
+async def test_auto_without_anything_is_memory_only(lg_env: Any) -> None:
+    choice = await resolve_model(None, cfg(no_ollama()))
+    assert choice.memory_only and choice.label == "memory-only"
+
+
+def test_explicit_model_without_key_says_how_to_set_it(lg_env: Any) -> None:
+    with pytest.raises(NoKeyError, match="ANTHROPIC_API_KEY"):
+        build_provider(ModelChoice("anthropic", "claude-x"), cfg())
+    # A local OpenAI-compatible server needs no key.
+    local = cfg('[providers.openai]\nbase_url = "http://127.0.0.1:1234/v1"\n')
+    assert build_provider(ModelChoice("openai", "qwen"), local).name == "openai"
