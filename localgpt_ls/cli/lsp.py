@@ -1,13 +1,27 @@
-"""`localgpt lsp` (built by "Language server, part 1")."""
+"""`localgpt lsp [--tcp HOST:PORT]`: the language server (stdio by default)."""
 
 from __future__ import annotations
 
+import argparse
+import re
 from typing import Any
 
-from localgpt_ls.cli.common import not_implemented
+from localgpt_ls.errors import LocalGPTError
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: `localgpt --version` must not pay for pygls.
+    from localgpt_ls.lsp.server import start
+
+    if args.tcp is not None and not re.fullmatch(r"[^\s:]*:\d{1,5}", args.tcp):
+        raise LocalGPTError(f"--tcp wants HOST:PORT (e.g. 127.0.0.1:2087), got '{args.tcp}'")
+    start(args.tcp)
+    return 0
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("lsp", help="run the language server (stdio by default)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    p.set_defaults(handler=not_implemented)
+    p.add_argument("--stdio", action="store_true", help="use stdio (the default; for editors "
+                   "that always pass it)")
+    p.set_defaults(handler=run)

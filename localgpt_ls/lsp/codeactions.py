@@ -1,0 +1,139 @@
+"""Code actions. Part 1 provides the quick fixes for broken links; part 2 (assistant actions)
+appends its providers to `PROVIDERS`.
+
+A provider is `(server, params) -> list[CodeAction]`; it must be quick (no model calls here:
+expensive work belongs in the command the action runs).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
+from localgpt_ls.lsp.positions import split_lines, units
+from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.workspace import atomic_write, safe_path
+
+Provider = Callable[[LocalGPTServer, types.CodeActionParams], list[types.CodeAction]]
+PROVIDERS: list[Provider] = []
+CREATE_NOTE = "localgpt.createNote"
+
+
+def new_note_rel(ls: LocalGPTServer, source_uri: str, target: str, kind: str) -> str | None:
+    """Workspace-relative path for a note a broken link asks for (None when it would escape)."""
+    source = ls.uri_path(source_uri)
+    base = ""
+    if source is not None:
+        rel = ls.rel_of(source)
+        if not rel.startswith("/"):
+            base = posixpath.dirname(rel)
+    target = target.replace("\\", "/").strip()
+    if kind == "wiki" and "/" in target:
+        base = ""
+    rel_path = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+    if not rel_path.lower().endswith(".md"):
+        rel_path += ".md"
+    try:
+        safe_path(ls.workspace_root, rel_path)
+    except LocalGPTError:
+        return None
+    return rel_path
+
+
+def create_note_action(ls: LocalGPTServer, uri: str,
+                       diag: types.Diagnostic) -> types.CodeAction | None:
+    data: dict[str, Any] = diag.data if isinstance(diag.data, dict) else {}
+    target = str(data.get("target") or "")
+    if not target:
+        return None
+    rel = new_note_rel(ls, uri, target, str(data.get("kind") or "wiki"))
+    if rel is None:
+        return None
+    title = posixpath.basename(rel)[:-3]
+    heading = data.get("heading")
+    body = f"# {title}\n\n" + (f"## {heading}\n\n" if heading else "")
+    path = ls.workspace_root / rel
+    new_uri = ls.path_uri(path)
+    label = f"Create note '{rel}'"
+    if supports_document_changes(ls, "create"):
+        edit = types.WorkspaceEdit(document_changes=[
+            types.CreateFile(uri=new_uri, options=types.CreateFileOptions(ignore_if_exists=True)),
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=new_uri,
+                                                                            version=None),
+                edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
+                                                        end=types.Position(line=0, character=0)),
+                                      new_text=body)]),
+        ])
+        return types.CodeAction(title=label, kind=types.CodeActionKind.QuickFix,
+                                diagnostics=[diag], edit=edit, is_preferred=True)
+    return types.CodeAction(
+        title=label, kind=types.CodeActionKind.QuickFix, diagnostics=[diag], is_preferred=True,
+        command=types.Command(title=label, command=CREATE_NOTE,
+                              arguments=[{"path": rel, "text": body}]))
+
+
+def add_heading_action(ls: LocalGPTServer, diag: types.Diagnostic) -> types.CodeAction | None:
+    data: dict[str, Any] = diag.data if isinstance(diag.data, dict) else {}
+    target_uri, heading = data.get("uri"), data.get("heading")
+    if not isinstance(target_uri, str) or not isinstance(heading, str):
+        return None
+    text = ls.doc_text(target_uri)
+    if text is None:
+        return None
+    lines = split_lines(text)
+    last = len(lines) - 1
+    end = types.Position(line=last, character=units(lines[last], ls.encoding))
+    prefix = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    edit = types.TextEdit(range=types.Range(start=end, end=end), new_text=f"{prefix}## {heading}\n")
+    return types.CodeAction(
+        title=f"Add heading '{heading}' to "
+              f"{ls.rel_of(ls.uri_path(target_uri) or ls.workspace_root)}",
+        kind=types.CodeActionKind.QuickFix, diagnostics=[diag],
+        edit=workspace_edit(ls, {target_uri: [edit]}))
+
+
+def quick_fixes(ls: LocalGPTServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    out: list[types.CodeAction] = []
+    for diag in params.context.diagnostics:
+        if diag.source != "localgpt":
+            continue
+        action = None
+        if diag.code == "broken-link":
+            action = create_note_action(ls, params.text_document.uri, diag)
+        elif diag.code == "broken-heading":
+            action = add_heading_action(ls, diag)
+        if action is not None:
+            out.append(action)
+    return out
+
+
+PROVIDERS.append(quick_fixes)
+
+
+def register(server: LocalGPTServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(ls: LocalGPTServer, params: types.CodeActionParams) -> list[
+            types.CodeAction] | None:
+        out: list[types.CodeAction] = []
+        for provider in PROVIDERS:
+            out.extend(provider(ls, params))
+        return out or None
+
+    @server.command(CREATE_NOTE)
+    def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+        """`{path, text?}`: create a new note (never overwrites) for clients that cannot."""
+        args = arguments[0] if arguments else {}
+        if not isinstance(args, dict) or not isinstance(args.get("path"), str):
+            raise ValueError("localgpt.createNote takes {path: str, text?: str}")
+        path = safe_path(ls.workspace_root, args["path"])
+        if path.exists():
+            return {"uri": ls.path_uri(path), "created": False}
+        atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
+        return {"uri": ls.path_uri(path), "created": True}

@@ -1,0 +1,286 @@
+"""Completion: notes after `[[` and `](`, headings after `#` in a link, and `#tags`.
+
+Notes are ranked by a fuzzy match on name and path. With an empty or short query, notes that
+the memory index finds for the current paragraph come first ("the notes that belong here").
+Those suggestions are computed in a worker thread and cached per paragraph; completion never
+waits for them: the first request answers with fuzzy ranking, marked incomplete so the editor
+asks again, and the next keystroke gets the meaning-ranked list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from lsprotocol import types
+
+from localgpt_ls.lsp.links import resolve_note
+from localgpt_ls.lsp.notes import NoteIndex, NoteInfo
+from localgpt_ls.lsp.positions import split_lines, to_index, to_units
+from localgpt_ls.lsp.server import LocalGPTServer, log
+from localgpt_ls.markdown import Link
+
+WIKI_HEADING = re.compile(r"\[\[([^\[\]|#]*)#([^\[\]|]*)$")
+WIKI_NOTE = re.compile(r"\[\[([^\[\]|#]*)$")
+MD_HEADING = re.compile(r"\]\(<?([^()\s#<>]*)#([^()\s]*)$")
+MD_PATH = re.compile(r"\]\(<?([^()\s#<>]*)$")
+TAG = re.compile(r"(?:^|(?<=[\s(,;]))#([\w\-/]*)$")
+SHORT_QUERY = 2  # queries this short still get the meaning-ranked notes first
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str  # lower-cased "stem\x00rel"
+    note: NoteInfo
+
+
+class Candidates:
+    """A flat, cached list of notes for fast ranking (rebuilt when the index changes)."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.items: list[Candidate] = []
+
+    def get(self, index: NoteIndex) -> list[Candidate]:
+        if self.generation != index.generation:
+            self.items = sorted(
+                (Candidate(f"{n.stem.lower()}\x00{n.rel.lower()}", n)
+                 for n in index.notes.values()),
+                key=lambda c: c.note.rel)
+            self.generation = index.generation
+        return self.items
+
+
+def fuzzy_rank(cands: list[Candidate], query: str, limit: int) -> tuple[list[NoteInfo], bool]:
+    """Notes matching `query`, best first; the flag says the list was cut at `limit`."""
+    q = query.lower()
+    if not q:
+        return [c.note for c in cands[:limit]], len(cands) > limit
+    scored: list[tuple[float, str, NoteInfo]] = []
+    rest: list[Candidate] = []
+    for c in cands:
+        pos = c.key.find(q)
+        if pos < 0:
+            rest.append(c)
+            continue
+        stem_len = c.key.index("\x00")
+        if pos == 0:
+            score = 0.0 + len(c.key) / 1000
+        elif pos < stem_len:
+            score = 1.0 + pos / 100
+        else:
+            score = 2.0 + pos / 1000
+        scored.append((score, c.note.rel, c.note))
+    if len(scored) < limit:
+        pattern = re.compile(".*?".join(re.escape(ch) for ch in q))
+        for c in rest:
+            m = pattern.search(c.key)
+            if m is not None:
+                scored.append((3.0 + (m.end() - m.start()) / 100, c.note.rel, c.note))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [n for _s, _r, n in scored[:limit]], len(scored) > limit
+
+
+class MeaningCache:
+    """Paragraph -> notes the memory index relates to it (filled in the background)."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, list[str]] = {}
+        self.pending: set[str] = set()
+
+    @staticmethod
+    def key(uri: str, paragraph: str) -> str:
+        return hashlib.sha1(f"{uri}\x00{paragraph}".encode("utf-8", "surrogatepass")).hexdigest()
+
+    def lookup(self, ls: LocalGPTServer, uri: str, paragraph: str) -> list[str] | None:
+        """Cached related files (workspace-relative), or None after scheduling a lookup."""
+        key = self.key(uri, paragraph)
+        if key in self.results:
+            return self.results[key]
+        if key not in self.pending and ls.memory is not None and paragraph.strip():
+            self.pending.add(key)
+            ls.spawn(self._fill(ls, key, paragraph))
+        return None
+
+    async def _fill(self, ls: LocalGPTServer, key: str, paragraph: str) -> None:
+        try:
+            memory = ls.memory
+            response = await ls.run_blocking(memory.search, paragraph[:2000], 20)
+            files: list[str] = []
+            for hit in getattr(response, "results", []):
+                if hit.file not in files:
+                    files.append(hit.file)
+            if len(self.results) > 256:
+                self.results.clear()
+            self.results[key] = files
+        except Exception as exc:
+            log.warning("memory suggestions unavailable: %s", exc)
+            self.results[key] = []
+        finally:
+            self.pending.discard(key)
+
+
+def paragraph_around(lines: list[str], row: int, skip: tuple[int, int]) -> str:
+    """The paragraph holding `row`, without the link being typed (str span `skip` on row)."""
+    start = row
+    while start > 0 and lines[start - 1].strip() and row - start < 20:
+        start -= 1
+    end = row
+    while end + 1 < len(lines) and lines[end + 1].strip() and end - row < 20:
+        end += 1
+    out = []
+    for i in range(start, end + 1):
+        line = lines[i]
+        if i == row:
+            line = line[:skip[0]] + line[skip[1]:]
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+def _edit_range(line: str, row: int, start: int, end: int, enc: str) -> types.Range:
+    return types.Range(start=types.Position(line=row, character=to_units(line, start, enc)),
+                       end=types.Position(line=row, character=to_units(line, end, enc)))
+
+
+def md_path(source: NoteInfo | None, note: NoteInfo) -> str:
+    """Relative path from the source note's folder, URL-encoded the way links are written."""
+    base = posixpath.dirname(source.rel) if source is not None else ""
+    rel = posixpath.relpath(note.rel, base or ".") if not note.rel.startswith("/") else note.rel
+    return quote(rel, safe="/._-~")
+
+
+def wiki_name(index: NoteIndex, note: NoteInfo) -> str:
+    """The shortest wiki name that finds this note: its stem, or its path when ambiguous."""
+    if len(index.by_stem.get(note.stem.lower(), ())) > 1:
+        return note.rel[:-3] if note.rel.lower().endswith(".md") else note.rel
+    return note.stem
+
+
+def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: str,
+               q_start: int, cursor: int, kind: str) -> types.CompletionList:
+    query = line[q_start:cursor]
+    source = ls.index.get(uri)
+    limit = max(1, ls.options.completion_limit)
+    cands = ls.candidates.get(ls.index)
+    ranked, cut = fuzzy_rank(cands, query.split("/")[-1] if kind == "md" else query, limit * 2)
+    incomplete = cut
+    if len(query) <= SHORT_QUERY and ls.options.memory.suggest_by_meaning:
+        paragraph = paragraph_around(lines, row, (q_start - 2, cursor))
+        related = ls.meaning.lookup(ls, uri, paragraph)
+        if related is None:
+            incomplete = True  # ask again: meaning-ranked suggestions are on their way
+        elif related:
+            boost = {rel: i for i, rel in enumerate(related)}
+            if not query:
+                extra = [ls.index.notes.get(ls.index.by_rel.get(r.lower(), "")) for r in related]
+                ranked = [n for n in extra if n is not None] + ranked
+            ranked.sort(key=lambda n: boost.get(n.rel, len(boost)))
+    seen: set[str] = set()
+    items: list[types.CompletionItem] = []
+    after = line[cursor:]
+    enc = ls.encoding
+    rng = _edit_range(line, row, q_start, cursor, enc)
+    for note in ranked:
+        if note.uri in seen or note.uri == uri:
+            continue
+        seen.add(note.uri)
+        if kind == "wiki":
+            text = wiki_name(ls.index, note)
+            label = text
+            closing = "" if after.startswith(("]]", "|", "#")) else "]]"
+        else:
+            text = md_path(source, note)
+            label = text
+            closing = "" if after.startswith((")", "#")) else ")"
+        items.append(types.CompletionItem(
+            label=label, kind=types.CompletionItemKind.File,
+            detail=note.title if note.title != note.stem else note.rel,
+            sort_text=f"{len(items):05d}", filter_text=label,
+            text_edit=types.TextEdit(range=rng, new_text=text + closing)))
+        if len(items) >= limit:
+            incomplete = True
+            break
+    return types.CompletionList(is_incomplete=incomplete, items=items)
+
+
+def heading_items(ls: LocalGPTServer, uri: str, line: str, row: int, target: str, kind: str,
+                  h_start: int, cursor: int) -> types.CompletionList:
+    source = ls.note_for(uri)
+    link = Link(kind if kind in ("wiki", "md") else "wiki", target, None, None, row + 1, 0, 0,  # type: ignore[arg-type]
+                "")
+    note = resolve_note(ls.index, link, source) if target else source
+    if note is None:
+        return types.CompletionList(is_incomplete=False, items=[])
+    if note.mtime_ns != -1 and not note.headings and note.size:
+        note = ls.note_for(note.uri) or note
+    rng = _edit_range(line, row, h_start, cursor, ls.encoding)
+    after = line[cursor:]
+    items = []
+    for i, h in enumerate(note.headings):
+        text = h.text if kind == "wiki" else h.slug
+        closing = ""
+        if kind == "wiki" and not after.startswith(("]]", "|")):
+            closing = "]]"
+        elif kind == "md" and not after.startswith(")"):
+            closing = ")"
+        items.append(types.CompletionItem(
+            label=h.text, kind=types.CompletionItemKind.Reference,
+            detail=f"{'#' * h.level} in {note.rel}", sort_text=f"{i:05d}",
+            filter_text=text, text_edit=types.TextEdit(range=rng, new_text=text + closing)))
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+def tag_items(ls: LocalGPTServer, line: str, row: int, start: int, cursor: int
+              ) -> types.CompletionList:
+    query = line[start:cursor].lower()
+    tags = ls.index.tag_names()
+    matches = sorted(((display, count) for key, (display, count) in tags.items()
+                      if query in key), key=lambda t: (not t[0].lower().startswith(query),
+                                                       -t[1], t[0]))
+    limit = max(1, ls.options.completion_limit)
+    rng = _edit_range(line, row, start, cursor, ls.encoding)
+    items = [types.CompletionItem(
+        label=f"#{display}", kind=types.CompletionItemKind.Keyword,
+        detail=f"{count} note{'s' if count != 1 else ''}", sort_text=f"{i:05d}",
+        filter_text=display, text_edit=types.TextEdit(range=rng, new_text=display))
+        for i, (display, count) in enumerate(matches[:limit])]
+    return types.CompletionList(is_incomplete=len(matches) > limit, items=items)
+
+
+def complete(ls: LocalGPTServer, params: types.CompletionParams) -> types.CompletionList | None:
+    uri = params.text_document.uri
+    row = params.position.line
+    text = ls.doc_text(uri)
+    if text is None:
+        return None
+    lines = split_lines(text)
+    if not 0 <= row < len(lines):
+        return None
+    line = lines[row]
+    cursor = to_index(line, params.position.character, ls.encoding)
+    before = line[:cursor]
+    if m := WIKI_HEADING.search(before):
+        return heading_items(ls, uri, line, row, m.group(1).strip(), "wiki", m.start(2), cursor)
+    if m := WIKI_NOTE.search(before):
+        return note_items(ls, uri, lines, row, line, m.start(1), cursor, "wiki")
+    if m := MD_HEADING.search(before):
+        return heading_items(ls, uri, line, row, m.group(1), "md", m.start(2), cursor)
+    if m := MD_PATH.search(before):
+        return note_items(ls, uri, lines, row, line, m.start(1), cursor, "md")
+    if (m := TAG.search(before)) and (m.group(1) or m.start() > 0):
+        return tag_items(ls, line, row, m.start(1), cursor)
+    return None
+
+
+def register(server: LocalGPTServer) -> None:
+    server.candidates = Candidates()
+    server.meaning = MeaningCache()
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(
+        trigger_characters=["[", "(", "#", "/"], resolve_provider=False))
+    def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
+        return complete(ls, params)

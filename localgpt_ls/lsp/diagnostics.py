@@ -1,0 +1,175 @@
+"""Diagnostics, published per document after typing pauses (~300 ms, `diagnosticsDebounceMs`).
+
+- Broken links (`broken-link`) and links to missing headings (`broken-heading`); the quick fixes
+  live in `codeactions.py` and read the `data` attached here.
+- HEARTBEAT.md: malformed task items, and `[heartbeat] active_hours` that can never match.
+- Bootstrap files (AGENTS.md, SOUL.md, ...) longer than the 20,000-character injection cap.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.lsp.links import link_parts, resolve
+from localgpt_ls.lsp.notes import NoteInfo
+from localgpt_ls.lsp.positions import make_range, split_lines
+from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.workspace import BOOTSTRAP_FILES
+
+SOURCE = "localgpt"
+INJECTION_CAP = 20_000  # chars per bootstrap file in the system prompt (DESIGN.md "Context")
+
+_LIST_TASKISH = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])?[ \t]*\[([^\]]{0,3})\](?![(\[])")
+_GOOD_TASK = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[[ xX]\][ \t]+\S")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def link_diagnostics(ls: LocalGPTServer, note: NoteInfo, lines: list[str]) -> list[
+        types.Diagnostic]:
+    out: list[types.Diagnostic] = []
+    enc = ls.encoding
+    for link in note.links:
+        found = resolve(ls.index, link, note)
+        row = link.line - 1
+        if found.note is None:
+            span = link_parts(link).target
+            out.append(types.Diagnostic(
+                range=make_range(lines, row, span[0], span[1], enc) if span[1] > span[0]
+                else make_range(lines, row, link.start, link.end, enc),
+                message=f"No note named '{link.target}' in the workspace",
+                severity=types.DiagnosticSeverity.Warning, source=SOURCE, code="broken-link",
+                data={"target": link.target, "kind": link.kind, "heading": link.heading},
+            ))
+        elif found.heading_missing:
+            span = link_parts(link).heading or (link.start, link.end)
+            where = "this note" if found.note.uri == note.uri else f"'{found.note.rel}'"
+            out.append(types.Diagnostic(
+                range=make_range(lines, row, span[0], span[1], enc),
+                message=f"No heading '{link.heading}' in {where}",
+                severity=types.DiagnosticSeverity.Warning, source=SOURCE,
+                code="broken-heading",
+                data={"uri": found.note.uri, "heading": link.heading},
+            ))
+    return out
+
+
+def heartbeat_diagnostics(ls: LocalGPTServer, lines: list[str]) -> list[types.Diagnostic]:
+    out: list[types.Diagnostic] = []
+    enc = ls.encoding
+    in_fence = False
+    for row, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        m = _LIST_TASKISH.match(line)
+        if m is None or _GOOD_TASK.match(line):
+            continue
+        stripped = line.lstrip()
+        if not stripped.startswith(("-", "*", "+", "[")) and not stripped[:1].isdigit():
+            continue
+        if m.group(1) in (" ", "x", "X") and re.match(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[.\][ \t]*$",
+                                                       line):
+            message = "Empty task: write what the heartbeat should check after '- [ ] '"
+        else:
+            message = "Malformed task item: write '- [ ] what to check' (or '- [x] ...' when done)"
+        out.append(types.Diagnostic(
+            range=make_range(lines, row, len(line) - len(stripped), len(line), enc),
+            message=message, severity=types.DiagnosticSeverity.Warning, source=SOURCE,
+            code="heartbeat-task",
+        ))
+    out.extend(active_hours_diagnostics(ls, lines))
+    return out
+
+
+def active_hours_problem(active: Any) -> str | None:
+    """Why `[heartbeat] active_hours` can never match, or None when it can."""
+    if active is None:
+        return None
+    start, end, tz = active.start, active.end, active.timezone
+    if not _HHMM.match(start):
+        return f"active_hours.start '{start}' is not HH:MM (00:00-23:59), so it never matches"
+    if end != "24:00" and not _HHMM.match(end):
+        return f"active_hours.end '{end}' is not HH:MM (00:00-24:00), so it never matches"
+    if start == end:
+        return (f"active_hours start and end are both {start}: the window is empty and the "
+                "heartbeat never runs")
+    if tz != "local":
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except Exception:
+            return f"active_hours.timezone '{tz}' is not an IANA time zone (or \"local\")"
+    return None
+
+
+def active_hours_diagnostics(ls: LocalGPTServer, lines: list[str]) -> list[types.Diagnostic]:
+    config = getattr(ls.engine, "config", None)
+    heartbeat = getattr(config, "heartbeat", None)
+    problem = active_hours_problem(getattr(heartbeat, "active_hours", None))
+    if problem is None:
+        return []
+    where = getattr(config, "source", None) or "config.toml"
+    return [types.Diagnostic(
+        range=make_range(lines, 0, 0, len(lines[0]) if lines else 0, ls.encoding),
+        message=f"{problem} ({where}, [heartbeat])",
+        severity=types.DiagnosticSeverity.Warning, source=SOURCE, code="heartbeat-active-hours",
+    )]
+
+
+def size_diagnostics(ls: LocalGPTServer, text: str, lines: list[str]) -> list[types.Diagnostic]:
+    if len(text) <= INJECTION_CAP:
+        return []
+    # Find the line/column of character INJECTION_CAP.
+    remaining = INJECTION_CAP
+    row = 0
+    for row, line in enumerate(lines):  # noqa: B007 - row is used after the loop
+        # line breaks count as one char each ("\r\n" as two, but this is a hint, not a cut)
+        if remaining <= len(line):
+            break
+        remaining -= len(line) + 1
+    col = max(0, min(remaining, len(lines[row]) if lines else 0))
+    last = len(lines) - 1
+    return [types.Diagnostic(
+        range=make_range(lines, row, col, len(lines[last]), ls.encoding, end_line=last),
+        message=(f"This file has {len(text):,} characters; only the first {INJECTION_CAP:,} "
+                 "reach the assistant's context (the rest is cut). Move detail into "
+                 "knowledge/ notes, which memory search finds."),
+        severity=types.DiagnosticSeverity.Information, source=SOURCE, code="injection-cap",
+    )]
+
+
+async def compute(ls: LocalGPTServer, uri: str) -> list[types.Diagnostic]:
+    await ls.wait_scan()
+    text = ls.doc_text(uri)
+    note = ls.note_for(uri)
+    if text is None or note is None:
+        return []
+    lines = split_lines(text)
+    out = link_diagnostics(ls, note, lines)
+    path = ls.uri_path(uri)
+    if path is not None and path.parent == ls.workspace_root:
+        if path.name == "HEARTBEAT.md":
+            out.extend(heartbeat_diagnostics(ls, lines))
+        if path.name in BOOTSTRAP_FILES:
+            out.extend(size_diagnostics(ls, text, lines))
+    return out
+
+
+async def publish(ls: LocalGPTServer, uri: str) -> None:
+    if not ls.is_open(uri):
+        return
+    diagnostics = await compute(ls, uri)
+    if ls.is_open(uri):
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=diagnostics))
+
+
+def register(server: LocalGPTServer) -> None:
+    """Diagnostics are pushed from `lifecycle` (open/change/file events); nothing to register."""
+    del server

@@ -1,0 +1,318 @@
+"""Initialize, document sync, the workspace scan, file watching and memory index updates.
+
+Workspace resolution: `initializationOptions.workspace` > the editor's root folder when it holds
+SOUL.md, MEMORY.md, HEARTBEAT.md or AGENTS.md > the configured workspace (LOCALGPT_WORKSPACE,
+`[memory] workspace`, `$LOCALGPT_HOME/workspace`).
+
+File changes reach us through `workspace/didChangeWatchedFiles` (registered dynamically when the
+client can) or, for clients that cannot, through our own watcher (watchfiles). Either way the
+notes model updates at once and the memory index updates debounced, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.config import Config, load_config
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.lsp.notes import load_note, scan
+from localgpt_ls.lsp.options import parse_options
+from localgpt_ls.lsp.server import LocalGPTServer, log
+from localgpt_ls.lsp.status import Progress, send_status
+from localgpt_ls.paths import state_dir
+
+MARKERS = ("SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md")
+# Past this many files to parse, the first scan uses worker processes.
+POOL_THRESHOLD = 300
+
+
+def root_folder(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    if uri:
+        return LocalGPTServer.uri_path(uri)
+    if params.root_path:
+        return Path(params.root_path)
+    return None
+
+
+def choose_workspace(option: str | None, root: Path | None, config: Config) -> Path:
+    if option:
+        return Path(os.path.expandvars(option)).expanduser().resolve()
+    if root is not None and any((root / name).is_file() for name in MARKERS):
+        return root.resolve()
+    return config.workspace()
+
+
+def register(server: LocalGPTServer) -> None:
+    problems: list[str] = []
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: LocalGPTServer, params: types.InitializeParams) -> None:
+        from localgpt_ls.engine import Engine
+
+        ls.options, found = parse_options(params.initialization_options)
+        problems.extend(found)
+        try:
+            config = load_config()
+        except LocalGPTError as exc:
+            problems.append(f"{exc} (using the default configuration)")
+            config = Config()
+        workspace = choose_workspace(ls.options.workspace, root_folder(params), config)
+        try:
+            ls.engine = Engine(config=config, workspace=workspace)
+            workspace = ls.engine.workspace
+        except LocalGPTError as exc:
+            problems.append(str(exc))
+        ls.workspace_root = workspace
+        ls.index.workspace = workspace
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: LocalGPTServer, params: types.InitializedParams) -> None:
+        for problem in problems:
+            ls.show(f"LocalGPT: {problem}")
+        ls.scan_done = asyncio.Event()
+        send_status(ls, "starting", f"workspace {ls.workspace_root}")
+        ls.spawn(_start_background(ls))
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
+        ls.debounce.cancel_all()
+        for task in list(ls.background):
+            task.cancel()
+        if ls.engine is not None:
+            try:
+                ls.engine.close()
+            except Exception:
+                log.exception("engine close failed")
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: LocalGPTServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.mark_open(params.text_document.uri, params.text_document.version)
+        _after_edit(ls, params.text_document.uri, delay=0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: LocalGPTServer, params: types.DidChangeTextDocumentParams) -> None:
+        _after_edit(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: LocalGPTServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.mark_closed(params.text_document.uri)
+        # Clear this document's problems; the file on disk is what counts now.
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=params.text_document.uri, diagnostics=[]))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: LocalGPTServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = ls.uri_path(params.text_document.uri)
+        if path is not None:
+            schedule_memory_update(ls, path)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched(ls: LocalGPTServer,
+                           params: types.DidChangeWatchedFilesParams) -> None:
+        changes = []
+        for change in params.changes:
+            path = ls.uri_path(change.uri)
+            if path is not None:
+                changes.append((path, change.type == types.FileChangeType.Deleted))
+        ls.spawn(apply_file_changes(ls, changes))
+
+
+def _after_edit(ls: LocalGPTServer, uri: str, delay: float | None = None) -> None:
+    """Re-parse (lazily) and re-check a document once typing pauses."""
+    from localgpt_ls.lsp.diagnostics import publish
+
+    wait = ls.options.diagnostics_debounce_ms / 1000 if delay is None else delay
+    ls.debounce.schedule(("diagnostics", uri), wait, lambda: publish(ls, uri))
+
+
+def refresh_open_documents(ls: LocalGPTServer) -> None:
+    """Links in open documents may have changed meaning (a note appeared or went away)."""
+    for uri in list(ls._open_versions):
+        _after_edit(ls, uri)
+
+
+async def _start_background(ls: LocalGPTServer) -> None:
+    await _scan(ls)
+    await _watch(ls)
+    if ls.options.memory.index_on_startup:
+        ls.spawn(index_memory(ls))
+
+
+async def _scan(ls: LocalGPTServer) -> None:
+    """First scan of the workspace (cache + worker processes), then ready."""
+    assert ls.scan_done is not None
+    loop = asyncio.get_running_loop()
+    open_paths = {str(p) for uri in ls._open_versions if (p := ls.uri_path(uri)) is not None}
+    cache_file = state_dir(ls.workspace_root) / "lsp-notes.pickle"
+    pool: ProcessPoolExecutor | None = None
+    try:
+        def work() -> tuple[list[Any], int]:
+            nonlocal pool
+            from localgpt_ls.lsp.notes import iter_markdown_files
+
+            count = sum(1 for _ in iter_markdown_files(ls.workspace_root))
+            if count > POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
+                # Spawned (not forked) workers: the server has threads, fork would copy locks.
+                pool = ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1),
+                                           mp_context=multiprocessing.get_context("spawn"))
+            return scan(ls.workspace_root, cache_file, pool, skip=open_paths)
+
+        async with Progress(ls, "LocalGPT: reading notes") as progress:
+            progress.report(f"scanning {ls.workspace_root}")
+            notes, parsed = await loop.run_in_executor(ls.blocking, work)
+        opened_now = set(ls._open_versions)
+        for note in notes:
+            if note.uri not in opened_now:
+                ls.index.put(note)
+        send_status(ls, "ready", f"{len(ls.index.notes)} notes ({parsed} parsed)")
+    except Exception as exc:
+        log.exception("workspace scan failed")
+        send_status(ls, "error", f"workspace scan failed: {exc}")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        ls.scan_done.set()
+        refresh_open_documents(ls)
+
+
+async def _watch(ls: LocalGPTServer) -> None:
+    """Ask the client to watch markdown files, or watch the folder ourselves."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps else None
+    if watched and watched.dynamic_registration:
+        base = ls.path_uri(ls.workspace_root)
+        pattern: types.GlobPattern = (
+            types.RelativePattern(base_uri=base, pattern="**/*.md")
+            if watched.relative_pattern_support else f"{ls.workspace_root.as_posix()}/**/*.md")
+        try:
+            await asyncio.wait_for(ls.client_register_capability_async(types.RegistrationParams(
+                registrations=[types.Registration(
+                    id="localgpt-watch-md",
+                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                        watchers=[types.FileSystemWatcher(glob_pattern=pattern)]),
+                )])), 10)
+            return
+        except Exception as exc:
+            log.warning("client refused file watching (%s); watching the folder myself", exc)
+    ls.spawn(_own_watcher(ls))
+
+
+async def _own_watcher(ls: LocalGPTServer) -> None:
+    try:
+        from watchfiles import Change, awatch
+    except ImportError:
+        log.warning("watchfiles is not installed; file changes outside the editor are missed")
+        return
+
+    def only_markdown(_change: Any, path: str) -> bool:
+        return path.lower().endswith(".md") and "/." not in path.replace("\\", "/")
+
+    async for batch in awatch(ls.workspace_root, watch_filter=only_markdown, debounce=300,
+                              recursive=True):
+        changes = [(Path(p), kind == Change.deleted) for kind, p in batch]
+        await apply_file_changes(ls, changes)
+
+
+async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]]) -> None:
+    """Update the notes model and schedule memory updates for changed markdown files."""
+    touched = False
+    for path, deleted in changes:
+        if not path.name.lower().endswith(".md"):
+            continue
+        uri = ls.path_uri(path)
+        if deleted or not path.is_file():
+            if not ls.is_open(uri):
+                ls.index.remove(uri)
+                touched = True
+        elif not ls.is_open(uri):
+            note = await ls.run_blocking(load_note, path, ls.rel_of(path))
+            ls.index.put(note)
+            touched = True
+        schedule_memory_update(ls, path)
+    if touched:
+        refresh_open_documents(ls)
+
+
+def schedule_memory_update(ls: LocalGPTServer, path: Path) -> None:
+    """Index (or drop) one file in the memory index, debounced, in a worker thread."""
+    if ls.memory is None:
+        return
+
+    async def update() -> None:
+        memory = ls.memory
+        if memory is None:
+            return
+        if path.is_file():
+            await ls.run_blocking(memory.index_file, path)
+        else:
+            await ls.run_blocking(memory.remove_file, path)
+        ls.spawn(_embed_pending(ls))
+
+    ls.debounce.schedule(("memory", str(path)), ls.options.index_debounce_ms / 1000, update)
+
+
+async def index_memory(ls: LocalGPTServer) -> None:
+    """Bring the memory index up to date in a worker thread, with progress and status."""
+    memory = ls.memory
+    if memory is None:
+        return
+    send_status(ls, "indexing", "indexing memory")
+    try:
+        async with Progress(ls, "LocalGPT: indexing memory") as progress:
+            def on_progress(*args: Any, **kwargs: Any) -> None:
+                numbers = [a for a in args if isinstance(a, int)]
+                if len(numbers) >= 2 and numbers[1] > 0:
+                    progress.report(f"{numbers[0]}/{numbers[1]} files",
+                                    int(100 * numbers[0] / numbers[1]))
+
+            report = await ls.run_blocking(lambda: memory.reindex(progress=on_progress))
+        send_status(ls, "ready", f"memory indexed: {_describe(report)}")
+    except Exception as exc:
+        log.exception("memory indexing failed")
+        send_status(ls, "error", f"memory indexing failed: {exc}")
+        return
+    await _embed_pending(ls)
+
+
+_embedding = asyncio.Lock()
+
+
+async def _embed_pending(ls: LocalGPTServer) -> None:
+    """Fill in vectors behind the keyword index, a batch at a time, in a worker thread."""
+    memory = ls.memory
+    if memory is None or not hasattr(memory, "embed_pending") or _embedding.locked():
+        return
+    async with _embedding:
+        while True:
+            try:
+                done = await ls.run_blocking(memory.embed_pending, 64)
+            except Exception as exc:
+                log.warning("embedding paused: %s", exc)
+                return
+            if not done:
+                return
+
+
+def _describe(report: Any) -> str:
+    if report is None:
+        return "done"
+    if hasattr(report, "to_dict"):
+        data = report.to_dict()
+    elif isinstance(report, dict):
+        data = report
+    else:
+        return str(report)
+    return ", ".join(f"{k} {v}" for k, v in data.items() if isinstance(v, int | float | str))

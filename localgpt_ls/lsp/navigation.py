@@ -1,0 +1,269 @@
+"""Definition, references (backlinks, resolved or not), document and workspace symbols,
+document links and folding ranges for sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.lsp.links import link_at, resolve
+from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, link_key, stem_key
+from localgpt_ls.lsp.positions import make_range, split_lines, to_index, to_units
+from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.markdown import Heading, Link
+
+WORKSPACE_SYMBOL_LIMIT = 256
+
+
+def note_range(note: NoteInfo, line: int, start: int, end: int, enc: str) -> types.Range:
+    """Range on a 1-based line of any note (open or not) from `str` offsets."""
+    text = note.line_text(line)
+    if text is None:
+        s, e = start, end
+    else:
+        s, e = to_units(text, start, enc), to_units(text, end, enc)
+    return types.Range(start=types.Position(line=line - 1, character=s),
+                       end=types.Position(line=line - 1, character=e))
+
+
+def heading_location(note: NoteInfo, heading: Heading | None, enc: str) -> types.Location:
+    if heading is None:
+        zero = types.Position(line=0, character=0)
+        return types.Location(uri=note.uri, range=types.Range(start=zero, end=zero))
+    text = note.line_text(heading.line)
+    width = 0 if text is None else to_units(text, len(text), enc)
+    end = types.Position(line=heading.line - 1, character=width)
+    return types.Location(uri=note.uri, range=types.Range(
+        start=types.Position(line=heading.line - 1, character=0), end=end))
+
+
+def links_to(index: NoteIndex, target: NoteInfo | None, key: str, heading_slug: str | None
+             ) -> list[tuple[NoteInfo, Link]]:
+    """Every link that resolves to `target` (and to its heading `heading_slug` when given),
+    or, when `target` is None, every unresolved link whose target stem is `key`."""
+    sources = set(index.link_sources.get(key, ()))
+    if target is not None and heading_slug is not None:
+        sources |= index.link_sources.get("", set()) & {target.uri}
+    out: list[tuple[NoteInfo, Link]] = []
+    for uri in sorted(sources):
+        source = index.notes.get(uri)
+        if source is None:
+            continue
+        for link in source.links:
+            lk = link_key(link)
+            if lk != key and not (lk == "" and target is not None and source.uri == target.uri):
+                continue
+            found = resolve(index, link, source)
+            if target is None:
+                if found.note is None:
+                    out.append((source, link))
+                continue
+            if found.note is None or found.note.uri != target.uri:
+                continue
+            if heading_slug is not None and (found.heading is None
+                                             or found.heading.slug != heading_slug):
+                continue
+            if heading_slug is None and link.target == "":
+                continue  # `[x](#h)` inside the note is not a backlink to the note
+            out.append((source, link))
+    return out
+
+
+def _position(ls: LocalGPTServer, uri: str, pos: types.Position
+              ) -> tuple[NoteInfo, list[str], int, int] | None:
+    note = ls.note_for(uri)
+    text = ls.doc_text(uri)
+    if note is None or text is None:
+        return None
+    lines = split_lines(text)
+    if not 0 <= pos.line < len(lines):
+        return None
+    return note, lines, pos.line, to_index(lines[pos.line], pos.character, ls.encoding)
+
+
+async def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
+    found = _position(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    note, _lines, row, col = found
+    link = link_at(note.links, row + 1, col)
+    if link is None:
+        return None
+    await ls.wait_scan(10)
+    target = resolve(ls.index, link, note)
+    if target.note is None:
+        return None
+    if target.note.uri != note.uri and target.note.mtime_ns != -1 and not target.note.headings \
+            and target.note.size:
+        fresh = ls.note_for(target.note.uri)
+        if fresh is not None:
+            target = resolve(ls.index, link, note)
+    assert target.note is not None
+    return [heading_location(target.note, target.heading, ls.encoding)]
+
+
+async def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
+    found = _position(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    note, _lines, row, col = found
+    await ls.wait_scan(30)
+    enc = ls.encoding
+    declaration: types.Location | None = None
+    heading = next((h for h in note.headings if h.line == row + 1), None)
+    link = link_at(note.links, row + 1, col)
+    if heading is not None:
+        refs = links_to(ls.index, note, stem_key(note.stem), heading.slug)
+        declaration = heading_location(note, heading, enc)
+    elif link is not None:
+        target = resolve(ls.index, link, note)
+        if target.note is None:
+            refs = links_to(ls.index, None, link_key(link), None)
+        else:
+            slug = target.heading.slug if target.heading is not None else None
+            refs = links_to(ls.index, target.note, stem_key(target.note.stem), slug)
+            declaration = heading_location(target.note, target.heading, enc)
+    else:
+        refs = links_to(ls.index, note, stem_key(note.stem), None)
+        declaration = heading_location(note, None, enc)
+    out = [types.Location(uri=src.uri, range=note_range(src, lk.line, lk.start, lk.end, enc))
+           for src, lk in refs]
+    if params.context.include_declaration and declaration is not None:
+        out.insert(0, declaration)
+    return out
+
+
+def document_symbols(ls: LocalGPTServer, params: types.DocumentSymbolParams) -> Any:
+    uri = params.text_document.uri
+    note = ls.note_for(uri)
+    text = ls.doc_text(uri)
+    if note is None or text is None:
+        return None
+    lines = split_lines(text)
+    enc = ls.encoding
+    caps = ls.client_capabilities.text_document
+    hierarchical = bool(caps and caps.document_symbol
+                        and caps.document_symbol.hierarchical_document_symbol_support)
+    if not hierarchical:
+        return [types.SymbolInformation(
+            name=h.text or "(untitled)", kind=types.SymbolKind.String,
+            location=types.Location(uri=uri, range=make_range(
+                lines, h.line - 1, 0, len(lines[h.line - 1]), enc)),
+            container_name=" › ".join(h.path[:-1]) or None) for h in note.headings]
+    roots: list[types.DocumentSymbol] = []
+    stack: list[tuple[int, list[types.DocumentSymbol]]] = [(0, roots)]
+    for h in note.headings:
+        last = min(h.end_line, len(lines)) - 1
+        sym = types.DocumentSymbol(
+            name=h.text or "(untitled)", kind=types.SymbolKind.String, detail="#" * h.level,
+            range=make_range(lines, h.line - 1, 0, len(lines[last]), enc, end_line=last),
+            selection_range=make_range(lines, h.line - 1, 0, len(lines[h.line - 1]), enc),
+            children=[])
+        while len(stack) > 1 and stack[-1][0] >= h.level:
+            stack.pop()
+        stack[-1][1].append(sym)
+        kids: list[types.DocumentSymbol] = []
+        sym.children = kids
+        stack.append((h.level, kids))
+    return roots
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    name: str
+    kind: types.SymbolKind
+    uri: str
+    line: int
+    container: str
+
+
+class SymbolTable:
+    """Flat list of notes, headings and tags for workspace/symbol (rebuilt on index change)."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.entries: list[_Entry] = []
+
+    def get(self, index: NoteIndex) -> list[_Entry]:
+        if self.generation != index.generation:
+            out: list[_Entry] = []
+            for note in index.notes.values():
+                out.append(_Entry(note.stem.lower(), note.stem, types.SymbolKind.File,
+                                  note.uri, 0, note.rel))
+                for h in note.headings:
+                    out.append(_Entry(h.text.lower(), h.text, types.SymbolKind.String, note.uri,
+                                      h.line - 1, note.rel))
+                seen: set[str] = set()
+                for t in note.tags:
+                    if t.name.lower() not in seen:
+                        seen.add(t.name.lower())
+                        out.append(_Entry("#" + t.name.lower(), "#" + t.name,
+                                          types.SymbolKind.Key, note.uri, t.line - 1, note.rel))
+            self.entries = out
+            self.generation = index.generation
+        return self.entries
+
+
+async def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
+    await ls.wait_scan(30)
+    query = params.query.strip().lower()
+    entries = ls.symbols.get(ls.index)
+    if query:
+        hits = [e for e in entries if query in e.key]
+        hits.sort(key=lambda e: (not e.key.startswith(query), e.kind != types.SymbolKind.File,
+                                 len(e.key)))
+    else:
+        hits = [e for e in entries if e.kind == types.SymbolKind.File]
+    out = []
+    for e in hits[:WORKSPACE_SYMBOL_LIMIT]:
+        pos = types.Position(line=e.line, character=0)
+        out.append(types.SymbolInformation(
+            name=e.name, kind=e.kind, container_name=e.container,
+            location=types.Location(uri=e.uri, range=types.Range(start=pos, end=pos))))
+    return out
+
+
+def document_links(ls: LocalGPTServer, params: types.DocumentLinkParams) -> Any:
+    uri = params.text_document.uri
+    note = ls.note_for(uri)
+    text = ls.doc_text(uri)
+    if note is None or text is None:
+        return None
+    lines = split_lines(text)
+    caps = ls.client_capabilities.text_document
+    tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
+    out = []
+    for link in note.links:
+        found = resolve(ls.index, link, note)
+        if found.note is None:
+            continue
+        target = found.note.uri
+        if found.heading is not None:
+            target += f"#L{found.heading.line}"
+        out.append(types.DocumentLink(
+            range=make_range(lines, link.line - 1, link.start, link.end, ls.encoding),
+            target=target, tooltip=found.note.rel if tooltips else None))
+    return out
+
+
+def folding_ranges(ls: LocalGPTServer, params: types.FoldingRangeParams) -> Any:
+    note = ls.note_for(params.text_document.uri)
+    if note is None:
+        return None
+    return [types.FoldingRange(start_line=h.line - 1, end_line=h.end_line - 1,
+                               kind=types.FoldingRangeKind.Region)
+            for h in note.headings if h.end_line > h.line]
+
+
+def register(server: LocalGPTServer) -> None:
+    server.symbols = SymbolTable()
+    server.feature(types.TEXT_DOCUMENT_DEFINITION)(definition)
+    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(document_symbols)
+    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbols)
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK,
+                   types.DocumentLinkOptions(resolve_provider=False))(document_links)
+    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(folding_ranges)

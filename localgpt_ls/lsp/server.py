@@ -1,0 +1,271 @@
+"""The LocalGPT language server: shared state, helpers, and the one place features register.
+
+Each feature lives in its own module with a `register(server)` function; `FEATURES` below lists
+them in order. Part 2 (code actions, chat commands) adds its modules to that tuple.
+
+Threading rule: request handlers run on the asyncio loop and must stay quick. Anything that may
+block (SQLite, embedding, reading many files) goes through `server.run_blocking` (a thread) or
+the scan's process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import from_fs_path, to_fs_path
+
+from localgpt_ls import __version__
+from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, empty_note, load_note, parse_note, relative
+from localgpt_ls.lsp.options import InitializationOptions
+from localgpt_ls.lsp.positions import split_lines
+
+log = logging.getLogger("localgpt.lsp")
+T = TypeVar("T")
+
+class LocalGPTProtocol(LanguageServerProtocol):
+    """Answers a request whose params do not match the LSP types with InvalidParams.
+
+    pygls would log the failure and never answer, leaving the editor waiting; we reply with a
+    JSON-RPC error and swallow the message, so the rest of the session carries on.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except Exception as exc:
+            if "id" in data and "method" in data:
+                self._send_data(types.ResponseErrorMessage(
+                    id=data["id"],
+                    error=types.ResponseError(
+                        code=types.ErrorCodes.InvalidParams,
+                        message=f"invalid params for {data.get('method')}: {exc.__cause__ or exc}",
+                    ),
+                ))
+            log.warning("ignored a malformed message: %s", data.get("method"))
+            return _Ignored()
+
+
+class _Ignored:
+    """Stands in for a message already answered with an error: its `jsonrpc` is not "2.0",
+    so pygls's dispatcher drops it."""
+
+    jsonrpc = "ignored"
+
+
+class Debouncer:
+    """Run the latest scheduled coroutine per key after a quiet period."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[Any, asyncio.Task[Any]] = {}
+
+    def schedule(self, key: Any, delay: float, make: Callable[[], Awaitable[Any]]) -> None:
+        old = self._tasks.get(key)
+        if old is not None and not old.done():
+            old.cancel()
+
+        async def runner() -> None:
+            try:
+                await asyncio.sleep(delay)
+                await make()
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a failing background job must not kill the server
+                log.exception("background job %r failed", key)
+            finally:
+                if self._tasks.get(key) is task:
+                    del self._tasks[key]
+
+        task = asyncio.get_running_loop().create_task(runner())
+        self._tasks[key] = task
+
+    def cancel_all(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+
+
+class LocalGPTServer(LanguageServer):
+    """pygls server plus the state every feature shares."""
+
+    def __init__(self) -> None:
+        super().__init__("localgpt-ls", __version__, protocol_cls=LocalGPTProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.options = InitializationOptions()
+        self.engine: Any = None  # localgpt_ls.engine.Engine once initialized
+        self.workspace_root: Path = Path.cwd()
+        self.index = NoteIndex(Path.cwd())
+        self.scan_done: asyncio.Event | None = None
+        self.debounce = Debouncer()
+        self.blocking = ThreadPoolExecutor(max_workers=2, thread_name_prefix="localgpt-block")
+        self._open_versions: dict[str, int | None] = {}
+        self._memory: Any = None
+        self._memory_failed = False
+        self.background: set[asyncio.Task[Any]] = set()
+        # Per-feature caches, set by the feature modules' register().
+        self.candidates: Any = None
+        self.meaning: Any = None
+        self.symbols: Any = None
+
+    # -- positions and documents ----------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        try:
+            enc = self.workspace.position_encoding
+        except Exception:
+            enc = None
+        if enc is None:
+            return "utf-16"
+        return str(getattr(enc, "value", enc))
+
+    def is_open(self, uri: str) -> bool:
+        return uri in self._open_versions
+
+    def doc_text(self, uri: str) -> str | None:
+        """Current text: the editor's copy when open, else the file on disk."""
+        if uri in self._open_versions:
+            return self.workspace.get_text_document(uri).source
+        path = self.uri_path(uri)
+        if path is None:
+            return None
+        note_uri = self.index.by_path.get(str(path))
+        if note_uri is None and not path.is_file():
+            return None
+        try:
+            return path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def doc_lines(self, uri: str) -> list[str]:
+        text = self.doc_text(uri)
+        return split_lines(text) if text is not None else []
+
+    @staticmethod
+    def uri_path(uri: str) -> Path | None:
+        try:
+            fs = to_fs_path(uri)
+        except Exception:
+            return None
+        return Path(fs) if fs else None
+
+    def path_uri(self, path: Path) -> str:
+        return from_fs_path(str(path)) or path.as_uri()
+
+    def rel_of(self, path: Path) -> str:
+        return relative(self.workspace_root, path)
+
+    def note_for(self, uri: str) -> NoteInfo | None:
+        """The note for a document, parsed from the editor's text when it is open (the parse is
+        cached per document version and fed back into the index)."""
+        if uri in self._open_versions:
+            doc = self.workspace.get_text_document(uri)
+            cached = self.index.get(uri)
+            if cached is not None and self._open_versions[uri] == doc.version and \
+                    cached.mtime_ns == -1:
+                return cached
+            path = self.uri_path(uri) or Path(uri)
+            parsed = parse_note(doc.source, path, self.rel_of(path), uri, mtime_ns=-1)
+            self._open_versions[uri] = doc.version
+            self.index.put(parsed)
+            return parsed
+        known = self.index.get(uri)
+        if known is not None:
+            return known
+        disk = self.uri_path(uri)
+        if disk is None or not disk.is_file():
+            return None
+        return load_note(disk, self.rel_of(disk))
+
+    def mark_open(self, uri: str, version: int | None) -> None:
+        self._open_versions[uri] = None  # forces a parse of the editor text on next use
+        del version
+
+    def mark_closed(self, uri: str) -> None:
+        self._open_versions.pop(uri, None)
+        path = self.uri_path(uri)
+        if path is None:
+            return
+        if path.is_file():
+            self.index.put(load_note(path, self.rel_of(path)))
+        else:
+            self.index.remove(uri)
+
+    def placeholder(self, path: Path) -> NoteInfo:
+        return empty_note(path, self.rel_of(path), self.path_uri(path))
+
+    # -- engine parts ----------------------------------------------------------------------
+
+    @property
+    def memory(self) -> Any:
+        """`Engine.memory` (the index), or None while it is unavailable."""
+        if self._memory is not None or self._memory_failed or self.engine is None:
+            return self._memory
+        try:
+            self._memory = self.engine.memory
+        except Exception as exc:  # no memory engine (yet), or a corrupt index: degrade
+            self._memory_failed = True
+            log.warning("memory index unavailable: %s", exc)
+        return self._memory
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (SQLite, embedding, disk walks) off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.blocking, lambda: fn(*args))
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Start a background task and keep a reference so it is not garbage collected."""
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def wait_scan(self, timeout: float = 30.0) -> None:
+        """Wait for the first workspace scan (features needing every note call this)."""
+        if self.scan_done is None or self.scan_done.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.scan_done.wait(), timeout)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def create_server() -> LocalGPTServer:
+    """Build the server and let every feature module register its handlers."""
+    from localgpt_ls.lsp import (
+        codeactions,
+        completion,
+        diagnostics,
+        hover,
+        lifecycle,
+        navigation,
+        rename,
+        status,
+    )
+
+    features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
+                codeactions)
+    server = LocalGPTServer()
+    for module in features:
+        module.register(server)
+    return server
+
+
+def start(tcp: str | None = None) -> None:
+    """Serve over stdio, or over TCP when given HOST:PORT."""
+    logging.basicConfig(level=logging.WARNING, format="localgpt-ls %(levelname)s %(message)s")
+    server = create_server()
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()

@@ -1,0 +1,142 @@
+"""End-to-end fixtures: the real `localgpt lsp` process driven by pytest-lsp, once per client
+preset (Neovim 0.11 and VS Code) per test module, on a small vault in a temporary home."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from tests.conftest import PROVIDER_ENV
+
+PRESETS = ["neovim", "visual-studio-code"]
+
+VAULT = {
+    "MEMORY.md": "# Memory\n\nSee [[Project Alpha]] and [[project-alpha#Goals]].\n",
+    "HEARTBEAT.md": ("# Heartbeat\n\n- [ ] check the inbox\n-[ ] no space after the dash\n"
+                     "- [] empty box\n"),
+    "knowledge/project-alpha.md": (
+        "# Project Alpha\n\nIntro about the alpha project. #work #alpha\n\n## Goals\n\n"
+        "Ship the thing by Friday.\n\n## Risks 😀\n\nCJK 漢字 text.\n"),
+    "knowledge/beta.md": (
+        "# Beta\n\nLinks to [alpha](project-alpha.md#goals) and [[missing-note]] and "
+        "[[project-alpha#nope]]. #work\n"),
+    "notes/emoji.md": "# Emoji\n\n😀漢 [[Project Alpha]] and #tag-x\n",
+}
+
+
+@dataclass
+class Session:
+    client: LanguageClient
+    workspace: Path
+    home: Path
+    preset: str
+    encoding: str
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+
+    def uri(self, rel: str) -> str:
+        return (self.workspace / rel).as_uri()
+
+    def open(self, rel: str, text: str | None = None) -> str:
+        """didOpen a vault file (or a new scratch file with `text`)."""
+        uri = self.uri(rel)
+        if text is None:
+            text = (self.workspace / rel).read_text(encoding="utf-8")
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="markdown", version=1,
+                                                 text=text)))
+        return uri
+
+    def col(self, line: str, index: int) -> int:
+        """`str` index -> the negotiated position encoding's units."""
+        prefix = line[:index]
+        if self.encoding == "utf-8":
+            return len(prefix.encode("utf-8"))
+        if self.encoding == "utf-32":
+            return len(prefix)
+        return len(prefix.encode("utf-16-le")) // 2
+
+
+def write_vault(workspace: Path) -> None:
+    for rel, text in VAULT.items():
+        path = workspace / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for name in ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md"):
+        (workspace / name).write_text(f"# {name[:-3].title()}\n", encoding="utf-8")
+    (workspace / "memory").mkdir(exist_ok=True)
+    (workspace / "skills").mkdir(exist_ok=True)
+
+
+def fix_code_action_union(client: LanguageClient) -> None:
+    """lsprotocol's client-side hook reads any code action that has a `command` as a bare
+    Command (a CodeAction's `command` is an object, a Command's a string); tell them apart
+    properly so the tests see what the server sent."""
+    converter = client.protocol._converter
+
+    def hook(obj: Any, _type: Any) -> Any:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)  # noqa: UP007
+
+
+async def start_session(preset: str, root: Path, config_toml: str,
+                        init_options: dict[str, Any] | None = None) -> Session:
+    home, workspace = root / "home", root / "workspace"
+    home.mkdir(parents=True)
+    workspace.mkdir(parents=True)
+    write_vault(workspace)
+    (home / "config.toml").write_text(config_toml, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "localgpt_ls", "lsp"],
+                                server_env=env)
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    fix_code_action_union(client)
+    statuses: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+
+    @client.feature("localgpt/status")
+    def on_status(params: Any) -> None:
+        data = params if isinstance(params, dict) else {
+            "state": getattr(params, "state", None), "message": getattr(params, "message", "")}
+        statuses.append(data)
+        if data.get("state") in ("ready", "error"):
+            ready.set()
+
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(preset),
+        root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="vault")],
+        initialization_options=init_options or {"diagnosticsDebounceMs": 50},
+    ))
+    await asyncio.wait_for(ready.wait(), 30)
+    encoding = str(getattr(result.capabilities.position_encoding, "value",
+                           result.capabilities.position_encoding or "utf-16"))
+    return Session(client, workspace, home, preset, encoding, statuses)
+
+
+async def stop_session(session: Session) -> None:
+    await session.client.shutdown_session()
+    await session.client.stop()
+
+
+NO_EMBED = '[memory]\nembedding_provider = "none"\n'
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)
+async def lsp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    session = await start_session(request.param, tmp_path_factory.mktemp("lsp"), NO_EMBED)
+    yield session
+    await stop_session(session)
