@@ -1,0 +1,107 @@
+"""`localgpt ask` and `localgpt chat` end to end: real subprocesses, config pointing at the
+loopback server (or at nothing, for memory-only mode)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.agent.conftest import MODELS, config_text, no_provider_config
+from tests.llm.conftest import DIALECTS, SECRET
+from tests.llm.fake_server import FakeServer, Reply, error_reply
+from tests.llm.wire import reply
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOCALGPT_LOG": "debug", "LOCALGPT_RETRY_BASE": "0.01"}
+    return subprocess.run([sys.executable, "-m", "localgpt_ls", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def session_text(home: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in (home / "sessions").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ask_answers_through_each_dialect_with_a_memory_search(
+        dialect: str, fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS[dialect]))
+    fake.queue(error_reply(503, "warming up"),  # a scripted 5xx is retried
+               reply(dialect, "", [("call_1", "memory_search", {"query": "dentist"})]),
+               reply(dialect, "On Tuesday at 9:00 with Dr. Moreau."))
+    result = run("ask", "When is my dentist?", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "response", "model", "session_id"}
+    assert data["question"] == "When is my dentist?"
+    assert data["response"] == "On Tuesday at 9:00 with Dr. Moreau."
+    assert data["model"] == MODELS[dialect]
+    posts = fake.posts()
+    assert len(posts) == 3
+    assert "Dr. Moreau" in json.dumps(posts[2].body)  # the search result reached the model
+    assert "DEBUG" in result.stderr  # logging was on, and still:
+    assert SECRET not in result.stderr and SECRET not in result.stdout
+    assert SECRET not in session_text(lg_env.home)
+
+
+def test_ask_streams_text_and_shows_tool_calls(fake: FakeServer, workspace: Path,
+                                               lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    fake.queue(reply("openai", "", [("c", "memory_search", {"query": "dentist"})]),
+               reply("openai", "Tuesday."))
+    result = run("ask", "dentist?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Tuesday.\n"
+    assert '[memory_search] {"query": "dentist"}' in result.stderr
+
+
+def test_cut_stream_is_a_clear_error_and_the_question_is_kept(
+        fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["anthropic"]))
+    whole = reply("anthropic", "This will break")
+    fake.queue(Reply(chunks=whole.chunks[:20], cut=True))
+    result = run("ask", "Will it break?")
+    assert result.returncode == 2
+    assert "localgpt: error: anthropic: " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Will it break?" in session_text(lg_env.home)
+
+
+def test_ask_in_memory_only_mode(workspace: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(no_provider_config(lg_env.home))
+    result = run("ask", "dentist appointment", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model"] == "memory-only"
+    assert "No model is configured" in data["response"]
+    assert "knowledge/health.md:" in data["response"]
+    assert "default_model" in data["response"] and "OPENAI_API_KEY" in data["response"]
+
+
+def test_chat_in_memory_only_mode_with_piped_stdin(workspace: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(no_provider_config(lg_env.home))
+    result = run("chat", stdin="dentist appointment\n/memory Moreau\n/sessions\n/help\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "No model is configured" in result.stdout
+    assert result.stdout.count("knowledge/health.md:") >= 2  # the answer and /memory
+    assert "memory-only" in result.stdout  # /sessions lists the session and its model
+    assert "/compact" in result.stdout  # /help
+
+
+def test_chat_resume_continues_the_last_session(fake: FakeServer, workspace: Path,
+                                                lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["ollama"]))
+    fake.queue(reply("ollama", "Hello Ada."), reply("ollama", "You are Ada."))
+    first = run("chat", stdin="I am Ada.\n")
+    assert first.returncode == 0, first.stderr
+    second = run("chat", "--resume", stdin="Who am I?\n")
+    assert second.returncode == 0, second.stderr
+    assert "You are Ada." in second.stdout
+    sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
+    assert sent == ["I am Ada.", "Hello Ada.", "Who am I?"]
