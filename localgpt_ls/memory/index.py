@@ -35,6 +35,7 @@ from localgpt_ls.memory.search import (
     normalise_bm25,
 )
 from localgpt_ls.memory.store import DatabaseErrors, Store, sha256_text
+from localgpt_ls.memory.vectors import VectorCache
 
 log = logging.getLogger("localgpt.memory")
 
@@ -94,6 +95,7 @@ class MemoryIndex:
             "model": self.embedder.model_id,
             "chunking": f"v{CHUNKING_VERSION}:{self.chunk_tokens}/{self.overlap_tokens}",
         })
+        self._vectors = VectorCache()
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
 
@@ -126,6 +128,7 @@ class MemoryIndex:
             self.store.close()
             self.store._move_aside(str(exc))
             self.store._init_schema()
+            self._vectors.reset()
             return self._reindex(True, progress)
 
     def _reindex(self, force: bool, progress: Progress | None) -> ReindexReport:
@@ -233,6 +236,7 @@ class MemoryIndex:
         c.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ids)
         if c.execute("SELECT 1 FROM meta WHERE key = 'dims'").fetchone():
             c.executemany("DELETE FROM chunks_vec WHERE chunk_id = ?", ids)
+            self.store.bump_vec_gen(c)
         c.execute("DELETE FROM chunks WHERE path = ?", (key,))
 
     def _remove_key(self, key: str) -> bool:
@@ -277,6 +281,8 @@ class MemoryIndex:
                     hits += 1
             c.execute("INSERT OR REPLACE INTO files(path, hash, mtime, size, indexed_at) "
                       "VALUES (?, ?, ?, ?, ?)", (key, sha, mtime, size, time.time()))
+            if hits:
+                self.store.bump_vec_gen(c)
         return len(chunks), hits
 
     def embed_pending(self, limit: int | None = None, progress: Progress | None = None,
@@ -323,7 +329,7 @@ class MemoryIndex:
                 fresh = {h: np.asarray(v, dtype=np.float32).tobytes()
                          for h, v in zip(todo, vectors, strict=True)}
             dims = len(next(iter(fresh.values() or cached.values()))) // 4
-            hits = 0
+            hits = wrote = 0
             with self.store.write() as w:
                 self.store.ensure_vec_table(w, dims)
                 w.executemany("INSERT OR IGNORE INTO embed_cache(model, hash, vector) "
@@ -340,6 +346,9 @@ class MemoryIndex:
                               (cid, vec))
                     w.execute("UPDATE chunks SET embedded = 1 WHERE id = ?", (cid,))
                     hits += ehash in cached
+                    wrote += 1
+                if wrote:
+                    self.store.bump_vec_gen(w)
             if report is not None:
                 report.chunks_embedded += len(fresh)
                 report.cache_hits += hits
@@ -386,16 +395,11 @@ class MemoryIndex:
                 log.warning("searching by keywords only: %s", exc)
                 hybrid = False
         if hybrid:
-            for cid, dist in c.execute(
-                    "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?",
-                    (qv.astype(np.float32).tobytes(), n_cand)):
-                vector_scores[cid] = 1.0 - dist
+            self._vectors.refresh(c)
+            vector_scores = dict(self._vectors.top_k(qv, n_cand))
             missing = [cid for cid in text_scores if cid not in vector_scores]
-            if missing:  # keyword hits outside the KNN list still get their true similarity
-                for cid, blob in c.execute(
-                        f"SELECT chunk_id, embedding FROM chunks_vec WHERE chunk_id IN "
-                        f"({','.join('?' * len(missing))})", missing):
-                    vector_scores[cid] = float(np.frombuffer(blob, dtype=np.float32) @ qv)
+            # keyword hits outside the nearest list still get their true similarity
+            vector_scores.update(self._vectors.similarity(qv, missing))
         candidates = set(text_scores) | set(vector_scores)
         if not candidates:
             response.mode = "hybrid" if hybrid else "fts"
@@ -439,13 +443,17 @@ class MemoryIndex:
             qv = self._embed_query(text)
         except EmbeddingError:
             return []
+        c = self.store.conn()
+        self._vectors.refresh(c)
+        nearest = dict(self._vectors.top_k(qv, max(limit * 5, 20)))
+        if not nearest:
+            return []
+        ids = list(nearest)
         best: dict[str, float] = {}
-        for path, dist in self.store.conn().execute(
-                "SELECT c.path, v.distance FROM (SELECT chunk_id, distance FROM chunks_vec "
-                "WHERE embedding MATCH ? AND k = ?) v JOIN chunks c ON c.id = v.chunk_id",
-                (qv.astype(np.float32).tobytes(), max(limit * 5, 20))):
+        for cid, path in c.execute(f"SELECT id, path FROM chunks WHERE id IN "
+                                   f"({','.join('?' * len(ids))})", ids):
             if path != exclude:
-                best[path] = max(best.get(path, -1.0), 1.0 - dist)
+                best[path] = max(best.get(path, -1.0), nearest[cid])
         return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
 
     # -- reporting -----------------------------------------------------------------------------

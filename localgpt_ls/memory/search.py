@@ -1,5 +1,8 @@
 """Hybrid search: FTS5 bm25 candidates + vector KNN candidates, fused into one score.
 
+The vector candidates are exact nearest neighbours over the vectors stored in vec0, computed on
+an in-memory copy (vectors.py explains why).
+
 Scores
 - text: s / (1 + s) with s = -bm25 (FTS5's bm25 is negative, lower is better), so 0..1. This
   keeps an absolute scale: words found in most notes have an IDF of ~0 and add ~nothing, where

@@ -1,9 +1,12 @@
 """The index file: one SQLite database (via sqlean, so sqlite-vec can load) and its schema.
 
 Tables
-- meta(key, value): schema version, embedding model id, chunking parameters, vector dims.
+- meta(key, value): schema version, embedding model id, chunking parameters, vector dims,
+  vec_gen (bumped whenever vectors are added or removed, so in-memory copies know to refresh),
+  epoch (new on every rebuild: chunk ids start again, in-memory copies reload from scratch).
 - files(path, hash, mtime, size, indexed_at): what was indexed, to diff against the disk.
-- chunks(id, path, line_start, line_end, heading_path, text, embed_hash, embedded).
+- chunks(id, path, line_start, line_end, heading_path, text, embed_hash, embedded); ids are
+  never reused (AUTOINCREMENT), so an id names one chunk text for ever (vectors.py relies on it).
 - chunks_fts: FTS5 (unicode61, diacritics removed), contentless with delete, rowid = chunk id.
 - chunks_vec: vec0 float[dims] cosine, chunk_id = chunk id; created at the first embedding,
   because the dims depend on the embedder.
@@ -25,6 +28,7 @@ import shutil
 import sqlite3 as std_sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +51,7 @@ CREATE TABLE IF NOT EXISTS files (
   path TEXT PRIMARY KEY, hash TEXT NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL,
   indexed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
-  id INTEGER PRIMARY KEY, path TEXT NOT NULL, line_start INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, line_start INTEGER NOT NULL,
   line_end INTEGER NOT NULL, heading_path TEXT NOT NULL, text TEXT NOT NULL,
   embed_hash TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
@@ -159,7 +163,8 @@ class Store:
         c.executescript(_SCHEMA)
         meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
         if not meta.get("schema"):
-            self._set_meta({"schema": SCHEMA_VERSION, **self.wanted_meta})
+            self._set_meta({"schema": SCHEMA_VERSION, "epoch": uuid.uuid4().hex,
+                            **self.wanted_meta})
             return
         changed = [k for k, v in {"schema": SCHEMA_VERSION, **self.wanted_meta}.items()
                    if meta.get(k) != v]
@@ -177,8 +182,10 @@ class Store:
             for table in _DERIVED:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
             c.execute("DELETE FROM meta WHERE key = 'dims'")
+            self.bump_vec_gen(c)
         c.executescript(_SCHEMA)
-        self._set_meta({"schema": SCHEMA_VERSION, **self.wanted_meta})
+        # A new epoch: chunk ids restart, so in-memory vector copies must reload from scratch.
+        self._set_meta({"schema": SCHEMA_VERSION, "epoch": uuid.uuid4().hex, **self.wanted_meta})
         self.rebuilt_reason = reason
 
     def _set_meta(self, values: dict[str, str]) -> None:
@@ -200,6 +207,15 @@ class Store:
         c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0("
                   f"chunk_id INTEGER PRIMARY KEY, embedding float[{dims}] distance_metric=cosine)")
         c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('dims', ?)", (str(dims),))
+
+    @staticmethod
+    def bump_vec_gen(c: Any) -> None:
+        """Say "vectors changed" (inside the caller's write transaction)."""
+        c.execute("INSERT INTO meta(key, value) VALUES ('vec_gen', '1') ON CONFLICT(key) "
+                  "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    def vec_gen(self) -> str:
+        return self.meta("vec_gen") or "0"
 
     def has_vectors(self) -> bool:
         return self.meta("dims") is not None

@@ -1,0 +1,49 @@
+"""The in-memory vector copy must return exactly what sqlite-vec's own KNN returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from localgpt_ls.memory.vectors import VectorCache
+
+
+def _vec0_knn(idx, query: np.ndarray, k: int) -> list[int]:
+    rows = idx.store.conn().execute(
+        "SELECT chunk_id FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance",
+        (query.astype(np.float32).tobytes(), k)).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_cache_matches_vec0_through_adds_edits_and_deletes(notes_ws: Path, make_index,
+                                                           local_embedder) -> None:
+    idx = make_index(notes_ws, chunk_size=30, chunk_overlap=5)  # many small chunks
+    idx.reindex()
+    cache = VectorCache()
+    query = local_embedder.embed(["cat food and vet visits"])[0]
+    k = 8
+
+    def check() -> None:
+        cache.refresh(idx.store.conn())
+        mine = [cid for cid, _ in cache.top_k(query, k)]
+        assert mine == _vec0_knn(idx, query, k)
+
+    check()
+    garden = notes_ws / "knowledge" / "garden.md"
+    garden.write_text("# Cats\n\nThe cat's vet visit and wet food plan for the kitten.\n")
+    (notes_ws / "knowledge" / "cat-care.md").unlink()
+    (notes_ws / "knowledge" / "new.md").write_text("# Pet food\n\nKibble for the cat.\n")
+    idx.reindex()
+    check()
+    before = len(cache.ids)
+    for name in ("taxes", "sourdough", "kestrel", "running"):
+        (notes_ws / "knowledge" / f"{name}.md").unlink()
+    idx.reindex()
+    check()
+    (notes_ws / "knowledge" / "more.md").write_text("# More\n\nAnother cat note.\n")
+    idx.reindex()
+    check()
+    assert len(cache.ids) < before  # dead rows were compacted away
+    idx.reindex(force=True)
+    check()
