@@ -105,3 +105,31 @@ def test_chat_resume_continues_the_last_session(fake: FakeServer, workspace: Pat
     assert "You are Ada." in second.stdout
     sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
     assert sent == ["I am Ada.", "Hello Ada.", "Who am I?"]
+
+
+def test_ctrl_c_cancels_the_reply_not_the_chat(fake: FakeServer, workspace: Path,
+                                               lg_env: Any) -> None:
+    import signal
+    import time
+
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    fake.queue(reply("openai", "blah " * 400, delay=0.02), reply("openai", "Short answer."))
+    env = {**os.environ, "LOCALGPT_RETRY_BASE": "0.01"}
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("Talk a lot\n")
+    proc.stdin.flush()
+    assert proc.stdout.read(4) == "blah"  # the reply is streaming
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    out, err = proc.communicate("Second question\n/quit\n", timeout=30)
+    assert proc.returncode == 0, err
+    assert "[cancelled" in err
+    assert "Short answer." in out
+    assert fake.disconnected.is_set()
+    # The interrupted turn stayed in the session and the next turn continued it.
+    sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
+    assert sent[0] == "Talk a lot" and sent[1].endswith("[interrupted]")
+    assert sent[2] == "Second question"
