@@ -150,24 +150,29 @@ class Agent:
         is closed and what had streamed is kept, marked [interrupted].
         """
         emit = on_event or _noop
-        choice = await self.resolve_model(model or None)
-        session = self.sessions.open_or_create(session_id, choice.label, self.workspace)
+        try:
+            choice = await self.resolve_model(model or None)
+            session = self.sessions.open_or_create(session_id, choice.label, self.workspace)
+        except LocalGPTError as exc:
+            emit(TurnError(str(exc)))
+            raise
         user = Message("user", _with_context(message, context))
+        # Recorded first: whatever fails from here on, the user's text is not lost.
+        session.append(user)
         if choice.memory_only:
-            session.append(user)
-            reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
+            first = not any(m.role == "assistant" for m in session.messages)
+            reply = await asyncio.to_thread(memory_only_reply, message, self.memory, 3, first)
             emit(TextDelta(reply))
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
-        provider = self._provider(choice)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver)
-        system = self._system(system_extra)
-        session.append(user)
         try:
+            provider = self._provider(choice)
+            system = self._system(system_extra)
             async with self._client() as client:
                 if estimate_tokens(system, session.messages) > (
                         COMPACT_AT * self.config.agent.context_window):
-                    await self._compact(client, provider, session, ctx)
+                    await self._compact_quietly(client, provider, session, ctx)
                 text = await self._loop(client, provider, system, list(session.messages[:-1]),
                                         user, ctx, emit, session.append)
         except LocalGPTError as exc:
@@ -281,6 +286,15 @@ class Agent:
                 record(Message("assistant", "".join(parts) + f"\n{INTERRUPTED}"))
             raise
         return "".join(parts), calls
+
+    async def _compact_quietly(self, client: httpx.AsyncClient, provider: Provider,
+                               session: Session, ctx: toolbox.ToolContext) -> None:
+        """Automatic compaction: a failure is logged and the turn goes on uncompacted (the
+        provider will say so if the context really is too long)."""
+        try:
+            await self._compact(client, provider, session, ctx)
+        except LocalGPTError as exc:
+            log.warning("compaction failed, continuing without it: %s", exc)
 
     async def _compact(self, client: httpx.AsyncClient, provider: Provider, session: Session,
                        ctx: toolbox.ToolContext) -> str:

@@ -30,8 +30,10 @@ or put this in {config}:
 """
 
 
-def memory_only_reply(question: str, memory: Callable[[], Any] | None, limit: int = 3) -> str:
-    """Top memory results for the question, plus how to configure a model."""
+def memory_only_reply(question: str, memory: Callable[[], Any] | None, limit: int = 3,
+                      explain: bool = True) -> str:
+    """Top memory results for the question, plus how to configure a model (`explain`; a chat
+    session says it once, not on every turn)."""
     lines = ["No model is configured, so this is memory-only mode."]
     hits: list[Any] = []
     problem = ""
@@ -53,5 +55,9 @@ def memory_only_reply(question: str, memory: Callable[[], Any] | None, limit: in
     else:
         lines.append(f"Your memory has nothing matching {question.strip()!r}{problem}.")
     lines.append("")
-    lines.append(HOW_TO_CONFIGURE.format(config=paths.config_path()))
+    if explain:
+        lines.append(HOW_TO_CONFIGURE.format(config=paths.config_path()))
+    else:
+        lines.append("(Still no model configured; the first answer of this session shows how "
+                     "to add one.)")
     return "\n".join(lines).rstrip() + "\n"

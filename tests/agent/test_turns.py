@@ -12,6 +12,7 @@ import pytest
 
 from localgpt_ls.agent.events import AgentEvent, TextDelta, ToolEnd, ToolStart, TurnError
 from localgpt_ls.agent.sessions import SessionStore
+from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.errors import StreamCutError
 from localgpt_ls.llm.types import Message
 from tests.agent.conftest import MODELS, config_text, make_engine, no_provider_config, write_config
@@ -259,3 +260,28 @@ async def test_compaction_flushes_memory_then_summarises(fake: FakeServer, works
     reopened = SessionStore().open("s-long")
     assert reopened.messages[0].content.startswith("[Summary")
     assert reopened.messages[-1].content == "Fresh answer."
+
+
+async def test_missing_key_is_a_clear_error_and_keeps_the_message(workspace: Path,
+                                                                   lg_env: Any) -> None:
+    config = write_config(lg_env.home, '[agent]\ndefault_model = "sonnet"\n'
+                                       '[memory]\nembedding_provider = "none"\n')
+    engine = make_engine(config, workspace)
+    events: list[AgentEvent] = []
+    with pytest.raises(LocalGPTError, match=r"anthropic: no API key: set ANTHROPIC_API_KEY"):
+        await engine.agent.chat("Remember my keys are in the drawer", "s-nokey",
+                                on_event=events.append)
+    engine.close()
+    assert isinstance(events[-1], TurnError)
+    assert roles(session_lines(lg_env.home, "s-nokey")) == ["user"]
+
+
+async def test_memory_only_chat_explains_configuration_once(workspace: Path,
+                                                            lg_env: Any) -> None:
+    config = write_config(lg_env.home, no_provider_config(lg_env.home))
+    engine = make_engine(config, workspace)
+    first = await engine.agent.chat("dentist")
+    second = await engine.agent.chat("Moreau", first.session_id)
+    engine.close()
+    assert "default_model" in first.response
+    assert "default_model" not in second.response and "Dr. Moreau" in second.response
