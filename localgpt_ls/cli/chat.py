@@ -15,14 +15,16 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localgpt_ls import paths
-from localgpt_ls.agent.events import AgentEvent, Approver, TextDelta, ToolEnd, ToolStart
-from localgpt_ls.agent.loop import Agent
 from localgpt_ls.cli.common import print_json
-from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
+
+if TYPE_CHECKING:  # the CLI imports every group at start: keep httpx & co off `--version`
+    from localgpt_ls.agent.events import AgentEvent, Approver
+    from localgpt_ls.agent.loop import Agent
+    from localgpt_ls.engine import Engine
 
 HELP = """\
 Commands:
@@ -62,6 +64,8 @@ def _setup_logging() -> None:
 def _printer(stream_text: bool) -> Callable[[AgentEvent], None]:
     """Show a turn as it happens: text on stdout, tool calls on stderr."""
 
+    from localgpt_ls.agent.events import TextDelta, ToolEnd, ToolStart
+
     def on_event(event: AgentEvent) -> None:
         if isinstance(event, TextDelta) and stream_text:
             sys.stdout.write(event.text)
@@ -90,6 +94,8 @@ def _terminal_approver() -> Approver | None:
 
 
 def ask(args: argparse.Namespace) -> int:
+    from localgpt_ls.engine import Engine
+
     _setup_logging()
     engine = Engine()
     try:
@@ -242,6 +248,8 @@ class ChatREPL:
 
 
 def chat(args: argparse.Namespace) -> int:
+    from localgpt_ls.engine import Engine
+
     _setup_logging()
     engine = Engine()
     try:
