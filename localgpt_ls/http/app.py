@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +48,8 @@ KEEPALIVE_SECONDS = 15.0
 # Agent event type -> SSE event name (the stream's vocabulary, see schemas/openapi.json).
 SSE_NAMES = {"text_delta": "delta", "tool_start": "tool_start", "tool_end": "tool_end",
              "turn_error": "error"}
+# Session ids as schemas/openapi.json states them (the agent's own check applies as well).
+SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
 PAGE_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -142,7 +145,19 @@ def _chat_args(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
     unknown = set(data) - {"message", "session_id", "model"}
     if unknown:
         raise HTTPException(400, f"unknown field(s): {', '.join(sorted(unknown))}")
-    return message, _optional_str(data, "session_id"), _optional_str(data, "model")
+    session_id = data.get("session_id")
+    if session_id is not None:
+        _check_session_id(session_id)
+    return message, session_id, _optional_str(data, "model")
+
+
+def _check_session_id(session_id: Any) -> str:
+    """The spec's pattern for session ids, matched whole (a trailing newline is no id)."""
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        raise HTTPException(400, "'session_id' must be a session id as listed by "
+                                 "GET /api/sessions (letters, digits, '-', '_', '.'), or null "
+                                 "for a new session")
+    return session_id
 
 
 def _sessions() -> Any:
@@ -332,6 +347,14 @@ async def sessions_list(request: Request) -> JSONResponse:
     return JSONResponse({"sessions": [_plain(i) for i in infos]})
 
 
+async def session_item(request: Request) -> JSONResponse:
+    """GET or DELETE one session (one route, so a 405 lists both methods in Allow)."""
+    _check_session_id(request.path_params["session_id"])
+    if request.method == "DELETE":
+        return await session_delete(request)
+    return await session_get(request)
+
+
 async def session_get(request: Request) -> JSONResponse:
     session_id = request.path_params["session_id"]
     store = _sessions()
@@ -365,14 +388,15 @@ async def session_delete(request: Request) -> JSONResponse:
 
 # --- errors ----------------------------------------------------------------------------------
 
-def _error(status: int, message: str) -> JSONResponse:
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, str(exc.detail))
+    # Keeps Starlette's own headers, e.g. Allow on a 405.
+    return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -414,8 +438,7 @@ ROUTES = [
     Route("/api/memory/reindex", memory_reindex, methods=["POST"]),
     Route("/api/heartbeat/status", heartbeat_status, methods=["GET"]),
     Route("/api/sessions", sessions_list, methods=["GET"]),
-    Route("/api/sessions/{session_id}", session_get, methods=["GET"]),
-    Route("/api/sessions/{session_id}", session_delete, methods=["DELETE"]),
+    Route("/api/sessions/{session_id}", session_item, methods=["GET", "DELETE"]),
 ]
 
 

@@ -61,6 +61,15 @@ def validate(response: httpx.Response, path: str, method: str) -> Any:
     return data
 
 
+def validate_sse(events: list[tuple[str, Any]]) -> None:
+    """Each SSE event against the spec: its name, and its data against `x-event-data`."""
+    event_schema = SPEC["components"]["schemas"]["SseEvent"]
+    for name, data in events:
+        assert name in event_schema["properties"]["event"]["enum"], name
+        schema = {**event_schema["x-event-data"][name], "components": SPEC["components"]}
+        jsonschema.Draft202012Validator(schema).validate(data)
+
+
 @pytest.fixture
 def engine(lg_env: LGEnv) -> Iterator[Engine]:
     eng = Engine()

@@ -1,0 +1,181 @@
+"""The routes answer in the contract's shapes (checked against schemas/openapi.json): memory
+search, stats, reindex, chat in memory-only mode (no provider configured), the SSE stream, and
+sessions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from localgpt_ls.engine import Engine
+from tests.http.conftest import AUTH, validate, validate_sse
+
+
+@pytest.fixture
+def indexed(engine: Engine) -> Engine:
+    engine.memory.reindex()
+    return engine
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """SSE text -> [(event, data)], comments skipped, as a browser's parser would."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+async def test_memory_search_shape(client: httpx.AsyncClient, indexed: Engine) -> None:
+    response = await client.get("/api/memory/search", params={"q": "espresso grinder setting",
+                                                              "limit": 3}, headers=AUTH)
+    assert response.status_code == 200
+    data = validate(response, "/api/memory/search", "get")
+    assert data["query"] == "espresso grinder setting"
+    assert 1 <= len(data["results"]) <= 3
+    top = data["results"][0]
+    assert top["file"] == "knowledge/espresso.md"
+    assert "Baratza" in top["content"]
+    # file:line points at the lines that hold the text
+    lines = (indexed.workspace / top["file"]).read_text().splitlines()
+    held = "\n".join(lines[top["line_start"] - 1:top["line_end"]])
+    assert "Baratza" in held
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "   "}, {"q": "x", "limit": "ten"},
+                                    {"q": "x", "limit": "0"}, {"q": "x", "limit": "51"}])
+async def test_memory_search_bad_params(client: httpx.AsyncClient, engine: Engine,
+                                        params: dict[str, str]) -> None:
+    response = await client.get("/api/memory/search", params=params, headers=AUTH)
+    assert response.status_code == 400
+    assert validate(response, "/api/memory/search", "get")["error"]
+
+
+async def test_stats_and_reindex(client: httpx.AsyncClient, engine: Engine) -> None:
+    response = await client.post("/api/memory/reindex", headers=AUTH)
+    assert response.status_code == 200
+    report = validate(response, "/api/memory/reindex", "post")
+    assert report["files_indexed"] >= len(["espresso", "garden"])
+    stats = await client.get("/api/memory/stats", headers=AUTH)
+    data = validate(stats, "/api/memory/stats", "get")
+    assert data["total_files"] == report["files_seen"]
+    assert data["total_chunks"] > 0
+    again = await client.post("/api/memory/reindex", headers=AUTH, json={"force": False})
+    assert validate(again, "/api/memory/reindex", "post")["files_indexed"] == 0
+
+
+@pytest.mark.parametrize("body", [b"[1]", b"{\"force\": \"yes\"}", b"{\"forse\": true}",
+                                  b"not json"])
+async def test_reindex_bad_body(client: httpx.AsyncClient, engine: Engine, body: bytes) -> None:
+    response = await client.post("/api/memory/reindex", headers=AUTH, content=body)
+    assert response.status_code == 400
+    validate(response, "/api/memory/reindex", "post")
+
+
+async def test_chat_memory_only(client: httpx.AsyncClient, indexed: Engine) -> None:
+    response = await client.post("/api/chat", headers=AUTH,
+                                 json={"message": "what is the espresso grinder set to?"})
+    assert response.status_code == 200
+    data = validate(response, "/api/chat", "post")
+    assert data["model"] == "memory-only"
+    assert "No model is configured" in data["response"]
+    assert "knowledge/espresso.md:" in data["response"]
+    assert data["session_id"]
+    # The next turn continues the same session.
+    second = await client.post("/api/chat", headers=AUTH,
+                               json={"message": "and the garden?", "session_id":
+                                     data["session_id"]})
+    assert validate(second, "/api/chat", "post")["session_id"] == data["session_id"]
+
+
+@pytest.mark.parametrize("body", [{}, {"message": ""}, {"message": "  "}, {"message": 3},
+                                  {"message": "hi", "session_id": 5},
+                                  {"message": "hi", "extra": 1},
+                                  {"message": "hi", "session_id": "../../etc/passwd"}])
+async def test_chat_bad_body(client: httpx.AsyncClient, engine: Engine,
+                             body: dict[str, Any]) -> None:
+    response = await client.post("/api/chat", headers=AUTH, json=body)
+    assert response.status_code == 400
+    assert validate(response, "/api/chat", "post")["error"]
+
+
+async def test_chat_stream_events_in_order(client: httpx.AsyncClient, indexed: Engine) -> None:
+    response = await client.post("/api/chat/stream", headers=AUTH,
+                                 json={"message": "tomatoes in the garden"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    validate(response, "/api/chat/stream", "post")
+    events = parse_sse(response.text)
+    validate_sse(events)
+    names = [name for name, _ in events]
+    assert names[0] == "session"
+    assert names[-1] == "done"
+    assert "delta" in names
+    assert set(names[1:-1]) <= {"delta", "tool_start", "tool_end"}
+    session_id = events[0][1]["session_id"]
+    done = events[-1][1]
+    assert done["session_id"] == session_id
+    assert done["model"] == "memory-only"
+    streamed = "".join(data["text"] for name, data in events if name == "delta")
+    assert streamed == done["response"]
+    assert "knowledge/garden.md:" in streamed
+
+
+async def test_chat_stream_bad_body_is_json_400(client: httpx.AsyncClient,
+                                                engine: Engine) -> None:
+    response = await client.post("/api/chat/stream", headers=AUTH, json={"message": ""})
+    assert response.status_code == 400
+    validate(response, "/api/chat/stream", "post")
+
+
+async def test_sessions_list_get_delete(client: httpx.AsyncClient, indexed: Engine) -> None:
+    chat = await client.post("/api/chat", headers=AUTH, json={"message": "garden"})
+    session_id = chat.json()["session_id"]
+    listing = await client.get("/api/sessions", headers=AUTH)
+    sessions = validate(listing, "/api/sessions", "get")["sessions"]
+    assert [s["id"] for s in sessions] == [session_id]
+    assert sessions[0]["preview"] == "garden"
+    one = await client.get(f"/api/sessions/{session_id}", headers=AUTH)
+    messages = validate(one, "/api/sessions/{session_id}", "get")["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == "garden"
+    gone = await client.delete(f"/api/sessions/{session_id}", headers=AUTH)
+    assert validate(gone, "/api/sessions/{session_id}", "delete") == {"deleted": session_id}
+    missing = await client.get(f"/api/sessions/{session_id}", headers=AUTH)
+    assert missing.status_code == 404
+    validate(missing, "/api/sessions/{session_id}", "get")
+    again = await client.delete(f"/api/sessions/{session_id}", headers=AUTH)
+    assert again.status_code == 404
+
+
+@pytest.mark.parametrize("session_id", ["..", "a%2F..%2Fb", ".hidden", "x.jsonl"])
+async def test_session_ids_cannot_escape(client: httpx.AsyncClient, engine: Engine,
+                                         session_id: str) -> None:
+    response = await client.delete(f"/api/sessions/{session_id}", headers=AUTH)
+    assert response.status_code in (400, 404)
+
+
+async def test_status(client: httpx.AsyncClient, engine: Engine) -> None:
+    response = await client.get("/api/status", headers=AUTH)
+    data = validate(response, "/api/status", "get")
+    assert data["workspace"] == str(engine.workspace)
+    assert data["memory"]["workspace"] == str(engine.workspace)
+
+
+async def test_heartbeat_status(client: httpx.AsyncClient, engine: Engine) -> None:
+    response = await client.get("/api/heartbeat/status", headers=AUTH)
+    data = validate(response, "/api/heartbeat/status", "get")
+    if hasattr(Engine, "heartbeat"):
+        assert response.status_code == 200
+    else:  # until the heartbeat lands, the route says so instead of failing
+        assert response.status_code == 503
+        assert "heartbeat" in data["error"]
