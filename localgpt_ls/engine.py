@@ -16,6 +16,7 @@ from localgpt_ls.workspace import ensure_workspace
 
 if TYPE_CHECKING:
     from localgpt_ls.agent.loop import Agent
+    from localgpt_ls.heartbeat import HeartbeatRunner
     from localgpt_ls.memory import MemoryIndex
 
 
@@ -38,8 +39,21 @@ class Engine:
 
         return Agent(self.config, self.workspace, lambda: self.memory)
 
+    @cached_property
+    def heartbeat(self) -> HeartbeatRunner:
+        """The workspace's heartbeat: `run_once`, `run_forever`, `status` (heartbeat/runner.py).
+        Its model call is the agent's session-less turn."""
+        from localgpt_ls.heartbeat import HeartbeatRunner
+        from localgpt_ls.heartbeat.turn import agent_turn
+
+        return HeartbeatRunner(self.workspace, self.config.heartbeat,
+                               agent_turn(lambda: self.agent))
+
     def close(self) -> None:
         """Release files and connections; safe to call twice."""
+        heartbeat = self.__dict__.pop("heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.close()
         memory = self.__dict__.pop("memory", None)
         if memory is not None:
             memory.close()
