@@ -15,6 +15,7 @@ from localgpt_ls.llm.errors import (
     ModelNotFoundError,
     ProtocolError,
     ProviderError,
+    ProviderTimeoutError,
     ServerError,
     StreamCutError,
     UnreachableError,
@@ -264,3 +265,16 @@ async def test_cancel_closes_the_stream(dialect: str, fake: FakeServer) -> None:
         await task
     # The server notices the closed connection on its next write.
     assert await asyncio.to_thread(fake.disconnected.wait, 5)
+
+
+@pytest.mark.parametrize("dialect", ["anthropic", "ollama"])
+async def test_a_stalled_stream_times_out_clearly(dialect: str, fake: FakeServer) -> None:
+    whole = reply(dialect, "slow")
+    fake.queue(Reply(chunks=whole.chunks, delay=0.6,
+                     content_type=whole.content_type))
+    provider = make_provider(dialect, fake.url)
+    with pytest.raises(ProviderTimeoutError) as info:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5, read=0.2)) as client:
+            async for _event in provider.stream(client, Request("s", [Message("user", "q")])):
+                pass
+    assert f"{dialect}: " in str(info.value) and "stalled" in str(info.value)
