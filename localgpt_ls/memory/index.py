@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,12 @@ class MemoryIndex:
             "chunking": f"v{CHUNKING_VERSION}:{self.chunk_tokens}/{self.overlap_tokens}",
         })
         self._vectors = VectorCache()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memory-search")
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self.store.close()
 
     def pop_warnings(self) -> list[str]:
@@ -371,6 +374,10 @@ class MemoryIndex:
             self._query_cache[query] = vec
         return vec
 
+    def _vector_candidates(self, query: str, k: int) -> tuple[np.ndarray, dict[int, float]]:
+        qv = self._embed_query(query)
+        return qv, dict(self._vectors.top_k(qv, k))
+
     def search(self, query: str, limit: int = 6, min_score: float | None = None,
                recency_half_life_days: float | None = None) -> SearchResponse:
         """Hybrid search (see memory/search.py for the scoring)."""
@@ -379,6 +386,13 @@ class MemoryIndex:
             return response
         c = self.store.conn()
         n_cand = max(limit * 4, 24)
+        hybrid = self.embedder.enabled and self.store.has_vectors()
+        pending: Future[tuple[np.ndarray, dict[int, float]]] | None = None
+        if hybrid:
+            self._vectors.refresh(c, self.embedder.model_id)
+            # The query's embedding and vector top-k run beside the FTS query (both release
+            # the GIL), so hybrid costs about the slower of the two, not their sum.
+            pending = self._pool.submit(self._vector_candidates, query, n_cand)
         ranks: dict[int, float] = {}
         q = fts_query(query)
         if q:
@@ -387,19 +401,16 @@ class MemoryIndex:
                 "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (q, n_cand)).fetchall())
         text_scores = normalise_bm25(ranks)
         vector_scores: dict[int, float] = {}
-        hybrid = self.embedder.enabled and self.store.has_vectors()
-        if hybrid:
+        if pending is not None:
             try:
-                qv = self._embed_query(query)
+                qv, vector_scores = pending.result()
             except EmbeddingError as exc:
                 log.warning("searching by keywords only: %s", exc)
                 hybrid = False
-        if hybrid:
-            self._vectors.refresh(c)
-            vector_scores = dict(self._vectors.top_k(qv, n_cand))
-            missing = [cid for cid in text_scores if cid not in vector_scores]
-            # keyword hits outside the nearest list still get their true similarity
-            vector_scores.update(self._vectors.similarity(qv, missing))
+            else:
+                missing = [cid for cid in text_scores if cid not in vector_scores]
+                # keyword hits outside the nearest list still get their true similarity
+                vector_scores.update(self._vectors.similarity(qv, missing))
         candidates = set(text_scores) | set(vector_scores)
         if not candidates:
             response.mode = "hybrid" if hybrid else "fts"
@@ -444,7 +455,7 @@ class MemoryIndex:
         except EmbeddingError:
             return []
         c = self.store.conn()
-        self._vectors.refresh(c)
+        self._vectors.refresh(c, self.embedder.model_id)
         nearest = dict(self._vectors.top_k(qv, max(limit * 5, 20)))
         if not nearest:
             return []

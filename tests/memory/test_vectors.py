@@ -25,7 +25,7 @@ def test_cache_matches_vec0_through_adds_edits_and_deletes(notes_ws: Path, make_
     k = 8
 
     def check() -> None:
-        cache.refresh(idx.store.conn())
+        cache.refresh(idx.store.conn(), idx.embedder.model_id)
         mine = [cid for cid, _ in cache.top_k(query, k)]
         assert mine == _vec0_knn(idx, query, k)
 
@@ -47,3 +47,8 @@ def test_cache_matches_vec0_through_adds_edits_and_deletes(notes_ws: Path, make_
     assert len(cache.ids) < before  # dead rows were compacted away
     idx.reindex(force=True)
     check()
+    # a pruned cache row is answered by vec0
+    idx.store.conn().execute("DELETE FROM embed_cache")
+    fresh = VectorCache()
+    fresh.refresh(idx.store.conn(), idx.embedder.model_id)
+    assert [cid for cid, _ in fresh.top_k(query, k)] == _vec0_knn(idx, query, k)
