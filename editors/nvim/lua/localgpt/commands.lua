@@ -10,6 +10,12 @@ local function notify_err(what, err)
   vim.notify(('LocalGPT: %s: %s'):format(what, client_mod.errmsg(err)), vim.log.levels.ERROR)
 end
 
+--- `User LocalGPTCommandDone` with { command = ..., error = ... }: a hook for users and tests.
+local function done(command, err)
+  vim.api.nvim_exec_autocmds('User', { pattern = 'LocalGPTCommandDone', modeline = false,
+    data = { command = command, error = err and client_mod.errmsg(err) or nil } })
+end
+
 local function first_line(text)
   for line in (text or ''):gmatch('[^\n]+') do
     local t = vim.trim(line)
@@ -111,10 +117,12 @@ function M.remember(text, target)
   end
   client_mod.exec('localgpt.remember', args, function(err, result)
     if err then
-      return notify_err('could not remember that', err)
+      notify_err('could not remember that', err)
+      return done('remember', err)
     end
     local where = type(result) == 'table' and (result.file or result.path) or (target or 'daily')
     vim.notify(('LocalGPT: remembered in %s'):format(where), vim.log.levels.INFO)
+    done('remember')
   end)
 end
 
@@ -142,9 +150,11 @@ function M.heartbeat()
   vim.notify('LocalGPT: running the heartbeat…', vim.log.levels.INFO)
   client_mod.exec('localgpt.heartbeatRun', {}, function(err, result)
     if err then
-      return notify_err('heartbeat failed', err)
+      notify_err('heartbeat failed', err)
+      return done('heartbeat', err)
     end
     vim.notify('LocalGPT: ' .. M.heartbeat_summary(result), vim.log.levels.INFO)
+    done('heartbeat')
   end)
 end
 
@@ -153,7 +163,7 @@ end
 function M.today()
   client_mod.exec('localgpt.openDailyLog', {}, function(err, _, client)
     if not err then
-      return
+      return done('today')
     end
     local root = client_mod.root(client, nil)
     local file = vim.fs.joinpath(root, 'memory', os.date('%Y-%m-%d') .. '.md')
@@ -161,6 +171,7 @@ function M.today()
     if vim.fn.filereadable(file) == 0 and vim.api.nvim_buf_line_count(0) == 1 then
       vim.api.nvim_buf_set_lines(0, 0, -1, false, { '# ' .. os.date('%Y-%m-%d'), '', '' })
     end
+    done('today')
   end)
 end
 
@@ -168,9 +179,11 @@ end
 function M.reindex(force)
   client_mod.exec('localgpt.reindex', force and { force = true } or {}, function(err)
     if err then
-      return notify_err('reindex failed', err)
+      notify_err('reindex failed', err)
+      return done('reindex', err)
     end
     vim.notify('LocalGPT: memory index up to date', vim.log.levels.INFO)
+    done('reindex')
   end)
 end
 
