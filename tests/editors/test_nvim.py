@@ -106,7 +106,7 @@ def make_workspace(base: Path, config: str = "") -> tuple[Path, Path]:
     return home, workspace
 
 
-def run_session(base: Path, script: str, open_file: str, config: str = "") -> Session:
+def run_session(base: Path, script: str, open_file: str | None, config: str = "") -> Session:
     """Start Neovim on `open_file` of a fresh workspace, run `script`, return what it recorded."""
     nvim = nvim_binary()
     home, workspace = make_workspace(base, config)
@@ -132,7 +132,9 @@ def run_session(base: Path, script: str, open_file: str, config: str = "") -> Se
         "XDG_CACHE_HOME": str(state / "cache"),
     })
     argv = [str(nvim), "--headless", "--clean", "-u", str(init), "-c",
-            f"luafile {SCRIPTS / script}", str(workspace / open_file)]
+            f"luafile {SCRIPTS / script}"]
+    if open_file:
+        argv.append(str(workspace / open_file))
     try:
         proc = subprocess.run(argv, cwd=workspace, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=SESSION_TIMEOUT)
@@ -214,6 +216,16 @@ def test_heartbeat_runs_and_reports(features: Session) -> None:
     final = [m for m in messages if m["msg"] != "LocalGPT: running the heartbeat…"]
     assert final and final[-1]["msg"].startswith("LocalGPT: "), messages
     assert all(m["level"] < 4 for m in messages), messages  # nothing at ERROR level
+
+
+
+def test_search_from_an_empty_editor_starts_the_server(tmp_path: Path) -> None:
+    session = run_session(tmp_path, "no_buffer.lua", None)
+    session.require_command("localgpt.memorySearch", "issue 6")
+    assert Path(session.step("attach")["root_dir"]).resolve() == session.workspace.resolve()
+    hit = session.step("search")
+    assert Path(hit["file"]).resolve() == (session.workspace / "knowledge/gardening.md").resolve()
+    assert hit["lnum"] <= SUCKERS_LINE <= hit["end_lnum"], hit
 
 
 FIRST_REPLY = "Pinch the suckers on Sunday and water deeply."
