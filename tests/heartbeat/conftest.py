@@ -14,6 +14,7 @@ from localgpt_ls.config import HeartbeatConfig
 from localgpt_ls.heartbeat import HeartbeatRunner
 from localgpt_ls.workspace import init_workspace
 from tests.conftest import LGEnv
+from tests.llm.conftest import fake  # noqa: F401 - the loopback provider server fixture
 
 
 @dataclass
