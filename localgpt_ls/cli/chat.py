@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,18 @@ def _terminal_approver() -> Approver | None:
         return None
 
     async def approve(tool: str, summary: str) -> bool:
-        answer = await asyncio.to_thread(input, f"\nAllow {tool}: {summary}? [y/N] ")
+        # Asked on the loop's own thread (nothing else runs during a tool call) with Python's
+        # plain Ctrl-C handling, so Ctrl-C at this prompt means "no" instead of leaving a
+        # thread blocked in input() that the end of asyncio.run would wait for.
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            answer = input(f"\nAllow {tool}: {summary}? [y/N] ")
+        except (KeyboardInterrupt, EOFError):
+            print()
+            return False
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return answer.strip().lower() in ("y", "yes")
 
     return approve

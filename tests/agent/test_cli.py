@@ -133,3 +133,54 @@ def test_ctrl_c_cancels_the_reply_not_the_chat(fake: FakeServer, workspace: Path
     sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
     assert sent[0] == "Talk a lot" and sent[1].endswith("[interrupted]")
     assert sent[2] == "Second question"
+
+
+def _read_until(fd: int, needle: str, timeout: float = 30) -> str:
+    import select
+    import time
+
+    buf = ""
+    end = time.monotonic() + timeout
+    while needle not in buf and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                buf += os.read(fd, 4096).decode("utf-8", "replace")
+            except OSError:  # the child closed the terminal
+                break
+    return buf
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("answer", ["y", "ctrl-c"])
+def test_terminal_asks_before_writing_a_file(answer: str, fake: FakeServer, workspace: Path,
+                                             lg_env: Any) -> None:
+    """On a terminal the CLI asks y/n before write_file; Ctrl-C at that prompt means no."""
+    import signal
+
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    fake.queue(reply("openai", "", [("w", "write_file", {"path": "todo.md",
+                                                         "content": "# Todo\n"})]),
+               reply("openai", "Done."))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "ask", "make a todo"],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        out = _read_until(master, "[y/N] ")
+        assert "Allow write_file: create todo.md (7 chars)? [y/N] " in out
+        if answer == "y":
+            os.write(master, b"y\n")
+        else:
+            proc.send_signal(signal.SIGINT)
+        out += _read_until(master, "Done.")
+        assert proc.wait(30) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert "Done." in out
+    written = (workspace / "todo.md").exists()
+    assert written == (answer == "y")
+    if answer != "y":
+        assert "the user declined" in out
