@@ -113,7 +113,10 @@ class Agent:
                  timeouts: Timeouts | None = None) -> None:
         self.config = config
         self.workspace = workspace
-        self.memory = _refresh_once(memory) if memory is not None else None
+        # A door that keeps the index fresh itself (the language server watches files) sets
+        # this False so a turn never waits for a reindex.
+        self.refresh_memory = True
+        self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry
         self.timeouts = timeouts or Timeouts()
@@ -322,7 +325,7 @@ class Agent:
         return summary
 
 
-def _refresh_once(memory: Callable[[], Any]) -> Callable[[], Any]:
+def _refresh_once(memory: Callable[[], Any], wanted: Callable[[], bool]) -> Callable[[], Any]:
     """The memory index, brought up to date (incrementally) the first time a turn uses it, so
     a one-shot `localgpt ask` sees notes written since the last index run. Called from worker
     threads only (tools use asyncio.to_thread)."""
@@ -333,7 +336,7 @@ def _refresh_once(memory: Callable[[], Any]) -> Callable[[], Any]:
         nonlocal done
         index = memory()
         with lock:
-            if not done:
+            if not done and wanted():
                 done = True
                 try:
                     index.reindex()
