@@ -52,3 +52,21 @@ def test_bad_session_ids_are_refused(lg_env: Any, bad: str) -> None:
 def test_missing_session_is_a_clear_error(lg_env: Any) -> None:
     with pytest.raises(LocalGPTError, match="no session 'nope'"):
         SessionStore().open("nope")
+
+
+def test_history_broken_by_a_cancel_is_repaired_for_providers() -> None:
+    """A turn cancelled between a tool call and its result leaves a call without an answer;
+    every provider rejects that, so the history sent next time gets an error result in place
+    and loses stray results."""
+    from localgpt_ls.agent.loop import repair
+
+    history = [Message("user", "q"),
+               Message("assistant", "", [ToolCall("a", "memory_search", {}),
+                                         ToolCall("b", "memory_get", {})]),
+               Message("tool", "ok", tool_call_id="a", name="memory_search"),
+               Message("tool", "stray", tool_call_id="zz", name="memory_get"),
+               Message("user", "again")]
+    fixed = repair(history)
+    assert [(m.role, m.tool_call_id) for m in fixed] == [
+        ("user", None), ("assistant", None), ("tool", "a"), ("tool", "b"), ("user", None)]
+    assert fixed[3].is_error and "interrupted" in fixed[3].content
