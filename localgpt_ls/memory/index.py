@@ -98,10 +98,15 @@ class MemoryIndex:
         })
         self._vectors = VectorCache()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memory-search")
+        self._loader: threading.Thread | None = None
+        self._loader_lock = threading.Lock()
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
 
     def close(self) -> None:
+        self._vectors.abort.set()
+        if self._loader is not None:
+            self._loader.join(timeout=5)
         self._pool.shutdown(wait=True)
         self.store.close()
 
@@ -111,14 +116,17 @@ class MemoryIndex:
         return out
 
     def warm(self) -> None:
-        """Load the local model now (e.g. from an editor's background thread) so similarity
-        helpers answer at once; errors are logged, not raised."""
+        """Load the local model and the in-memory vector copy now, e.g. from an editor's or the
+        daemon's background thread at start, so searches and `similar_files` answer at full
+        speed from the first keystroke. Errors are logged, not raised."""
         load = getattr(self.embedder, "load", None)
         if load is not None:
             try:
                 load()
             except EmbeddingError as exc:
                 log.warning("%s", exc)
+        if self.embedder.enabled:
+            self._vectors.refresh(self.store.conn(), self.embedder.model_id)
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -375,8 +383,41 @@ class MemoryIndex:
         return vec
 
     def _vector_candidates(self, query: str, k: int) -> tuple[np.ndarray, dict[int, float]]:
+        """Query vector and its k nearest chunks: from the in-memory copy once it is loaded,
+        until then from vec0 (exact too, slower at scale) while the copy loads behind."""
         qv = self._embed_query(query)
-        return qv, dict(self._vectors.top_k(qv, k))
+        if self._vectors.loaded:
+            return qv, dict(self._vectors.top_k(qv, k))
+        self._start_vector_load()
+        rows = self.store.conn().execute(
+            "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?",
+            (qv.astype(np.float32).tobytes(), k)).fetchall()
+        return qv, {cid: 1.0 - dist for cid, dist in rows}
+
+    def _similarity(self, qv: np.ndarray, ids: list[int]) -> dict[int, float]:
+        if not ids:
+            return {}
+        if self._vectors.loaded:
+            return self._vectors.similarity(qv, ids)
+        return {cid: float(np.frombuffer(blob, dtype=np.float32) @ qv)
+                for cid, blob in self.store.conn().execute(
+                    f"SELECT chunk_id, embedding FROM chunks_vec WHERE chunk_id IN "
+                    f"({','.join('?' * len(ids))})", ids)}
+
+    def _start_vector_load(self) -> None:
+        """Load the in-memory vector copy in a daemon thread (once per index)."""
+        with self._loader_lock:
+            if self._loader is not None or self._vectors.abort.is_set():
+                return
+            self._loader = threading.Thread(target=self._load_vectors, daemon=True,
+                                             name="memory-vectors")
+            self._loader.start()
+
+    def _load_vectors(self) -> None:
+        try:
+            self._vectors.refresh(self.store.conn(), self.embedder.model_id)
+        except Exception as exc:  # a failed load only means searches keep using vec0
+            log.debug("vector copy not loaded: %s", exc)
 
     def search(self, query: str, limit: int = 6, min_score: float | None = None,
                recency_half_life_days: float | None = None) -> SearchResponse:
@@ -389,7 +430,8 @@ class MemoryIndex:
         hybrid = self.embedder.enabled and self.store.has_vectors()
         pending: Future[tuple[np.ndarray, dict[int, float]]] | None = None
         if hybrid:
-            self._vectors.refresh(c, self.embedder.model_id)
+            if self._vectors.loaded:
+                self._vectors.refresh(c, self.embedder.model_id)
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
@@ -410,7 +452,7 @@ class MemoryIndex:
             else:
                 missing = [cid for cid in text_scores if cid not in vector_scores]
                 # keyword hits outside the nearest list still get their true similarity
-                vector_scores.update(self._vectors.similarity(qv, missing))
+                vector_scores.update(self._similarity(qv, missing))
         candidates = set(text_scores) | set(vector_scores)
         if not candidates:
             response.mode = "hybrid" if hybrid else "fts"
@@ -450,13 +492,13 @@ class MemoryIndex:
             return []
         if not self.store.has_vectors():
             return []
+        c = self.store.conn()
+        if self._vectors.loaded:
+            self._vectors.refresh(c, self.embedder.model_id)
         try:
-            qv = self._embed_query(text)
+            _qv, nearest = self._vector_candidates(text, max(limit * 5, 20))
         except EmbeddingError:
             return []
-        c = self.store.conn()
-        self._vectors.refresh(c, self.embedder.model_id)
-        nearest = dict(self._vectors.top_k(qv, max(limit * 5, 20)))
         if not nearest:
             return []
         ids = list(nearest)

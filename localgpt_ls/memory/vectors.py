@@ -25,6 +25,10 @@ import numpy as np
 _FETCH_BATCH = 500
 
 
+class _Aborted(Exception):
+    """The index is closing: stop loading."""
+
+
 class VectorCache:
     """Thread-safe; `refresh(conn)` before `top_k`. Holds ids, a matrix and an alive mask."""
 
@@ -36,6 +40,11 @@ class VectorCache:
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
         self._row_of: dict[int, int] = {}
+        self.abort = threading.Event()  # set by close(): a load in progress gives up
+
+    @property
+    def loaded(self) -> bool:
+        return self._gen is not None
 
     def reset(self) -> None:
         with self._lock:
@@ -48,21 +57,27 @@ class VectorCache:
         with self._lock:
             if epoch == self._epoch and gen == self._gen:
                 return
-            if "dims" not in meta:
-                self._load(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
-            elif epoch != self._epoch or self._gen is None:
-                self._full(conn, model, int(meta["dims"]))
-            else:
-                self._incremental(conn, model, int(meta["dims"]))
+            try:
+                self._refresh_locked(conn, model, meta)
+            except _Aborted:
+                return
             self._epoch, self._gen = epoch, gen
+
+    def _refresh_locked(self, conn: Any, model: str, meta: dict[str, str]) -> None:
+        epoch = meta.get("epoch")
+        if "dims" not in meta:
+            self._load(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+        elif epoch != self._epoch or self._gen is None:
+            self._full(conn, model, int(meta["dims"]))
+        else:
+            self._incremental(conn, model, int(meta["dims"]))
 
     def _load(self, ids: np.ndarray, matrix: np.ndarray) -> None:
         self.ids, self.matrix = ids, matrix
         self.alive = np.ones(len(ids), dtype=bool)
         self._row_of = {int(i): r for r, i in enumerate(ids)}
 
-    @staticmethod
-    def _fetch(conn: Any, model: str, dims: int, ids: list[int] | None
+    def _fetch(self, conn: Any, model: str, dims: int, ids: list[int] | None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of embedded chunks (all, or `ids`), filled into one preallocated matrix.
 
@@ -77,6 +92,7 @@ class VectorCache:
             batches = [ids[b:b + _FETCH_BATCH] for b in range(0, len(ids), _FETCH_BATCH)]
         out_ids = np.zeros(n, dtype=np.int64)
         matrix = np.zeros((n, dims), dtype=np.float32)
+        self_abort = self.abort
         r = 0
         for part in batches:
             where = "" if part is None else f" AND c.id IN ({','.join('?' * len(part))})"
@@ -85,6 +101,8 @@ class VectorCache:
                 f"AND e.hash = c.embed_hash WHERE c.embedded = 1{where}",
                 (model, *(part or [])))
             for cid, blob in cur:
+                if r % 4096 == 0 and self_abort is not None and self_abort.is_set():
+                    raise _Aborted
                 if r >= n:
                     break  # written to meanwhile: the next refresh picks the rest up
                 if blob is None:

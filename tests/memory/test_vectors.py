@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from localgpt_ls.memory.vectors import VectorCache
 
@@ -52,3 +53,15 @@ def test_cache_matches_vec0_through_adds_edits_and_deletes(notes_ws: Path, make_
     fresh = VectorCache()
     fresh.refresh(idx.store.conn(), idx.embedder.model_id)
     assert [cid for cid, _ in fresh.top_k(query, k)] == _vec0_knn(idx, query, k)
+
+
+def test_search_is_the_same_before_and_after_the_copy_loads(notes_ws: Path, make_index) -> None:
+    idx = make_index(notes_ws)
+    idx.reindex()
+    assert not idx._vectors.loaded
+    cold = idx.search("pet food and vet visits", limit=5).results  # vec0 answers
+    idx.warm()
+    assert idx._vectors.loaded
+    warm = idx.search("pet food and vet visits", limit=5).results
+    assert [(h.file, h.line_start) for h in cold] == [(h.file, h.line_start) for h in warm]
+    assert [h.score for h in cold] == pytest.approx([h.score for h in warm], abs=1e-3)
