@@ -194,16 +194,16 @@ class Agent:
         session_id "" and model "memory-only" when no model is configured (the response is
         then the memory-only text)."""
         emit = on_event or _noop
-        choice = await self.resolve_model(model or None)
-        if choice.memory_only:
-            reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
-            emit(TextDelta(reply))
-            return ChatResult(reply, "", choice.label)
-        provider = self._provider(choice)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver)
-        system = self._system(system_extra, tools)
         user = Message("user", _with_context(message, context))
         try:
+            choice = await self.resolve_model(model or None)
+            if choice.memory_only:
+                reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
+                emit(TextDelta(reply))
+                return ChatResult(reply, "", choice.label)
+            provider = self._provider(choice)
+            system = self._system(system_extra, tools)
             async with self._client() as client:
                 text = await self._loop(client, provider, system, list(history or []), user,
                                         ctx, emit, lambda m: None, tools)
