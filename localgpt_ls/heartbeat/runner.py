@@ -217,13 +217,15 @@ class HeartbeatRunner:
 
     # -- the schedule --------------------------------------------------------------------
 
-    async def run_forever(self, deliver: DeliverFn | None = None) -> None:
+    async def run_forever(self, deliver: DeliverFn | None = None, *,
+                          on_result: Callable[[HeartbeatResult], Any] | None = None) -> None:
         """Run on the schedule until cancelled; never raises anything but CancelledError.
 
         Only the process holding the workspace's owner lock runs; the others poll the lock and
         take over when its holder exits. The first run comes one interval after taking over.
         Outside active hours a tick is recorded as skipped. Failures back off: after N in a row
-        the next run waits interval * 2**N (at most 8 intervals).
+        the next run waits interval * 2**N (at most 8 intervals). `on_result` sees every
+        scheduled result (a door refreshes its display with it).
         """
         try:
             interval = self.interval()
@@ -240,7 +242,7 @@ class HeartbeatRunner:
                     await self._sleep(self._lock_poll)
                     continue
                 try:
-                    failures = await self._tick(interval, failures, deliver)
+                    failures = await self._tick(interval, failures, deliver, on_result)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # keep the door alive whatever happens
@@ -253,7 +255,8 @@ class HeartbeatRunner:
                 self._safe_status_update(next_run=None)
                 self._owner.release()
 
-    async def _tick(self, interval: timedelta, failures: int, deliver: DeliverFn | None) -> int:
+    async def _tick(self, interval: timedelta, failures: int, deliver: DeliverFn | None,
+                    on_result: Callable[[HeartbeatResult], Any] | None) -> int:
         """Wait for the next run, then run it; returns the new count of failures in a row."""
         delay = interval * min(2 ** failures, MAX_BACKOFF_FACTOR)
         next_at = self._clock() + delay
@@ -262,10 +265,15 @@ class HeartbeatRunner:
             await self._sleep(left)
         started = self._clock()
         if not schedule.is_active(self.window(), started):
-            self._record(HeartbeatResult("skipped", started, reason="outside-active-hours"))
-            return failures
-        result = await self.run_once(deliver)
-        return failures + 1 if result.outcome == "failed" else 0
+            result = HeartbeatResult("skipped", started, reason="outside-active-hours")
+            self._record(result)
+        else:
+            result = await self.run_once(deliver)
+        if on_result is not None:
+            on_result(result)
+        if result.outcome == "failed":
+            return failures + 1
+        return failures if result.reason == "outside-active-hours" else 0
 
     def _safe_status_update(self, **fields: Any) -> None:
         try:

@@ -110,6 +110,9 @@ class LocalGPTServer(LanguageServer):
         self._memory: Any = None
         self._memory_failed = False
         self.background: set[asyncio.Task[Any]] = set()
+        # Called with the server at the end of `initialized`, once the engine and workspace are
+        # known (features that start background work, e.g. the heartbeat, append here).
+        self.startup_hooks: list[Callable[[LocalGPTServer], None]] = []
         # Per-feature caches, set by the feature modules' register().
         self.candidates: Any = None
         self.meaning: Any = None
@@ -245,6 +248,7 @@ def create_server() -> LocalGPTServer:
         codeactions,
         completion,
         diagnostics,
+        heartbeat,
         hover,
         lifecycle,
         navigation,
@@ -253,7 +257,7 @@ def create_server() -> LocalGPTServer:
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions)
+                codeactions, heartbeat)
     server = LocalGPTServer()
     for module in features:
         module.register(server)

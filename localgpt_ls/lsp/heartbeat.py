@@ -1,0 +1,127 @@
+"""The heartbeat in the editor: the background schedule, two commands and a code lens.
+
+- After `initialized` the server runs `Engine.heartbeat.run_forever` as a background task (the
+  shutdown handler cancels every background task). Across editors on one workspace only one
+  server runs it (the runner's file lock); the others stay idle and take over when it exits.
+- A real result is shown with window/showMessage (and the runner writes it to the daily log).
+- `localgpt.heartbeatRun {}` runs one now -> the `heartbeat once --json` object;
+  `localgpt.heartbeatStatus {}` -> the `heartbeat status --json` object.
+- HEARTBEAT.md gets a code lens on its first line: "Run now · last: 10:30 OK".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.lsp.server import LocalGPTServer, log
+
+HEARTBEAT_RUN = "localgpt.heartbeatRun"
+HEARTBEAT_STATUS = "localgpt.heartbeatStatus"
+
+_OUTCOME_WORDS = {"ok": "OK", "alert": "alert", "skipped:empty-file": "no tasks",
+                  "skipped:no-model": "no model", "skipped:outside-active-hours": "quiet hours",
+                  "skipped:busy": "busy"}
+
+
+def lens_title(status: dict[str, Any]) -> str:
+    """"Run now · last: 10:30 OK" (local time of the last run), or "Run now · never run"."""
+    last = status.get("last_run")
+    if not last:
+        return "Run now · never run"
+    try:
+        when = datetime.fromisoformat(last).astimezone().strftime("%H:%M")
+    except ValueError:
+        when = "?"
+    outcome = str(status.get("outcome") or "")
+    word = _OUTCOME_WORDS.get(outcome, "failed" if outcome.startswith("failed") else outcome)
+    return f"Run now · last: {when} {word}"
+
+
+def _one_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
+    """Commands take one JSON object; `{}` and no argument at all both mean "no options"."""
+    args = arguments[0] if arguments else {}
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ValueError(f"{name} takes one JSON object argument, e.g. {{}}")
+    return args
+
+
+def deliver(ls: LocalGPTServer, text: str) -> None:
+    ls.show(f"LocalGPT heartbeat: {text}", types.MessageType.Info)
+
+
+def refresh_lenses(ls: LocalGPTServer) -> None:
+    """Ask the editor to re-read code lenses (the lens shows the last outcome)."""
+    caps = ls.client_capabilities.workspace
+    if caps and caps.code_lens and caps.code_lens.refresh_support:
+        try:
+            ls.workspace_code_lens_refresh(None)
+        except Exception as exc:  # an old client: the lens updates on the next edit instead
+            log.debug("code lens refresh failed: %s", exc)
+
+
+def _is_heartbeat_file(ls: LocalGPTServer, uri: str) -> bool:
+    path = ls.uri_path(uri)
+    if path is None or path.name != "HEARTBEAT.md":
+        return False
+    try:
+        return path.resolve().parent == ls.workspace_root.resolve()
+    except OSError:
+        return False
+
+
+async def run_schedule(ls: LocalGPTServer) -> None:
+    """The background task: never raises into the server (the runner backs off on failures)."""
+    runner = ls.engine.heartbeat
+
+    def on_alert(text: str) -> None:
+        deliver(ls, text)
+
+    try:
+        await runner.run_forever(on_alert, on_result=lambda _result: refresh_lenses(ls))
+    except Exception:  # run_forever already swallows failures; this is belt and braces
+        log.exception("heartbeat schedule stopped")
+
+
+def start(ls: LocalGPTServer) -> None:
+    """Start the schedule once the workspace is known (called after `initialized`)."""
+    if ls.engine is None:
+        return
+    ls.spawn(run_schedule(ls))
+
+
+def register(server: LocalGPTServer) -> None:
+    server.startup_hooks.append(start)
+
+    @server.command(HEARTBEAT_STATUS)
+    async def heartbeat_status(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+        _one_object(HEARTBEAT_STATUS, arguments)
+        if ls.engine is None:
+            raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        status: dict[str, Any] = await ls.run_blocking(ls.engine.heartbeat.status)
+        return status
+
+    @server.command(HEARTBEAT_RUN)
+    async def heartbeat_run(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+        _one_object(HEARTBEAT_RUN, arguments)
+        if ls.engine is None:
+            raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        result = await ls.engine.heartbeat.run_once(lambda text: deliver(ls, text))
+        refresh_lenses(ls)
+        data: dict[str, Any] = result.to_dict()
+        return data
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    async def code_lens(ls: LocalGPTServer,
+                        params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        uri = params.text_document.uri
+        if ls.engine is None or not _is_heartbeat_file(ls, uri):
+            return None
+        status = await ls.run_blocking(ls.engine.heartbeat.status)
+        start_of_file = types.Range(types.Position(0, 0), types.Position(0, 0))
+        return [types.CodeLens(range=start_of_file, command=types.Command(
+            title=lens_title(status), command=HEARTBEAT_RUN, arguments=[{}]))]
