@@ -21,6 +21,7 @@ from localgpt_ls.engine import Engine
 log = logging.getLogger("localgpt_ls.http")
 
 DEBOUNCE_MS = 400
+WAKE_MS = 500  # how often the idle watcher wakes (first sync, stop requests)
 
 
 def _is_memory_file(workspace: Path, path: Path) -> bool:
@@ -67,16 +68,24 @@ class WorkspaceWatcher:
         if memory is None:
             self.ready.set()
             return
-        self._guarded(lambda: self._full_sync(memory))
-        self.ready.set()
         try:
+            # The first (empty) yield comes once the OS watch is in place; the full sync runs
+            # after it, so a change made while the sync runs is buffered and applied next.
             for changes in watch(self.workspace, stop_event=self._stop, debounce=self.debounce_ms,
-                                 step=50, recursive=True, raise_interrupt=False):
+                                 step=50, rust_timeout=WAKE_MS, yield_on_timeout=True,
+                                 recursive=True, raise_interrupt=False):
+                if not self.ready.is_set():
+                    self._guarded(lambda: self._full_sync(memory))
+                    self.ready.set()
+                if not changes:
+                    continue
                 batch = [(change, Path(raw)) for change, raw in changes]
                 self._guarded(lambda b=batch: self._apply(memory, b, Change.deleted))
         except Exception as exc:  # the daemon keeps serving without the watcher
             self.last_error = f"watcher stopped: {exc}"
             log.error("workspace watcher stopped: %s", exc)
+        finally:
+            self.ready.set()
 
     def _memory(self) -> Any:
         if not hasattr(type(self.engine), "memory"):

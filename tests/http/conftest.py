@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -94,19 +95,22 @@ class LiveDaemon:
     home: Path
     workspace: Path
     process: subprocess.Popen[str]
+    output: list[str]
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def start_daemon(home: Path, workspace: Path, *extra: str) -> LiveDaemon:
+def start_daemon(home: Path, workspace: Path, *extra: str, heartbeat: bool = False
+                 ) -> LiveDaemon:
     """`localgpt daemon --port 0` as a user runs it; returns once it printed its URL."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_HOST")}
     env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "localgpt_ls", "daemon", "--port", "0", "--no-heartbeat", *extra],
+        [sys.executable, "-m", "localgpt_ls", "daemon", "--port", "0",
+         *([] if heartbeat else ["--no-heartbeat"]), *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + 30
@@ -119,14 +123,21 @@ def start_daemon(home: Path, workspace: Path, *extra: str) -> LiveDaemon:
         m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
         if m:
             url, token = m.group(1), m.group(2)
+            # Keep reading its output so a chatty daemon never blocks on a full pipe.
+            threading.Thread(target=_drain, args=(process.stdout, seen), daemon=True).start()
             for _ in range(100):  # the socket is bound; wait for uvicorn to answer
                 try:
                     if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        return LiveDaemon(url, token, home, workspace, process)
+                        return LiveDaemon(url, token, home, workspace, process, seen)
                 except httpx.TransportError:
                     time.sleep(0.1)
     process.kill()
     raise AssertionError("the daemon did not start:\n" + "".join(seen))
+
+
+def _drain(stream: Any, into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
 
 
 def stop_daemon(daemon: LiveDaemon) -> None:

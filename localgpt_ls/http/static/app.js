@@ -151,6 +151,7 @@ function handleEvent(message, answer) {
     sessionId = data.session_id;
     $("session-label").textContent = `session ${sessionId}`;
   } else if (event === "delta") {
+    answer.node.classList.add("streaming");
     answer.body.textContent += data.text;
   } else if (event === "tool_start") {
     answer.node.insertBefore(el("div", "tool", `→ ${data.name} ${JSON.stringify(data.arguments)}`),
@@ -208,6 +209,7 @@ async function sendChat(text) {
       handleEvent({ event: "error", data: { message: err.message } }, answer);
     }
   } finally {
+    answer.node.classList.remove("streaming");
     running = null;
     $("chat-send").disabled = false;
     $("chat-stop").hidden = true;
