@@ -47,3 +47,7 @@ end, { desc = "LocalGPT: open today's log (memory/YYYY-MM-DD.md)" })
 cmd('LocalGPTReindex', function(o)
   require('localgpt.commands').reindex(o.bang)
 end, { bang = true, desc = 'LocalGPT: update the memory index (! rebuilds it)' })
+
+cmd('LocalGPTRestart', function()
+  require('localgpt.commands').restart()
+end, { desc = 'LocalGPT: restart the language server' })

@@ -253,22 +253,37 @@ async function rememberSelection(): Promise<void> {
   }
 }
 
-/** The heartbeat result is shown as the text the assistant produced, or its outcome. */
-function heartbeatSummary(result: unknown): string {
-  if (result && typeof result === "object") {
-    const r = result as Record<string, unknown>;
-    for (const key of ["text", "response", "message", "alert"]) {
-      if (typeof r[key] === "string" && (r[key] as string).trim()) {
-        return r[key] as string;
-      }
-    }
-    for (const key of ["outcome", "status", "state"]) {
-      if (typeof r[key] === "string") {
-        return `heartbeat ${r[key]}`;
-      }
-    }
+const HEARTBEAT_REASONS: Record<string, string> = {
+  "empty-file": "HEARTBEAT.md has no tasks",
+  "no-model": "no model is configured",
+  "outside-active-hours": "outside the active hours",
+  busy: "another heartbeat is running",
+};
+
+/**
+ * What a heartbeat result (the `heartbeat once --json` object) tells the user: the text that
+ * reached the user if any, else the outcome in words. The raw model reply is never shown (it is
+ * usually just HEARTBEAT_OK).
+ */
+function heartbeatSummary(result: unknown): { text: string; failed: boolean } {
+  const r = (result && typeof result === "object" ? result : {}) as Record<string, unknown>;
+  if (typeof r.text === "string" && r.text.trim()) {
+    return { text: `heartbeat: ${r.text}`, failed: false };
   }
-  return typeof result === "string" && result ? result : "heartbeat done: nothing needs attention";
+  const outcome = typeof r.outcome === "string" ? r.outcome : "";
+  const colon = outcome.indexOf(":");
+  const kind = colon >= 0 ? outcome.slice(0, colon) : outcome;
+  const reason = colon >= 0 ? outcome.slice(colon + 1) : "";
+  if (kind === "ok") {
+    return { text: "heartbeat OK: nothing needs attention", failed: false };
+  }
+  if (kind === "skipped") {
+    return { text: `heartbeat skipped: ${HEARTBEAT_REASONS[reason] ?? reason}`, failed: false };
+  }
+  if (kind === "failed") {
+    return { text: `heartbeat failed: ${reason}`, failed: true };
+  }
+  return { text: `heartbeat ${outcome || "done"}`, failed: false };
 }
 
 async function runHeartbeat(): Promise<void> {
@@ -277,7 +292,12 @@ async function runHeartbeat(): Promise<void> {
       { location: vscode.ProgressLocation.Notification, title: "LocalGPT: running the heartbeat…", cancellable: true },
       (_progress, token) => runCommand<unknown>(Commands.heartbeatRun, {}, token),
     );
-    void vscode.window.showInformationMessage(`LocalGPT: ${heartbeatSummary(result)}`);
+    const summary = heartbeatSummary(result);
+    if (summary.failed) {
+      void vscode.window.showErrorMessage(`LocalGPT: ${summary.text}`);
+    } else {
+      void vscode.window.showInformationMessage(`LocalGPT: ${summary.text}`);
+    }
   } catch (err) {
     void vscode.window.showErrorMessage(`LocalGPT: heartbeat failed: ${errorText(err)}`);
   }

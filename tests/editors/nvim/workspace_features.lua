@@ -59,6 +59,13 @@ H.step('diagnostics', function()
   return out
 end)
 
+H.step('restart', function()
+  local before = H.client(buf).id
+  H.command('LocalGPTRestart', 'restart')
+  local after = H.client(buf).id
+  return { before = before, after = after }
+end)
+
 H.step('heartbeat', function()
   return { messages = H.command('LocalGPTHeartbeat', 'heartbeat') }
 end)

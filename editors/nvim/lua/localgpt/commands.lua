@@ -126,23 +126,35 @@ function M.remember(text, target)
   end)
 end
 
---- What a heartbeat result says, whatever fields the server chose.
+local heartbeat_reasons = {
+  ['empty-file'] = 'HEARTBEAT.md has no tasks',
+  ['no-model'] = 'no model is configured',
+  ['outside-active-hours'] = 'outside the active hours',
+  ['busy'] = 'another heartbeat is running',
+}
+
+--- What a heartbeat result (the `heartbeat once --json` object) tells the user, and its level:
+--- the text that reached the user if any, else the outcome in words. The raw model reply is
+--- never shown (it is usually just HEARTBEAT_OK).
 function M.heartbeat_summary(result)
-  if type(result) == 'table' then
-    for _, key in ipairs({ 'text', 'response', 'message', 'alert' }) do
-      if type(result[key]) == 'string' and vim.trim(result[key]) ~= '' then
-        return result[key]
-      end
-    end
-    for _, key in ipairs({ 'outcome', 'status', 'state' }) do
-      if type(result[key]) == 'string' then
-        return 'heartbeat ' .. result[key]
-      end
-    end
-  elseif type(result) == 'string' and result ~= '' then
-    return result
+  local info = vim.log.levels.INFO
+  if type(result) ~= 'table' then
+    return 'heartbeat done', info
   end
-  return 'heartbeat done: nothing needs attention'
+  if type(result.text) == 'string' and vim.trim(result.text) ~= '' then
+    return 'heartbeat: ' .. result.text, info
+  end
+  local outcome = type(result.outcome) == 'string' and result.outcome or ''
+  local kind, reason = outcome:match('^([^:]+):(.*)$')
+  kind = kind or outcome
+  if kind == 'ok' then
+    return 'heartbeat OK: nothing needs attention', info
+  elseif kind == 'skipped' then
+    return 'heartbeat skipped: ' .. (heartbeat_reasons[reason] or reason or '?'), info
+  elseif kind == 'failed' then
+    return 'heartbeat failed: ' .. (reason or '?'), vim.log.levels.ERROR
+  end
+  return 'heartbeat ' .. (outcome ~= '' and outcome or 'done'), info
 end
 
 --- :LocalGPTHeartbeat: run the heartbeat once now.
@@ -153,7 +165,8 @@ function M.heartbeat()
       notify_err('heartbeat failed', err)
       return done('heartbeat', err)
     end
-    vim.notify('LocalGPT: ' .. M.heartbeat_summary(result), vim.log.levels.INFO)
+    local text, level = M.heartbeat_summary(result)
+    vim.notify('LocalGPT: ' .. text, level)
     done('heartbeat')
   end)
 end
@@ -185,6 +198,46 @@ function M.reindex(force)
     vim.notify('LocalGPT: memory index up to date', vim.log.levels.INFO)
     done('reindex')
   end)
+end
+
+--- :LocalGPTRestart: stop the server and start it again for the buffers it served (Neovim
+--- 0.11 has no built-in restart). The new client attaches through the same vim.lsp.enable
+--- FileType rule, so it gets the current config (e.g. a changed cmd).
+function M.restart()
+  local clients = vim.lsp.get_clients({ name = client_mod.name })
+  local buffers = {}
+  for _, client in ipairs(clients) do
+    for buf in pairs(client.attached_buffers) do
+      buffers[buf] = true
+    end
+    client:stop()
+  end
+  local old = {}
+  for _, c in ipairs(clients) do
+    old[c.id] = c
+  end
+  local waited = 0
+  local function again()
+    -- Wait until Neovim has removed the old clients: a stopped client that is still listed
+    -- would be found (and reused) instead of a new one.
+    local alive = vim.tbl_filter(function(c)
+      return old[c.id] ~= nil
+    end, vim.lsp.get_clients({ name = client_mod.name, _uninitialized = true }))
+    if #alive > 0 and waited < 5000 then
+      waited = waited + 50
+      return vim.defer_fn(again, 50)
+    end
+    for _, c in ipairs(alive) do
+      c:stop(true) -- did not exit on shutdown: force it
+    end
+    for buf in pairs(buffers) do
+      if vim.api.nvim_buf_is_valid(buf) then
+        vim.api.nvim_exec_autocmds('FileType', { buffer = buf, modeline = false })
+      end
+    end
+    done('restart')
+  end
+  vim.defer_fn(again, 50)
 end
 
 return M
