@@ -84,6 +84,11 @@ def register(server: LocalGPTServer) -> None:
         ls.scan_done = asyncio.Event()
         send_status(ls, "starting", f"workspace {ls.workspace_root}")
         ls.spawn(_start_background(ls))
+        for hook in ls.startup_hooks:  # e.g. the heartbeat schedule (lsp/heartbeat.py)
+            try:
+                hook(ls)
+            except Exception:
+                log.exception("startup hook %r failed", hook)
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
