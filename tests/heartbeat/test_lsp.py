@@ -1,0 +1,108 @@
+"""The heartbeat in the language server, end to end: two real `localgpt lsp` processes on one
+workspace, the agent's real provider code against a loopback Anthropic-speaking server, a 1 s
+interval. One server runs the schedule and its alert arrives as window/showMessage; the other
+stays idle and takes over when the first shuts down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from tests.agent.conftest import MODELS, config_text
+from tests.conftest import PROVIDER_ENV
+from tests.heartbeat.conftest import ALERT, TASKS
+from tests.llm.fake_server import FakeServer
+from tests.llm.wire import reply
+
+
+async def start_server(home: Path, workspace: Path) -> LanguageClient:
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace),
+               LOCALGPT_RETRY_BASE="0.01")
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "localgpt_ls", "lsp"],
+                                server_env=env)
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="vault")]))
+    return client
+
+
+async def eventually(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return condition()
+
+
+def alerts(client: LanguageClient) -> list[str]:
+    return [m.message for m in client.messages if ALERT in m.message]
+
+
+async def command(client: LanguageClient, name: str) -> Any:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=name, arguments=[{}]))
+
+
+async def test_alert_reaches_the_editor_and_one_server_runs_it(fake: FakeServer,
+                                                               tmp_path: Path) -> None:
+    home, workspace = tmp_path / "home", tmp_path / "workspace"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        config_text(fake.url, MODELS["anthropic"]) + '\n[heartbeat]\ninterval = "1s"\n')
+    workspace.mkdir()
+    (workspace / "HEARTBEAT.md").write_text(TASKS)
+    fake.queue(reply("anthropic", ALERT), *[reply("anthropic", "HEARTBEAT_OK")] * 40)
+
+    first = await start_server(home, workspace)
+    running = [first]
+    try:
+        assert await eventually(lambda: bool(alerts(first)), 20), first.messages
+        second = await start_server(home, workspace)
+        running.append(second)
+        status = await command(second, "localgpt.heartbeatStatus")
+        assert status["runner"]["this_process"] is False  # the second editor stays idle
+        assert (await command(first, "localgpt.heartbeatStatus"))["runner"]["this_process"]
+        await asyncio.sleep(1.5)
+        assert alerts(second) == []
+        assert len(alerts(first)) == 1  # later runs said HEARTBEAT_OK: nothing more shown
+
+        daily = list((workspace / "memory").glob("*.md"))
+        assert len(daily) == 1 and ALERT in daily[0].read_text()
+
+        lenses = await second.text_document_code_lens_async(types.CodeLensParams(
+            text_document=types.TextDocumentIdentifier(
+                uri=(workspace / "HEARTBEAT.md").as_uri())))
+        assert lenses and lenses[0].command is not None
+        assert lenses[0].command.title.startswith("Run now · last: ")
+        assert lenses[0].command.command == "localgpt.heartbeatRun"
+
+        ran = await command(second, "localgpt.heartbeatRun")  # "Run now" works on either
+        assert ran["outcome"] in ("ok", "skipped:busy")
+
+        running.remove(first)
+        await first.shutdown_session()
+        await first.stop()
+        for _ in range(100):  # the idle server polls the lock every 2 s, then takes over
+            status = await command(second, "localgpt.heartbeatStatus")
+            if status["runner"] and status["runner"]["this_process"]:
+                break
+            await asyncio.sleep(0.1)
+        assert status["runner"]["this_process"] is True
+    finally:
+        for client in running:
+            with contextlib.suppress(Exception):
+                await client.shutdown_session()
+            await client.stop()
