@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +35,17 @@ NOTES = {
                              "The Baratza grinder is set to 12 for the Gaggia espresso machine.\n",
     "knowledge/garden.md": "# Garden\n\nTomatoes need water every morning in July.\n",
 }
+
+
+def offline_config(home: Path, embeddings: str = "none") -> None:
+    """config.toml for memory-only mode even where an Ollama runs on this machine (its endpoint
+    points at a port nothing listens on); keyword search unless `embeddings` is "local"."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    (home / "config.toml").write_text(
+        f'[providers.ollama]\nendpoint = "http://127.0.0.1:{dead}"\n\n'
+        f'[memory]\nembedding_provider = "{embeddings}"\n', encoding="utf-8")
 
 
 def write_notes(workspace: Path) -> None:
@@ -73,6 +85,7 @@ def validate_sse(events: list[tuple[str, Any]]) -> None:
 
 @pytest.fixture
 def engine(lg_env: LGEnv) -> Iterator[Engine]:
+    offline_config(lg_env.home)
     eng = Engine()
     write_notes(eng.workspace)
     yield eng
@@ -156,6 +169,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     home, workspace = base / "home", base / "workspace"
     home.mkdir()
     workspace.mkdir()
+    offline_config(home)
     write_notes(workspace)
     daemon = start_daemon(home, workspace)
     yield daemon

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.http.conftest import LiveDaemon, start_daemon, stop_daemon, validate, write_notes
+from tests.http.conftest import (
+    LiveDaemon,
+    offline_config,
+    start_daemon,
+    stop_daemon,
+    validate,
+    write_notes,
+)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> bool:
@@ -68,6 +75,7 @@ def test_heartbeat_runs_in_the_daemon(tmp_path: Path) -> None:
     home, workspace = tmp_path / "home", tmp_path / "workspace"
     home.mkdir()
     workspace.mkdir()
+    offline_config(home)
     write_notes(workspace)
     daemon = start_daemon(home, workspace, heartbeat=True)
     try:

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import LiveDaemon, start_daemon, stop_daemon, write_notes
+from tests.http.conftest import (
+    LiveDaemon,
+    offline_config,
+    start_daemon,
+    stop_daemon,
+    write_notes,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,6 +48,7 @@ def ui_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     home, workspace = base / "home", base / "workspace"
     home.mkdir()
     workspace.mkdir()
+    offline_config(home, embeddings="local")  # the real thing: hybrid search, memory-only chat
     write_notes(workspace)
     (workspace / "knowledge" / "trap.md").write_text(HOSTILE, encoding="utf-8")
     daemon = start_daemon(home, workspace)
