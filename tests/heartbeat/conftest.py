@@ -65,3 +65,17 @@ def make_runner(workspace: Path, turn: Turn | Callable[..., object], clock: Fake
 
 TASKS = "# Tasks\n\n- [ ] Remind me when knowledge/deadlines.md has a date within 3 days.\n"
 ALERT = "The tax return in knowledge/deadlines.md is due on 2026-06-17: two days left."
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "lsp"
+
+
+def check_schema(command: str, data: object, part: str = "result") -> None:
+    """Validate `data` against schemas/lsp/<command>.json's `$defs/<part>`."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / f"{command}.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, {**schema, "$ref": f"#/$defs/{part}"},
+                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

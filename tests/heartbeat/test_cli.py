@@ -12,7 +12,7 @@ from typing import Any
 
 from localgpt_ls.heartbeat import PROMPT
 from tests.agent.conftest import MODELS, config_text, no_provider_config
-from tests.heartbeat.conftest import ALERT, TASKS
+from tests.heartbeat.conftest import ALERT, TASKS, check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 
@@ -27,6 +27,7 @@ def once() -> dict[str, Any]:
     result = run("once", "--json")
     assert result.returncode in (0, 1), result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
+    check_schema("localgpt.heartbeatRun", data)
     data["_exit"] = result.returncode
     return data
 
@@ -69,6 +70,7 @@ def test_alert_through_the_real_agent_is_logged_once(fake: FakeServer, ws: Path,
     assert list((lg_env.home / "sessions").glob("*.jsonl")) == []  # no session was recorded
 
     status = json.loads(run("status", "--json").stdout)
+    check_schema("localgpt.heartbeatStatus", status)
     assert status["outcome"] == "ok" and status["runner"] is None
     human = run("status").stdout
     assert "last run:" in human and "ok" in human and "every 30m" in human

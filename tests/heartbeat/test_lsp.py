@@ -18,7 +18,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.agent.conftest import MODELS, config_text
 from tests.conftest import PROVIDER_ENV
-from tests.heartbeat.conftest import ALERT, TASKS
+from tests.heartbeat.conftest import ALERT, TASKS, check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 
@@ -52,8 +52,10 @@ def alerts(client: LanguageClient) -> list[str]:
 
 
 async def command(client: LanguageClient, name: str) -> Any:
-    return await client.workspace_execute_command_async(
+    result = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=name, arguments=[{}]))
+    check_schema(name, result)
+    return result
 
 
 async def test_alert_reaches_the_editor_and_one_server_runs_it(fake: FakeServer,
