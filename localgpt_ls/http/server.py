@@ -38,9 +38,10 @@ def check_bind(bind: str, allow_remote: bool) -> None:
         raise LocalGPTError(f"refusing to listen on {bind}: that exposes your assistant and its "
                             "memory beyond this machine; use --bind 127.0.0.1, or pass "
                             "--allow-remote if you really mean it")
-    print(f"localgpt: WARNING: listening on {bind}, reachable from other machines. Anyone who "
-          "has the token can read your memory and use your model keys. Prefer an SSH tunnel.",
-          file=sys.stderr)
+    print(f"localgpt: WARNING: listening on {bind}, reachable from other machines over plain "
+          "HTTP. Anyone who has the token can read your memory and use your model keys; prefer "
+          "an SSH tunnel. Requests must name this host: list the names clients use in "
+          "[server] allowed_hosts.", file=sys.stderr)
 
 
 def bind_socket(bind: str, port: int) -> socket.socket:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
+from localgpt_ls.engine import Engine
 from tests.http.conftest import (
     LiveDaemon,
     offline_config,
@@ -71,7 +73,8 @@ def test_hidden_and_non_markdown_files_are_ignored(live: LiveDaemon) -> None:
         assert files_found(c, "narwhal") == {"knowledge/fish.md"}
 
 
-def test_heartbeat_runs_in_the_daemon(tmp_path: Path) -> None:
+def test_heartbeat_runs_in_the_daemon(tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     home, workspace = tmp_path / "home", tmp_path / "workspace"
     home.mkdir()
     workspace.mkdir()
@@ -90,3 +93,13 @@ def test_heartbeat_runs_in_the_daemon(tmp_path: Path) -> None:
             assert heartbeat["next_run"] is not None
     finally:
         stop_daemon(daemon)
+    # A graceful stop on SIGTERM: the heartbeat schedule is released for the next process.
+    assert "Traceback" not in "".join(daemon.output)
+    monkeypatch.setenv("LOCALGPT_HOME", str(home))
+    monkeypatch.setenv("LOCALGPT_WORKSPACE", str(workspace))
+    engine = Engine()
+    try:
+        after = engine.heartbeat.status()
+    finally:
+        engine.close()
+    assert after["runner"] is None and after["next_run"] is None

@@ -17,6 +17,7 @@ from localgpt_ls.engine import Engine
 from localgpt_ls.http import Options, create_app
 from localgpt_ls.http.app import ROUTES
 from localgpt_ls.http.security import COOKIE_NAME, load_or_create_token
+from localgpt_ls.http.server import check_bind
 from tests.conftest import LGEnv
 from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate
 
@@ -251,3 +252,12 @@ def test_non_loopback_bind_needs_explicit_flag(lg_env: LGEnv, bind: str,
     assert main(["daemon", "--bind", bind, "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "--allow-remote" in err and bind in err
+
+
+def test_allow_remote_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    check_bind("0.0.0.0", allow_remote=True)
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "0.0.0.0" in err and "allowed_hosts" in err
+    check_bind("127.0.0.1", allow_remote=False)
+    check_bind("::1", allow_remote=False)
+    assert capsys.readouterr().err == ""
