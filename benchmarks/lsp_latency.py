@@ -42,9 +42,10 @@ from urllib.parse import unquote, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 PEER_PACKAGE = "vscode-markdown-languageserver@0.5.0"
 PEER_MAIN = "node_modules/vscode-markdown-languageserver/dist/node/workerMain.js"
-WORDS = ("alpha beta gamma delta river mountain garden budget sprint launch design review "
-         "memory vector search index editor server client latency research travel recipe "
-         "health family project meeting notes ideas reading writing music").split()
+WORDS = ["alpha", "beta", "gamma", "delta", "river", "mountain", "garden", "budget", "sprint",
+         "launch", "design", "review", "memory", "vector", "search", "index", "editor", "server",
+         "client", "latency", "research", "travel", "recipe", "health", "family", "project",
+         "meeting", "notes", "ideas", "reading", "writing", "music"]
 SECTIONS = ("Background", "Details", "Decisions", "Open questions", "Next steps", "References")
 
 # -- the vault ----------------------------------------------------------------------------------
@@ -80,8 +81,10 @@ def make_vault(root: Path, count: int, seed: int = 7) -> dict[str, Any]:
                 rel_path = os.path.relpath(target_rel, os.path.dirname(rel))
                 anchor = rng.choice(SECTIONS).lower().replace(" ", "-")
                 prefix = f"{words.capitalize()} see "
-                link = f"[{rng.choice(WORDS)}]({rel_path}#{anchor})"
-                links.append((len(lines), len(prefix) + 2, target))
+                label = rng.choice(WORDS)
+                link = f"[{label}]({rel_path}#{anchor})"
+                # the cursor goes inside the link's destination, where editors resolve it
+                links.append((len(lines), len(prefix) + len(label) + 4, target))
                 wiki = f"[[note-{rng.randrange(count):05d}]]"
                 lines.append(f"{prefix}{link} and {wiki}.")
             lines.append("")
@@ -146,6 +149,8 @@ class Client:
 
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], vault: Path) -> None:
         self.name, self.cmd, self.env, self.vault = name, cmd, env, vault
+        log = os.environ.get("LSP_BENCH_STDERR")  # debugging aid: keep the server's stderr
+        self.stderr: Any = open(f"{log}.{name}", "wb") if log else asyncio.subprocess.DEVNULL  # noqa: SIM115
         self.proc: asyncio.subprocess.Process | None = None
         self.next_id = 0
         self.pending: dict[Any, asyncio.Future[Any]] = {}
@@ -154,11 +159,12 @@ class Client:
         self.tokens = MarkdownTokens()
         self.served: dict[str, int] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             *self.cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, env=self.env, limit=2**26)
+            stderr=self.stderr, env=self.env, limit=2**26)
         self._reader = asyncio.create_task(self._read())
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -205,7 +211,9 @@ class Client:
                 continue
             message = json.loads(await stream.readexactly(length))
             if "method" in message and "id" in message:
-                asyncio.create_task(self._answer(message))
+                task = asyncio.create_task(self._answer(message))
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
             elif "method" in message:
                 self.notifications.append((time.perf_counter(), message["method"],
                                            message.get("params")))
@@ -267,7 +275,8 @@ class Client:
             self.notify("exit", None)
             await asyncio.wait_for(self.proc.wait(), 10)
         except Exception:
-            self.proc.kill()
+            if self.proc.returncode is None:
+                self.proc.kill()
             await self.proc.wait()
         if self._reader is not None:
             self._reader.cancel()
@@ -336,8 +345,8 @@ async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path
         deadline = time.perf_counter() + 300
         while time.perf_counter() < deadline:
             if any(m == "localgpt/status" and isinstance(p, dict)
-                   and str(p.get("message", "")).startswith(("memory indexed", "memory index"))
-                   or (m == "localgpt/status" and isinstance(p, dict) and p.get("state") == "error")
+                   and (str(p.get("message", "")).startswith("memory index")
+                        or p.get("state") == "error")
                    for _t, m, p in client.notifications):
                 break
             await asyncio.sleep(0.2)
@@ -402,6 +411,8 @@ async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path
             timings[key].append(ms)
             counts[key].append(count(result))
     rss = client.rss_kb()
+    statuses = [(round(t - spawn, 2), p) for t, m, p in client.notifications
+                if m == "localgpt/status"]
     await client.stop()
     return {
         "server": name, "command": " ".join(cmd),
@@ -411,6 +422,7 @@ async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path
         "memory_index_ready_s": index_ready_s,
         "rss_mb": round(rss / 1024, 1),
         "client_requests_served": client.served,
+        "status_notifications": statuses,
         "methods": {k: {"p50_ms": round(pct(v, 0.5), 2), "p95_ms": round(pct(v, 0.95), 2),
                         "mean_ms": round(statistics.fmean(v), 2) if v else None,
                         "n": len(v), "mean_results": round(statistics.fmean(counts[k]), 1)}
@@ -493,9 +505,10 @@ async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {"notes": args.notes, "repeat": args.repeat,
                                "embedding_provider": args.embedding, "machine": machine(),
                                "command": " ".join([Path(sys.executable).name, *sys.argv])}
-    print("running localgpt lsp ...", file=sys.stderr)
-    results["ours"] = await run_server("ours", ours_cmd, env, vault, plan, args.repeat,
-                                       wait_status=True)
+    if not args.skip_ours:
+        print("running localgpt lsp ...", file=sys.stderr)
+        results["ours"] = await run_server("ours", ours_cmd, env, vault, plan, args.repeat,
+                                           wait_status=True)
     peer = None
     if not args.skip_peer:
         main = ensure_peer(Path(args.peer_dir).expanduser())
@@ -503,7 +516,8 @@ async def main_async(args: argparse.Namespace) -> int:
         peer = await run_server("peer", ["node", str(main), "--stdio"], env, vault, plan,
                                 args.repeat, wait_status=False)
         results["peer"] = peer
-    table = markdown_table(results["ours"], peer)
+    table = markdown_table(results["ours"], peer) if "ours" in results else json.dumps(
+        peer, indent=2)
     print(table)
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -555,6 +569,7 @@ def main() -> int:
     parser.add_argument("--peer-dir", default=os.environ.get(
         "LOCALGPT_BENCH_PEER", str(Path.home() / ".cache" / "localgpt-ls" / "bench-peer")))
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--skip-ours", action="store_true")
     parser.add_argument("--no-md", dest="write_md", action="store_false",
                         help="do not rewrite benchmarks/lsp.md")
     return asyncio.run(main_async(parser.parse_args()))

@@ -35,23 +35,24 @@ SHORT_QUERY = 2  # queries this short still get the meaning-ranked notes first
 @dataclass(frozen=True)
 class Candidate:
     key: str  # lower-cased "stem\x00rel"
-    note: NoteInfo
+    note: NoteInfo  # as of the last rebuild: name and path are current, content may not be
 
 
 class Candidates:
-    """A flat, cached list of notes for fast ranking (rebuilt when the index changes)."""
+    """A flat, cached list of notes for fast ranking, rebuilt only when notes appear or go
+    away (edits to a note's text do not change its name or path)."""
 
     def __init__(self) -> None:
         self.generation = -1
         self.items: list[Candidate] = []
 
     def get(self, index: NoteIndex) -> list[Candidate]:
-        if self.generation != index.generation:
+        if self.generation != index.files_generation:
             self.items = sorted(
                 (Candidate(f"{n.stem.lower()}\x00{n.rel.lower()}", n)
                  for n in index.notes.values()),
                 key=lambda c: c.note.rel)
-            self.generation = index.generation
+            self.generation = index.files_generation
         return self.items
 
 
@@ -101,7 +102,8 @@ class MeaningCache:
         key = self.key(uri, paragraph)
         if key in self.results:
             return self.results[key]
-        if key not in self.pending and ls.memory is not None and paragraph.strip():
+        # One lookup at a time: typing fast must not pile searches up behind each other.
+        if not self.pending and ls.memory is not None and paragraph.strip():
             self.pending.add(key)
             ls.spawn(self._fill(ls, key, paragraph))
         return None
@@ -184,7 +186,8 @@ def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: s
     after = line[cursor:]
     enc = ls.encoding
     rng = _edit_range(line, row, q_start, cursor, enc)
-    for note in ranked:
+    for listed in ranked:
+        note = ls.index.notes.get(listed.uri, listed)
         if note.uri in seen or note.uri == uri:
             continue
         seen.add(note.uri)

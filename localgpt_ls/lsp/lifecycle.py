@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,7 @@ async def _scan(ls: LocalGPTServer) -> None:
                                            mp_context=multiprocessing.get_context("spawn"))
             return scan(ls.workspace_root, cache_file, pool, skip=open_paths)
 
+        started = time.perf_counter()
         async with Progress(ls, "LocalGPT: reading notes") as progress:
             progress.report(f"scanning {ls.workspace_root}")
             notes, parsed = await loop.run_in_executor(ls.blocking, work)
@@ -181,7 +183,8 @@ async def _scan(ls: LocalGPTServer) -> None:
         for note in notes:
             if note.uri not in opened_now:
                 ls.index.put(note)
-        send_status(ls, "ready", f"{len(ls.index.notes)} notes ({parsed} parsed)")
+        send_status(ls, "ready", f"{len(ls.index.notes)} notes ({parsed} parsed) in "
+                                 f"{time.perf_counter() - started:.1f} s")
     except Exception as exc:
         log.exception("workspace scan failed")
         send_status(ls, "error", f"workspace scan failed: {exc}")
@@ -277,11 +280,16 @@ async def index_memory(ls: LocalGPTServer) -> None:
     send_status(ls, "indexing", "indexing memory")
     try:
         async with Progress(ls, "LocalGPT: indexing memory") as progress:
+            last = [-1]
+
             def on_progress(*args: Any, **kwargs: Any) -> None:
+                # Called per file from the worker thread: forward whole-percent steps only.
                 numbers = [a for a in args if isinstance(a, int)]
                 if len(numbers) >= 2 and numbers[1] > 0:
-                    progress.report(f"{numbers[0]}/{numbers[1]} files",
-                                    int(100 * numbers[0] / numbers[1]))
+                    percent = int(100 * numbers[0] / numbers[1])
+                    if percent != last[0]:
+                        last[0] = percent
+                        progress.report(f"{numbers[0]}/{numbers[1]} files", percent)
 
             report = await ls.run_blocking(lambda: memory.reindex(progress=on_progress))
         send_status(ls, "ready", f"memory indexed: {_describe(report)}")

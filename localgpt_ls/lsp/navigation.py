@@ -3,6 +3,7 @@ document links and folding ranges for sections."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,45 +181,98 @@ class _Entry:
     container: str
 
 
+_KIND_RANK = {types.SymbolKind.File: 0, types.SymbolKind.String: 1, types.SymbolKind.Key: 2}
+
+
+def _entries(note: NoteInfo) -> list[_Entry]:
+    out = [_Entry(note.stem.lower(), note.stem, types.SymbolKind.File, note.uri, 0, note.rel)]
+    for h in note.headings:
+        out.append(_Entry(h.text.lower(), h.text, types.SymbolKind.String, note.uri,
+                          h.line - 1, note.rel))
+    seen: set[str] = set()
+    for t in note.tags:
+        if t.name.lower() not in seen:
+            seen.add(t.name.lower())
+            out.append(_Entry("#" + t.name.lower(), "#" + t.name, types.SymbolKind.Key,
+                              note.uri, t.line - 1, note.rel))
+    return out
+
+
 class SymbolTable:
-    """Flat list of notes, headings and tags for workspace/symbol (rebuilt on index change)."""
+    """Notes, headings and tags for workspace/symbol.
+
+    The bulk lives in one newline-joined string of lower-cased names (substring search there
+    is a C loop, not 35,000 Python comparisons), ordered by kind and length so the first hits
+    are the best. Notes changed since that base was built are read from the index directly
+    (an overlay), and the base is rebuilt once the overlay grows: editing one note never
+    rebuilds the table.
+    """
+
+    REBUILD_AFTER = 200
 
     def __init__(self) -> None:
-        self.generation = -1
+        self.base_pos = -1
         self.entries: list[_Entry] = []
+        self.starts: list[int] = []
+        self.joined = ""
 
-    def get(self, index: NoteIndex) -> list[_Entry]:
-        if self.generation != index.generation:
-            out: list[_Entry] = []
-            for note in index.notes.values():
-                out.append(_Entry(note.stem.lower(), note.stem, types.SymbolKind.File,
-                                  note.uri, 0, note.rel))
-                for h in note.headings:
-                    out.append(_Entry(h.text.lower(), h.text, types.SymbolKind.String, note.uri,
-                                      h.line - 1, note.rel))
-                seen: set[str] = set()
-                for t in note.tags:
-                    if t.name.lower() not in seen:
-                        seen.add(t.name.lower())
-                        out.append(_Entry("#" + t.name.lower(), "#" + t.name,
-                                          types.SymbolKind.Key, note.uri, t.line - 1, note.rel))
-            self.entries = out
-            self.generation = index.generation
-        return self.entries
+    def _rebuild(self, index: NoteIndex) -> None:
+        entries = [e for note in index.notes.values() for e in _entries(note)]
+        entries.sort(key=lambda e: (_KIND_RANK.get(e.kind, 3), len(e.key), e.key))
+        starts, pos = [], 0
+        for e in entries:
+            starts.append(pos)
+            pos += len(e.key) + 1
+        self.entries, self.starts = entries, starts
+        self.joined = "\n".join(e.key for e in entries)
+        self.base_pos = len(index.journal)
+
+    def search(self, index: NoteIndex, query: str, limit: int) -> list[_Entry]:
+        """Up to `limit` entries containing `query`; prefix matches first."""
+        if self.base_pos < 0 or len(index.journal) - self.base_pos > self.REBUILD_AFTER:
+            self._rebuild(index)
+        changed = set(index.journal[self.base_pos:])
+        prefix: list[_Entry] = []
+        inner: list[_Entry] = []
+        if "\n" not in query:
+            joined, starts, entries = self.joined, self.starts, self.entries
+            pos = joined.find(query) if query else -1
+            while pos >= 0 and len(prefix) < limit:
+                i = bisect.bisect_right(starts, pos) - 1
+                entry = entries[i]
+                if entry.uri not in changed:
+                    if pos == starts[i]:
+                        prefix.append(entry)
+                    elif len(inner) < limit:
+                        inner.append(entry)
+                nxt = starts[i + 1] if i + 1 < len(starts) else len(joined)
+                pos = joined.find(query, nxt)
+        for uri in changed:
+            note = index.notes.get(uri)
+            if note is None:
+                continue
+            for e in _entries(note):
+                if query in e.key:
+                    (prefix if e.key.startswith(query) else inner).append(e)
+        rank = _KIND_RANK.get
+        prefix.sort(key=lambda e: (rank(e.kind, 3), len(e.key)))
+        inner.sort(key=lambda e: (rank(e.kind, 3), len(e.key)))
+        return (prefix + inner)[:limit]
+
+    def files(self, index: NoteIndex, limit: int) -> list[_Entry]:
+        notes = sorted(index.notes.values(), key=lambda n: n.rel)[:limit]
+        return [_entries(n)[0] for n in notes]
 
 
 async def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
     await ls.wait_scan(30)
     query = params.query.strip().lower()
-    entries = ls.symbols.get(ls.index)
     if query:
-        hits = [e for e in entries if query in e.key]
-        hits.sort(key=lambda e: (not e.key.startswith(query), e.kind != types.SymbolKind.File,
-                                 len(e.key)))
+        hits = ls.symbols.search(ls.index, query, WORKSPACE_SYMBOL_LIMIT)
     else:
-        hits = [e for e in entries if e.kind == types.SymbolKind.File]
+        hits = ls.symbols.files(ls.index, WORKSPACE_SYMBOL_LIMIT)
     out = []
-    for e in hits[:WORKSPACE_SYMBOL_LIMIT]:
+    for e in hits:
         pos = types.Position(line=e.line, character=0)
         out.append(types.SymbolInformation(
             name=e.name, kind=e.kind, container_name=e.container,

@@ -156,6 +156,8 @@ class NoteIndex:
     link_sources: dict[str, set[str]] = field(default_factory=dict)
     tag_notes: dict[str, dict[str, int]] = field(default_factory=dict)
     generation: int = 0  # bumps on every change; caches compare it
+    files_generation: int = 0  # bumps only when a note appears or goes away
+    journal: list[str] = field(default_factory=list)  # URIs in the order they changed
 
     # -- mutation -------------------------------------------------------------------------
 
@@ -163,7 +165,10 @@ class NoteIndex:
         old = self.notes.get(note.uri)
         if old is not None:
             self._unlink(old)
+        else:
+            self.files_generation += 1
         self.notes[note.uri] = note
+        self.journal.append(note.uri)
         self.by_stem.setdefault(note.stem.lower(), set()).add(note.uri)
         self.by_key.setdefault(stem_key(note.stem), set()).add(note.uri)
         self.by_rel[note.rel.lower()] = note.uri
@@ -180,6 +185,8 @@ class NoteIndex:
         if old is not None:
             self._unlink(old)
             self.generation += 1
+            self.files_generation += 1
+            self.journal.append(uri)
         return old
 
     def replace_all(self, notes: Iterable[NoteInfo]) -> None:

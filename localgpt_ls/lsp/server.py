@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -268,6 +269,22 @@ def start(tcp: str | None = None) -> None:
     """Serve over stdio, or over TCP when given HOST:PORT."""
     logging.basicConfig(level=logging.WARNING, format="localgpt-ls %(levelname)s %(message)s")
     server = create_server()
+    profile = os.environ.get("LOCALGPT_LSP_PROFILE")
+    if profile:  # developer aid: `LOCALGPT_LSP_PROFILE=out.prof localgpt lsp`
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            _serve(server, tcp)
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        return
+    _serve(server, tcp)
+
+
+def _serve(server: LocalGPTServer, tcp: str | None) -> None:
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
