@@ -51,8 +51,11 @@ def bind_socket(bind: str, port: int) -> socket.socket:
             else socket.AF_INET
     except ValueError:
         family = socket.AF_INET  # a host name such as "localhost"
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets that say TCP,
+    # and without it every small response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
