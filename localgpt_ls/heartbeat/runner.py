@@ -33,6 +33,9 @@ TurnFn = Callable[[str], Awaitable[str]]
 DeliverFn = Callable[[str], Any]  # may return an awaitable
 Clock = Callable[[], datetime]
 SleepFn = Callable[[float], Awaitable[Any]]
+# (daily log path, entry text) -> True when the door wrote the entry itself (an editor applying
+# it to the open document), False to let the runner append it to the file on disk.
+LogWriter = Callable[[Path, str], Awaitable[bool]]
 
 # After N failures in a row the next run waits interval * 2**N, at most this many intervals.
 MAX_BACKOFF_FACTOR = 8
@@ -110,6 +113,8 @@ class HeartbeatRunner:
         self._status = StatusStore(workspace)
         self._dedupe = DedupeStore(workspace)
         self._running = False
+        # Set by a door that must edit open documents itself (the language server).
+        self.log_writer: LogWriter | None = None
 
     # -- configuration -------------------------------------------------------------------
 
@@ -184,8 +189,10 @@ class HeartbeatRunner:
             return
         try:
             local = schedule.local_time(self._safe_window(), now)
-            path = await asyncio.to_thread(delivery.append_to_daily_log, self.workspace,
-                                           result.text, local)
+            path = delivery.daily_log_path(self.workspace, local)
+            if not await self._door_wrote(path, delivery.entry_text(result.text, local)):
+                path = await asyncio.to_thread(delivery.append_to_daily_log, self.workspace,
+                                               result.text, local)
             result.daily_log = relative_to_workspace(self.workspace, path)
             result.delivered = True
         except (OSError, LocalGPTError) as exc:
@@ -200,6 +207,15 @@ class HeartbeatRunner:
                 log.warning("heartbeat: delivery callback failed: %s", exc)
         if result.delivered:
             self._dedupe.remember(result.text, now)
+
+    async def _door_wrote(self, path: Path, entry: str) -> bool:
+        if self.log_writer is None:
+            return False
+        try:
+            return await self.log_writer(path, entry)
+        except Exception as exc:  # the disk is the fallback whatever the door's trouble
+            log.warning("heartbeat: the door could not write the daily log: %s", exc)
+            return False
 
     def _safe_window(self) -> schedule.Window | None:
         try:

@@ -3,7 +3,9 @@
 - After `initialized` the server runs `Engine.heartbeat.run_forever` as a background task (the
   shutdown handler cancels every background task). Across editors on one workspace only one
   server runs it (the runner's file lock); the others stay idle and take over when it exits.
-- A real result is shown with window/showMessage (and the runner writes it to the daily log).
+- A real result is shown with window/showMessage and appended to the daily log; when that log
+  is open in the editor the entry goes in through workspace/applyEdit (never behind the
+  editor's back), else the runner appends it to the file.
 - `localgpt.heartbeatRun {}` runs one now -> the `heartbeat once --json` object;
   `localgpt.heartbeatStatus {}` -> the `heartbeat status --json` object.
 - HEARTBEAT.md gets a code lens on its first line: "Run now · last: 10:30 OK".
@@ -11,11 +13,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.edits import workspace_edit
+from localgpt_ls.lsp.positions import split_lines, units
 from localgpt_ls.lsp.server import LocalGPTServer, log
 
 HEARTBEAT_RUN = "localgpt.heartbeatRun"
@@ -52,6 +58,25 @@ def _one_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
 
 def deliver(ls: LocalGPTServer, text: str) -> None:
     ls.show(f"LocalGPT heartbeat: {text}", types.MessageType.Info)
+
+
+async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
+    """Append the daily-log entry to the open document through the editor; False when the
+    document is not open (or the editor refused), so the runner writes the file instead."""
+    uri = ls.path_uri(path)
+    if not ls.is_open(uri):
+        return False
+    text = ls.doc_text(uri) or ""
+    lines = split_lines(text)
+    end = types.Position(line=len(lines) - 1, character=units(lines[-1], ls.encoding))
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    trailing = len(body) - len(body.rstrip("\n"))
+    sep = "\n" * max(0, 2 - trailing) if body else ""
+    edit = workspace_edit(ls, {uri: [types.TextEdit(range=types.Range(start=end, end=end),
+                                                     new_text=sep + entry)]})
+    result = await asyncio.wait_for(ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT heartbeat")), 10)
+    return bool(result.applied)
 
 
 def refresh_lenses(ls: LocalGPTServer) -> None:
@@ -91,6 +116,7 @@ def start(ls: LocalGPTServer) -> None:
     """Start the schedule once the workspace is known (called after `initialized`)."""
     if ls.engine is None:
         return
+    ls.engine.heartbeat.log_writer = lambda path, entry: append_in_editor(ls, path, entry)
     ls.spawn(run_schedule(ls))
 
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,25 @@ async def test_alert_reaches_the_editor_and_one_server_runs_it(fake: FakeServer,
     (workspace / "HEARTBEAT.md").write_text(TASKS)
     fake.queue(reply("anthropic", ALERT), *[reply("anthropic", "HEARTBEAT_OK")] * 40)
 
+    # Today's log is open in the first editor with unsaved typing: the entry must go in through
+    # workspace/applyEdit at the end of the buffer, and the file on disk stays as it was.
+    daily = workspace / "memory" / f"{datetime.now().astimezone():%Y-%m-%d}.md"
+    daily.parent.mkdir()
+    daily.write_text("# Today\n\nSaved line.\n")
+    buffer = "# Today\n\nSaved line.\nUnsaved typing é😀"
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
     first = await start_server(home, workspace)
     running = [first]
+
+    @first.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    first.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=daily.as_uri(), language_id="markdown",
+                                             version=1, text=buffer)))
     try:
         assert await eventually(lambda: bool(alerts(first)), 20), first.messages
         second = await start_server(home, workspace)
@@ -81,8 +99,14 @@ async def test_alert_reaches_the_editor_and_one_server_runs_it(fake: FakeServer,
         assert alerts(second) == []
         assert len(alerts(first)) == 1  # later runs said HEARTBEAT_OK: nothing more shown
 
-        daily = list((workspace / "memory").glob("*.md"))
-        assert len(daily) == 1 and ALERT in daily[0].read_text()
+        assert len(applied) == 1
+        change = applied[0].edit.document_changes[0]  # VS Code applies versioned changes
+        assert change.text_document.uri == daily.as_uri() and change.text_document.version == 1
+        edit = change.edits[0]
+        # The end of the buffer in UTF-16 units: "Unsaved typing é😀" is 18 of them.
+        assert edit.range.start == edit.range.end == types.Position(line=3, character=18)
+        assert edit.new_text.startswith("\n\n## Heartbeat ") and ALERT in edit.new_text
+        assert daily.read_text() == "# Today\n\nSaved line.\n"
 
         lenses = await second.text_document_code_lens_async(types.CodeLensParams(
             text_document=types.TextDocumentIdentifier(

@@ -233,3 +233,29 @@ async def test_bad_interval_is_reported_not_raised(ws: Path) -> None:
     status = runner.status()
     assert "interval" in status["config_error"]
     assert status["outcome"].startswith("failed:")
+
+
+async def test_a_door_can_write_the_daily_log_itself_else_the_disk_does(ws: Path) -> None:
+    (ws / "HEARTBEAT.md").write_text(TASKS)
+    written: list[tuple[Path, str]] = []
+
+    async def editor(path: Path, entry: str) -> bool:  # e.g. applyEdit into an open buffer
+        written.append((path, entry))
+        return True
+
+    clock = FakeClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))
+    runner = make_runner(ws, Turn(ALERT, "Another alert, different text."), clock,
+                         active_hours=ActiveHours("00:00", "24:00", "UTC"))
+    runner.log_writer = editor
+    first = await runner.run_once()
+    assert first.delivered and first.daily_log == "memory/2026-06-15.md"
+    assert written == [(ws / "memory" / "2026-06-15.md", f"## Heartbeat 10:00\n\n{ALERT}\n")]
+    assert not (ws / "memory" / "2026-06-15.md").exists()  # the editor has it, not the disk
+
+    async def broken(path: Path, entry: str) -> bool:
+        raise RuntimeError("the editor did not answer")
+
+    runner.log_writer = broken
+    second = await runner.run_once()
+    assert second.delivered
+    assert "Another alert" in (ws / "memory" / "2026-06-15.md").read_text()
