@@ -5,6 +5,7 @@ private; a non-loopback bind needs an explicit flag."""
 from __future__ import annotations
 
 import os
+import socket
 import stat
 
 import httpx
@@ -17,7 +18,7 @@ from localgpt_ls.engine import Engine
 from localgpt_ls.http import Options, create_app
 from localgpt_ls.http.app import ROUTES
 from localgpt_ls.http.security import COOKIE_NAME, load_or_create_token
-from localgpt_ls.http.server import check_bind
+from localgpt_ls.http.server import bind_socket, check_bind
 from tests.conftest import LGEnv
 from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate
 
@@ -261,3 +262,26 @@ def test_allow_remote_warns(capsys: pytest.CaptureFixture[str]) -> None:
     check_bind("127.0.0.1", allow_remote=False)
     check_bind("::1", allow_remote=False)
     assert capsys.readouterr().err == ""
+
+
+def test_listening_socket_is_tcp_nodelay() -> None:
+    """Without IPPROTO_TCP asyncio skips TCP_NODELAY and each response waits ~40 ms for the
+    client's delayed ACK (found by benchmarks/daemon.py)."""
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
+def test_port_in_use_is_one_clear_error(lg_env: LGEnv, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    taken = bind_socket("127.0.0.1", 0)
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        assert main(["daemon", "--port", str(port), "--no-watch", "--no-heartbeat"]) == 2
+        assert f"127.0.0.1:{port}" in capsys.readouterr().err
+    finally:
+        taken.close()
