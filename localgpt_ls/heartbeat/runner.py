@@ -245,6 +245,7 @@ class HeartbeatRunner:
         """
         try:
             interval = self.interval()
+            self.window()  # a bad [heartbeat.active_hours] stops the schedule here, once
         except LocalGPTError as exc:
             log.warning("heartbeat disabled: %s", exc)
             self._safe_status_update(outcome=f"failed:{_one_line(exc)}", next_run=None)

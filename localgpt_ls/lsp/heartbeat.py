@@ -20,6 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import workspace_edit
 from localgpt_ls.lsp.positions import split_lines, units
 from localgpt_ls.lsp.server import LocalGPTServer, log
@@ -106,6 +107,12 @@ async def run_schedule(ls: LocalGPTServer) -> None:
     def on_alert(text: str) -> None:
         deliver(ls, text)
 
+    try:
+        runner.interval()
+        runner.window()
+    except LocalGPTError as exc:  # say so once; the rest of the server works on
+        ls.show(f"LocalGPT: the heartbeat is off: {exc}")
+        return
     try:
         await runner.run_forever(on_alert, on_result=lambda _result: refresh_lenses(ls))
     except Exception:  # run_forever already swallows failures; this is belt and braces

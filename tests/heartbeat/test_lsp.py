@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.agent.conftest import MODELS, config_text
+from tests.agent.conftest import MODELS, config_text, no_provider_config
 from tests.conftest import PROVIDER_ENV
 from tests.heartbeat.conftest import ALERT, TASKS, check_schema
 from tests.llm.fake_server import FakeServer
@@ -132,3 +132,25 @@ async def test_alert_reaches_the_editor_and_one_server_runs_it(fake: FakeServer,
             with contextlib.suppress(Exception):
                 await client.shutdown_session()
             await client.stop()
+
+
+async def test_a_bad_schedule_is_shown_once_and_the_server_works_on(tmp_path: Path) -> None:
+    home, workspace = tmp_path / "home", tmp_path / "workspace"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        no_provider_config(home) + '\n[heartbeat]\ninterval = "soon"\n')
+    workspace.mkdir()
+    (workspace / "HEARTBEAT.md").write_text(TASKS)
+    client = await start_server(home, workspace)
+    try:
+        assert await eventually(lambda: any("heartbeat is off" in m.message
+                                            for m in client.messages), 10), client.messages
+        off = [m.message for m in client.messages if "heartbeat is off" in m.message]
+        assert len(off) == 1 and "interval" in off[0] and "1h30m" in off[0]
+        status = await command(client, "localgpt.heartbeatStatus")
+        assert "interval" in status["config_error"] and status["runner"] is None
+        ran = await command(client, "localgpt.heartbeatRun")  # "Run now" still works
+        assert ran["outcome"] == "skipped:no-model"
+    finally:
+        await client.shutdown_session()
+        await client.stop()

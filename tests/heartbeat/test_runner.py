@@ -227,12 +227,19 @@ async def test_disabled_or_zero_interval_does_not_schedule(ws: Path) -> None:
         assert runner.status()["interval"] == "off"
 
 
-async def test_bad_interval_is_reported_not_raised(ws: Path) -> None:
-    runner = make_runner(ws, never_called, FakeClock(), interval="every day")
+@pytest.mark.parametrize(("config", "key"), [
+    ({"interval": "every day"}, "interval"),
+    ({"active_hours": ActiveHours("8am", "22:00", "UTC")}, "active_hours"),
+    ({"active_hours": ActiveHours("08:00", "22:00", "Moon/Base")}, "timezone"),
+])
+async def test_bad_schedule_config_is_reported_not_raised(ws: Path, config: dict[str, object],
+                                                          key: str) -> None:
+    runner = make_runner(ws, never_called, FakeClock(), **config)
     await asyncio.wait_for(runner.run_forever(None), 1)
     status = runner.status()
-    assert "interval" in status["config_error"]
+    assert key in status["config_error"]
     assert status["outcome"].startswith("failed:")
+    assert status["active_now"] is None
 
 
 async def test_a_door_can_write_the_daily_log_itself_else_the_disk_does(ws: Path) -> None:
