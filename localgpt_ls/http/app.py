@@ -1,14 +1,15 @@
 """The HTTP door: routes that translate requests into Engine calls and results into JSON.
 
 No business logic lives here. Blocking engine work (SQLite, embedding, file reads) runs in a
-worker thread so one slow search never stalls a streaming chat. A part of the engine that is not
-built yet answers 503 with a sentence saying so, instead of crashing the daemon.
+worker thread so one slow search never stalls a streaming chat. Errors become JSON
+`{"error": sentence}`: 400 for what the caller can fix, 502 when a model provider failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from localgpt_ls import __version__
+from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError, PathSafetyError
 from localgpt_ls.http.security import COOKIE_NAME, Guard, cookie_value, token_matches
@@ -60,10 +62,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-class Unavailable(Exception):
-    """A part of the engine this build does not have yet (503)."""
 
 
 @dataclass
@@ -94,13 +92,6 @@ def _state(request: Request) -> DaemonState:
     return state
 
 
-def _part(engine: Engine, name: str, what: str) -> Any:
-    """`engine.<name>`, or Unavailable when this build's Engine has no such part yet."""
-    if not hasattr(type(engine), name):
-        raise Unavailable(f"{what} is not available in this build of localgpt yet")
-    return getattr(engine, name)
-
-
 def _plain(value: Any) -> Any:
     """Engine results as JSON-ready data: `to_dict()` when the object has one."""
     if hasattr(value, "to_dict"):
@@ -109,8 +100,7 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        import dataclasses
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _plain(dataclasses.asdict(value))
     return value
 
@@ -160,12 +150,8 @@ def _check_session_id(session_id: Any) -> str:
     return session_id
 
 
-def _sessions() -> Any:
-    """The session store (owned by the agent package; the door only lists and deletes)."""
-    try:
-        from localgpt_ls.agent.sessions import SessionStore
-    except ImportError:
-        raise Unavailable("sessions are not available in this build of localgpt yet") from None
+def _sessions() -> SessionStore:
+    """The agent's session store (the door only lists, shows and deletes)."""
     return SessionStore()
 
 
@@ -203,7 +189,7 @@ async def static_file(request: Request) -> Response:
 
 async def chat(request: Request) -> JSONResponse:
     message, session_id, model = _chat_args(await _json_body(request))
-    agent = _part(_state(request).engine, "agent", "the assistant")
+    agent = _state(request).engine.agent
     result = await agent.chat(message, session_id, model)
     return JSONResponse(_plain(result))
 
@@ -213,10 +199,9 @@ async def chat_stream(request: Request) -> Response:
     error. The turn runs as its own task; a client that leaves cancels it, which the agent
     handles by keeping the user's message in the session."""
     message, session_id, model = _chat_args(await _json_body(request))
-    agent = _part(_state(request).engine, "agent", "the assistant")
+    agent = _state(request).engine.agent
     if session_id is None:
         # Named up front so the client learns it before the first token (and can resume).
-        from localgpt_ls.agent.sessions import new_session_id
         session_id = new_session_id()
     queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
@@ -286,13 +271,13 @@ async def memory_search(request: Request) -> JSONResponse:
         raise HTTPException(400, f"'limit' must be an integer, got {raw_limit!r}") from None
     if not 1 <= limit <= MAX_SEARCH_LIMIT:
         raise HTTPException(400, f"'limit' must be between 1 and {MAX_SEARCH_LIMIT}")
-    memory = _part(_state(request).engine, "memory", "memory search")
+    memory = _state(request).engine.memory
     result = await run_in_threadpool(lambda: _plain(memory.search(query, limit)))
     return JSONResponse(result)
 
 
 async def memory_stats(request: Request) -> JSONResponse:
-    memory = _part(_state(request).engine, "memory", "the memory index")
+    memory = _state(request).engine.memory
     return JSONResponse(await run_in_threadpool(lambda: _plain(memory.stats())))
 
 
@@ -301,14 +286,14 @@ async def memory_reindex(request: Request) -> JSONResponse:
     force = data.get("force", False)
     if not isinstance(force, bool) or set(data) - {"force"}:
         raise HTTPException(400, "the body is {\"force\": true|false} or empty")
-    memory = _part(_state(request).engine, "memory", "the memory index")
+    memory = _state(request).engine.memory
     report = await run_in_threadpool(lambda: _plain(memory.reindex(force=force)))
     return JSONResponse(report if isinstance(report, dict) else {"report": report})
 
 
 async def heartbeat_status(request: Request) -> JSONResponse:
     state = _state(request)
-    heartbeat = _part(state.engine, "heartbeat", "the heartbeat")
+    heartbeat = state.engine.heartbeat
     status = await run_in_threadpool(lambda: _plain(heartbeat.status()))
     return JSONResponse(status)
 
@@ -329,11 +314,12 @@ async def status(request: Request) -> JSONResponse:
             and not state.heartbeat_task.done(),
             "alerts": list(state.alerts), "errors": {},
         }
-        for key, part, call in (("memory", "memory", "stats"), ("heartbeat", "heartbeat",
-                                                                 "status")):
+        parts: dict[str, Callable[[], Any]] = {"memory": lambda: engine.memory.stats(),
+                                               "heartbeat": lambda: engine.heartbeat.status()}
+        for key, read in parts.items():
             try:
-                out[key] = _plain(getattr(_part(engine, part, part), call)())
-            except (Unavailable, LocalGPTError) as exc:
+                out[key] = _plain(read())
+            except LocalGPTError as exc:
                 out[key] = None
                 out["errors"][key] = str(exc)
         return out
@@ -399,10 +385,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    return _error(503, str(exc))
-
-
 async def _user_error(request: Request, exc: Exception) -> Response:
     """A LocalGPTError is the user's to fix (400), unless a model provider failed (502)."""
     status_code = 502 if isinstance(exc, _provider_errors()) else 400
@@ -465,7 +447,7 @@ def build_starlette(engine: Engine, token: str, options: Options | None = None) 
                 await run_in_threadpool(state.watcher.stop)
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        HTTPException: _http_error, Unavailable: _unavailable, LocalGPTError: _user_error,
+        HTTPException: _http_error, LocalGPTError: _user_error,
         Exception: _internal_error,
     }
     app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=handlers)

@@ -8,15 +8,15 @@ own thread, because indexing and embedding are blocking work that must not stall
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from localgpt_ls.engine import Engine
+from localgpt_ls.memory import MemoryIndex
 
 log = logging.getLogger("localgpt_ls.http")
 
@@ -64,10 +64,7 @@ class WorkspaceWatcher:
     def _run(self) -> None:
         from watchfiles import Change, watch
 
-        memory = self._memory()
-        if memory is None:
-            self.ready.set()
-            return
+        memory = self.engine.memory
         try:
             # The first (empty) yield comes once the OS watch is in place; the full sync runs
             # after it, so a change made while the sync runs is buffered and applied next.
@@ -87,12 +84,6 @@ class WorkspaceWatcher:
         finally:
             self.ready.set()
 
-    def _memory(self) -> Any:
-        if not hasattr(type(self.engine), "memory"):
-            log.info("no memory index in this build: the watcher is off")
-            return None
-        return cast(Any, self.engine).memory
-
     def _guarded(self, job: Any) -> None:
         try:
             job()
@@ -102,18 +93,18 @@ class WorkspaceWatcher:
             log.warning("memory index update failed: %s", exc)
         self.last_sync = time.time()
 
-    def _full_sync(self, memory: Any) -> None:
+    def _full_sync(self, memory: MemoryIndex) -> None:
         memory.reindex()
         self._embed(memory)
 
-    def _apply(self, memory: Any, batch: list[tuple[Any, Path]], deleted: Any) -> None:
+    def _apply(self, memory: MemoryIndex, batch: list[tuple[Any, Path]], deleted: Any) -> None:
         """Per-file updates when every change is a markdown file; otherwise (a folder moved or
         removed, where single events do not name every file) an incremental reindex."""
         self.batches += 1
         relevant = [(c, p) for c, p in batch if _is_memory_file(self.workspace, p)]
         others = [p for _c, p in batch if not _is_memory_file(self.workspace, p)
                   and not _hidden(self.workspace, p) and (p.is_dir() or not p.suffix)]
-        if others or not hasattr(memory, "index_file"):
+        if others:
             memory.reindex()
         else:
             for change, path in relevant:
@@ -123,10 +114,8 @@ class WorkspaceWatcher:
                     memory.index_file(path, embed=False)  # vectors for the batch, below
         self._embed(memory)
 
-    def _embed(self, memory: Any) -> None:
-        embed = getattr(memory, "embed_pending", None)
-        if embed is not None:
-            embed()
+    def _embed(self, memory: MemoryIndex) -> None:
+        memory.embed_pending()
 
 
 def _hidden(workspace: Path, path: Path) -> bool:
@@ -140,22 +129,16 @@ def start_watcher(engine: Engine) -> WorkspaceWatcher:
     return WorkspaceWatcher(engine).start()
 
 
-def start_heartbeat(engine: Engine, alerts: deque[dict[str, Any]]) -> asyncio.Task[Any] | None:
+def start_heartbeat(engine: Engine, alerts: deque[dict[str, Any]]) -> asyncio.Task[Any]:
     """Run the heartbeat for as long as the daemon runs; its alerts are logged and kept for
     /api/status and the web UI."""
-    if not hasattr(type(engine), "heartbeat"):
-        log.info("no heartbeat in this build")
-        return None
-
     async def deliver(text: str) -> None:
         alerts.append({"time": time.time(), "text": text})
         log.warning("heartbeat: %s", text)
 
     async def run() -> None:
         try:
-            result = cast(Any, engine).heartbeat.run_forever(deliver)
-            if inspect.isawaitable(result):
-                await result
+            await engine.heartbeat.run_forever(deliver)
         except asyncio.CancelledError:
             raise
         except Exception:  # the API stays up; /api/status shows the heartbeat stopped

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from localgpt_ls.engine import Engine
 from localgpt_ls.http.app import ROUTES
 from tests.http.conftest import SPEC, LiveDaemon
 
@@ -80,8 +79,6 @@ def test_schemathesis_fuzzes_the_live_daemon(live: LiveDaemon, tmp_path: Path) -
                "--max-time", "25", "--request-timeout", "20", "--no-color",
                "--exclude-checks", "positive_data_acceptance,use_after_free",
                "--seed", "1"]
-    if not hasattr(Engine, "heartbeat"):
-        command += ["--exclude-path", "/api/heartbeat/status"]  # 503 until it lands
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path,
                             env=env)
