@@ -45,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("localgpt.rememberSelection", rememberSelection);
   register("localgpt.runHeartbeat", runHeartbeat);
   register("localgpt.openTodaysLog", openTodaysLog);
+  register("localgpt.reindexMemory", reindexMemory);
   register("localgpt.restartServer", restartServer);
   register("localgpt.showLog", () => output?.show(true));
 
@@ -300,6 +301,18 @@ async function runHeartbeat(): Promise<void> {
     }
   } catch (err) {
     void vscode.window.showErrorMessage(`LocalGPT: heartbeat failed: ${errorText(err)}`);
+  }
+}
+
+async function reindexMemory(): Promise<void> {
+  try {
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: "LocalGPT: reindexing memory" },
+      () => runCommand<unknown>(Commands.reindex, {}),
+    );
+    void vscode.window.showInformationMessage("LocalGPT: memory index up to date.");
+  } catch (err) {
+    void vscode.window.showErrorMessage(`LocalGPT: reindex failed: ${errorText(err)}`);
   }
 }
 
