@@ -19,6 +19,7 @@ Conventions:
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -168,20 +169,11 @@ def _top_level_tokens(norm: str) -> list[tuple[dict[str, Any], int, int]]:
     state.process(norm if norm.endswith("\n") else norm + "\n")
     _PARSER.parse(state)
     starts = [0]
-    for i, ch in enumerate(norm):
-        if ch == "\n":
-            starts.append(i + 1)
+    for line in norm.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
 
     def line_of(pos: int) -> int:
-        # bisect by hand keeps this dependency-free and obvious
-        lo, hi = 0, len(starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if starts[mid] <= pos:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return bisect.bisect_right(starts, pos) - 1
 
     toks = [t for t in state.tokens if "_pos" in t]
     out: list[tuple[dict[str, Any], int, int]] = []

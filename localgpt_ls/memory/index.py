@@ -35,15 +35,27 @@ from localgpt_ls.memory.search import (
     fuse,
     normalise_bm25,
 )
-from localgpt_ls.memory.store import DatabaseErrors, Store, sha256_text
+from localgpt_ls.memory.store import DatabaseErrors, Store, is_corruption, sha256_text
 from localgpt_ls.memory.vectors import VectorCache
 
 log = logging.getLogger("localgpt.memory")
 
 CHUNKING_VERSION = "1"  # bump when markdown.chunk changes its output: the index rebuilds
-EMBED_BATCH = 128
+EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
 # progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)
 Progress = Callable[[str, int, int], None]
+
+
+WRITE_BATCH_FILES = 32
+
+
+@dataclass
+class _FileText:
+    key: str
+    text: str
+    sha256: str
+    mtime: float
+    size: int
 
 
 @dataclass
@@ -135,12 +147,15 @@ class MemoryIndex:
         try:
             return self._reindex(force, progress)
         except DatabaseErrors as exc:
+            if not is_corruption(exc):
+                raise
             # The file went bad under us (disk trouble, another tool): move aside, start over.
-            self.store.close()
-            self.store._move_aside(str(exc))
-            self.store._init_schema()
-            self._vectors.reset()
+            self._recover(exc)
             return self._reindex(True, progress)
+
+    def _recover(self, exc: BaseException) -> None:
+        self.store.recover(exc)
+        self._vectors.reset()
 
     def _reindex(self, force: bool, progress: Progress | None) -> ReindexReport:
         started = time.perf_counter()
@@ -153,6 +168,7 @@ class MemoryIndex:
         report.files_seen = len(found)
         known = {row[0]: (row[1], row[2], row[3]) for row in self.store.conn().execute(
             "SELECT path, hash, mtime, size FROM files")}
+        pending: list[_FileText] = []
         for i, f in enumerate(found):
             if progress:
                 progress("index", i, len(found))
@@ -160,7 +176,14 @@ class MemoryIndex:
             if not force and old is not None and old[1] == f.mtime and old[2] == f.size:
                 report.files_unchanged += 1
                 continue
-            self._index_scanned(f, old[0] if old and not force else None, report)
+            item = self._read_scanned(f, old[0] if old and not force else None, report)
+            if item is not None:
+                pending.append(item)
+            # Several files per transaction: each commit costs ~1 ms (FTS5 flushes a segment).
+            if len(pending) >= WRITE_BATCH_FILES or sum(len(p.text) for p in pending) > 1 << 20:
+                self._write_files(pending, report)
+                pending = []
+        self._write_files(pending, report)
         if progress:
             progress("index", len(found), len(found))
         vanished = set(known) - {f.key for f in found}
@@ -173,25 +196,24 @@ class MemoryIndex:
             log.warning("%s", w)
         return report
 
-    def _index_scanned(self, f: ScannedFile, old_hash: str | None, report: ReindexReport) -> None:
+    def _read_scanned(self, f: ScannedFile, old_hash: str | None,
+                      report: ReindexReport) -> _FileText | None:
+        """Read a changed file; None when there is nothing to write (skipped, or same hash)."""
         read = read_note(f.path, f.key)
         if read.warning:
             report.warnings.append(read.warning)
         if read.text is None:
             report.files_skipped += 1
             self._remove_key(f.key)  # a note that became binary or huge leaves the index
-            return
+            return None
         if old_hash == read.sha256:
             # touched, not changed: remember the new mtime so the next scan skips it cheaply
             with self.store.write() as c:
                 c.execute("UPDATE files SET mtime = ?, size = ? WHERE path = ?",
                           (f.mtime, f.size, f.key))
             report.files_unchanged += 1
-            return
-        added, hits = self._write_file(f.key, read.text, read.sha256, f.mtime, f.size)
-        report.files_indexed += 1
-        report.chunks_added += added
-        report.cache_hits += hits
+            return None
+        return _FileText(f.key, read.text, read.sha256, f.mtime, f.size)
 
     def index_file(self, path: Path | str, embed: bool = True) -> ReindexReport:
         """(Re)index one file, e.g. on editor save: FTS at once, then its new vectors.
@@ -216,8 +238,10 @@ class MemoryIndex:
         row = self.store.conn().execute("SELECT hash FROM files WHERE path = ?", (key,)
                                         ).fetchone()
         report.files_seen = 1
-        self._index_scanned(ScannedFile(key, p, st.st_mtime, st.st_size),
-                            row[0] if row else None, report)
+        item = self._read_scanned(ScannedFile(key, p, st.st_mtime, st.st_size),
+                                  row[0] if row else None, report)
+        if item is not None:
+            self._write_files([item], report)
         if embed:
             self.embed_pending(report=report)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -258,43 +282,48 @@ class MemoryIndex:
     def _chunks(self, text: str) -> list[Chunk]:
         return chunk(text, parse(text), self.chunk_tokens, self.overlap_tokens)
 
-    def _write_file(self, key: str, text: str, sha: str, mtime: float,
-                    size: int) -> tuple[int, int]:
-        """Replace one file's chunks in one transaction; returns (chunks, cache hits)."""
-        chunks = self._chunks(text)
-        model = self.embedder.model_id
+    def _write_files(self, items: list[_FileText], report: ReindexReport) -> None:
+        """Replace these files' chunks in one transaction (chunking happens before it)."""
+        if not items:
+            return
         prepared = []
-        for ch in chunks:
-            etext = embed_text(ch.heading_path, ch.text)
-            prepared.append((ch, sha256_text(etext)))
+        for item in items:
+            chunks = self._chunks(item.text)
+            prepared.append((item, [(ch, sha256_text(embed_text(ch.heading_path, ch.text)))
+                                    for ch in chunks]))
+        model = self.embedder.model_id
         hits = 0
         with self.store.write() as c:
-            self._delete_chunks(c, key)
             has_vec = c.execute("SELECT 1 FROM meta WHERE key = 'dims'").fetchone() is not None
-            for ch, ehash in prepared:
-                vec = None
-                if has_vec and self.embedder.enabled:
-                    row = c.execute("SELECT vector FROM embed_cache WHERE model = ? AND hash = ?",
-                                    (model, ehash)).fetchone()
-                    vec = row[0] if row else None
-                cur = c.execute(
-                    "INSERT INTO chunks(path, line_start, line_end, heading_path, text, "
-                    "embed_hash, embedded) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, ch.line_start, ch.line_end, json.dumps(ch.heading_path,
-                                                                 ensure_ascii=False),
-                     ch.text, ehash, 1 if vec is not None else 0))
-                cid = cur.lastrowid
-                c.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                          (cid, _title(key, ch.heading_path), ch.text))
-                if vec is not None:
-                    c.execute("INSERT INTO chunks_vec(chunk_id, embedding) VALUES (?, ?)",
-                              (cid, vec))
-                    hits += 1
-            c.execute("INSERT OR REPLACE INTO files(path, hash, mtime, size, indexed_at) "
-                      "VALUES (?, ?, ?, ?, ?)", (key, sha, mtime, size, time.time()))
+            for item, chunk_rows in prepared:
+                self._delete_chunks(c, item.key)
+                for ch, ehash in chunk_rows:
+                    vec = None
+                    if has_vec and self.embedder.enabled:
+                        row = c.execute("SELECT vector FROM embed_cache WHERE model = ? AND "
+                                        "hash = ?", (model, ehash)).fetchone()
+                        vec = row[0] if row else None
+                    cur = c.execute(
+                        "INSERT INTO chunks(path, line_start, line_end, heading_path, text, "
+                        "embed_hash, embedded) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (item.key, ch.line_start, ch.line_end,
+                         json.dumps(ch.heading_path, ensure_ascii=False), ch.text, ehash,
+                         1 if vec is not None else 0))
+                    cid = cur.lastrowid
+                    c.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                              (cid, _title(item.key, ch.heading_path), ch.text))
+                    if vec is not None:
+                        c.execute("INSERT INTO chunks_vec(chunk_id, embedding) VALUES (?, ?)",
+                                  (cid, vec))
+                        hits += 1
+                c.execute("INSERT OR REPLACE INTO files(path, hash, mtime, size, indexed_at) "
+                          "VALUES (?, ?, ?, ?, ?)",
+                          (item.key, item.sha256, item.mtime, item.size, time.time()))
+                report.files_indexed += 1
+                report.chunks_added += len(chunk_rows)
             if hits:
                 self.store.bump_vec_gen(c)
-        return len(chunks), hits
+        report.cache_hits += hits
 
     def embed_pending(self, limit: int | None = None, progress: Progress | None = None,
                       report: ReindexReport | None = None) -> int:
@@ -421,7 +450,21 @@ class MemoryIndex:
 
     def search(self, query: str, limit: int = 6, min_score: float | None = None,
                recency_half_life_days: float | None = None) -> SearchResponse:
-        """Hybrid search (see memory/search.py for the scoring)."""
+        """Hybrid search (see memory/search.py for the scoring).
+
+        A damaged index file is moved aside and answered with no results (plus a warning from
+        `pop_warnings`); the next `reindex` fills the new one.
+        """
+        try:
+            return self._search(query, limit, min_score, recency_half_life_days)
+        except DatabaseErrors as exc:
+            if not is_corruption(exc):
+                raise
+            self._recover(exc)
+            return SearchResponse(query=query)
+
+    def _search(self, query: str, limit: int, min_score: float | None,
+                recency_half_life_days: float | None) -> SearchResponse:
         response = SearchResponse(query=query)
         if not query.strip() or limit <= 0:
             return response

@@ -34,11 +34,11 @@ class ReadResult:
 
 def file_key(workspace: Path, path: Path) -> str:
     """The name a file has in the index and in results: relative to the workspace if inside."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(workspace).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    absolute = os.path.abspath(path)
+    root = str(workspace)
+    if absolute.startswith(root + os.sep):
+        return absolute[len(root) + 1:].replace(os.sep, "/")
+    return Path(absolute).as_posix()
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -50,23 +50,39 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
+    """Depth-first with os.scandir: one stat per file (DirEntry caches type and stat)."""
     found: list[ScannedFile] = []
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            if not name.lower().endswith(".md") or name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if path.is_symlink() and not _inside(real_root, path):
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable folder: skip it, index the rest
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
                 continue
             try:
-                st = path.stat()
+                if entry.is_dir(follow_symlinks=False):
+                    if name not in SKIP_DIRS:
+                        stack.append(entry.path)
+                    continue
+                if not name.lower().endswith(".md"):
+                    continue
+                path = Path(entry.path)
+                if entry.is_symlink():
+                    if not _inside(real_root, path) or not path.is_file():
+                        continue
+                    st = path.stat()
+                elif entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                else:
+                    continue
             except OSError:
-                continue  # dangling link, or vanished while walking
-            if not os.path.isfile(path):
-                continue
+                continue  # vanished while walking, or a dangling link
             found.append(ScannedFile(file_key(workspace, path), path, st.st_mtime, st.st_size))
     return found
 

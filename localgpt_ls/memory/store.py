@@ -45,6 +45,20 @@ BUSY_TIMEOUT_MS = 15_000
 # Both sqlite3 flavours raise their own DatabaseError class.
 DatabaseErrors: tuple[type[Exception], ...] = (sqlite3.DatabaseError, std_sqlite3.DatabaseError)
 
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for "this file is damaged", never for "busy" or a constraint: only a damaged file
+    may be moved aside."""
+    if not isinstance(exc, DatabaseErrors):
+        return False
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -139,6 +153,15 @@ class Store:
         try:
             self._init_schema()
         except DatabaseErrors as exc:
+            if not is_corruption(exc):
+                raise
+            self.close()
+            self._move_aside(str(exc))
+            self._init_schema()
+
+    def recover(self, exc: BaseException) -> None:
+        """Move a damaged index aside and start an empty one (the caller re-indexes)."""
+        with FileLock(str(self.path) + ".lock", timeout=60):
             self.close()
             self._move_aside(str(exc))
             self._init_schema()
