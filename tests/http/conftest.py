@@ -148,6 +148,18 @@ def start_daemon(home: Path, workspace: Path, *extra: str, heartbeat: bool = Fal
     raise AssertionError("the daemon did not start:\n" + "".join(seen))
 
 
+def wait_indexed(daemon: LiveDaemon, timeout: float = 60.0) -> None:
+    """Until the daemon's watcher finished its first index sync (the model loads there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = httpx.get(daemon.url + "/api/status", headers=daemon.auth, timeout=10).json()
+        if (status.get("watcher") or {}).get("ready"):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the daemon did not finish its first index sync:\n"
+                         + "".join(daemon.output))
+
+
 def _drain(stream: Any, into: list[str]) -> None:
     for line in stream:
         into.append(line)

@@ -16,6 +16,7 @@ from tests.http.conftest import (
     offline_config,
     start_daemon,
     stop_daemon,
+    wait_indexed,
     write_notes,
 )
 
@@ -52,6 +53,7 @@ def ui_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     write_notes(workspace)
     (workspace / "knowledge" / "trap.md").write_text(HOSTILE, encoding="utf-8")
     daemon = start_daemon(home, workspace)
+    wait_indexed(daemon)
     yield daemon
     stop_daemon(daemon)
 
