@@ -24,9 +24,8 @@ from localgpt_ls import paths
 
 
 def lock_dir(workspace: Path) -> Path:
-    folder = paths.state_dir(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """Where the locks live (created on first acquire, so building a runner touches nothing)."""
+    return paths.state_dir(workspace)
 
 
 class ProcessLock:
@@ -69,6 +68,8 @@ class ProcessLock:
             probe.acquire(timeout=0)
         except Timeout:
             return False
+        except OSError:  # cannot even open the lock file: nobody can be holding it here
+            return True
         probe.release(force=True)
         return True
 

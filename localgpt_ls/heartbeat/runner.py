@@ -139,7 +139,14 @@ class HeartbeatRunner:
         """
         started = self._clock()
         t0 = time.monotonic()
-        if self._running or not self._run_lock.try_acquire():
+        if self._running:
+            return HeartbeatResult("skipped", started, reason="busy")
+        try:
+            got = self._run_lock.try_acquire()
+        except OSError as exc:  # state folder not writable: say so instead of crashing a door
+            return HeartbeatResult("failed", started,
+                                   reason=f"cannot take the heartbeat lock: {_one_line(exc)}")
+        if not got:
             return HeartbeatResult("skipped", started, reason="busy")
         self._running = True
         try:
@@ -206,7 +213,10 @@ class HeartbeatRunner:
             except Exception as exc:  # a broken door must not lose the log entry
                 log.warning("heartbeat: delivery callback failed: %s", exc)
         if result.delivered:
-            self._dedupe.remember(result.text, now)
+            try:
+                self._dedupe.remember(result.text, now)
+            except OSError as exc:  # worst case the same alert is shown again tomorrow
+                log.warning("heartbeat: cannot save the delivery record: %s", exc)
 
     async def _door_wrote(self, path: Path, entry: str) -> bool:
         if self.log_writer is None:
@@ -255,7 +265,12 @@ class HeartbeatRunner:
         failures = 0
         try:
             while True:
-                if not self._owner.try_acquire():
+                try:
+                    owner = self._owner.try_acquire()
+                except OSError as exc:  # e.g. the state folder is not writable: retry later
+                    log.warning("heartbeat: cannot take the schedule lock: %s", exc)
+                    owner = False
+                if not owner:
                     await self._sleep(self._lock_poll)
                     continue
                 try:
