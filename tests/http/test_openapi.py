@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from starlette.routing import Route
 
 from localgpt_ls.http.app import ROUTES
@@ -66,18 +65,16 @@ def test_every_schema_reference_resolves() -> None:
 
 
 def test_schemathesis_fuzzes_the_live_daemon(live: LiveDaemon, tmp_path: Path) -> None:
-    """Bounded fuzz run (--max-time 25, about 30 s). Checks left out, and why:
-    positive_data_acceptance (a schema-valid but unknown model name is rightly a 400), and
-    use_after_free (chatting with a deleted session's id creates it again, as documented for
-    session_id; the stateful phase is off too, to stay short)."""
+    """Bounded fuzz run (--max-time 25, about 30 s; the stateful phase is left to the manual
+    run in the README to stay short). One check is off: positive_data_acceptance, because a
+    schema-valid but unknown model name is rightly a 400."""
     schemathesis = Path(sys.executable).with_name("schemathesis")
-    if not schemathesis.exists():
-        pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
+    assert schemathesis.exists(), "schemathesis is a test dependency: pip install -e '.[test]'"
     command = [str(schemathesis), "run", str(Path(SPEC_PATH)), "--url", live.url,
                "-H", f"Authorization: Bearer {live.token}", "--max-examples", "5",
                "--phases", "examples,coverage,fuzzing", "--workers", "2",
                "--max-time", "25", "--request-timeout", "20", "--no-color",
-               "--exclude-checks", "positive_data_acceptance,use_after_free",
+               "--exclude-checks", "positive_data_acceptance",
                "--seed", "1"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path,
