@@ -318,15 +318,37 @@ def pct(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path,
-                     plan: dict[str, Any], repeat: int, wait_status: bool) -> dict[str, Any]:
+METHODS = ("completion ](", "completion #", "hover", "definition", "references",
+           "documentSymbol", "workspace/symbol")
+QUERIES = ["note 12", "details", "next steps", "garden", "note 4", "open questions"]
+
+
+class Run:
+    """One server under test: its client, what was opened, and what was measured."""
+
+    def __init__(self, name: str, client: Client, spawn: float) -> None:
+        self.name, self.client, self.spawn = name, client, spawn
+        self.info: dict[str, Any] = {"server": name, "command": " ".join(client.cmd)}
+        self.timings: dict[str, list[float]] = {k: [] for k in METHODS}
+        self.counts: dict[str, list[int]] = {k: [] for k in METHODS}
+        self.uris: dict[str, str] = {}
+        self.sample: list[str] = []
+        self.lines: list[str] = []
+        self.scratch_uri = ""
+
+
+async def start_run(name: str, cmd: list[str], env: dict[str, str], vault: Path,
+                    plan: dict[str, Any], repeat: int, wait_status: bool) -> Run:
+    """Spawn, initialize, open notes; record startup figures; leave the server warm."""
     client = Client(name, cmd, env, vault)
+    caps = capabilities()
     spawn = time.perf_counter()
     await client.start()
+    run = Run(name, client, spawn)
     _, init_ms = await client.request("initialize", {
         "processId": os.getpid(), "rootUri": uri_of(vault),
         "workspaceFolders": [{"uri": uri_of(vault), "name": "vault"}],
-        "capabilities": capabilities(),
+        "capabilities": caps,
         "initializationOptions": {"markdownFileExtensions": ["md"]} if name == "peer" else {},
     })
     client.notify("initialized", {})
@@ -334,10 +356,10 @@ async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path
     after_init = time.perf_counter()
     rng = random.Random(11)
     notes: list[str] = plan["notes"]
-    sample = rng.sample(notes, k=min(len(notes), 40))
-    uris = {rel: client.did_open(vault / rel) for rel in sample}
-    _, _first = await client.request("textDocument/documentSymbol",
-                                     {"textDocument": {"uri": uris[sample[0]]}})
+    run.sample = rng.sample(notes, k=min(len(notes), 40))
+    run.uris = {rel: client.did_open(vault / rel) for rel in run.sample}
+    await client.request("textDocument/documentSymbol",
+                         {"textDocument": {"uri": run.uris[run.sample[0]]}})
     first_ms = (time.perf_counter() - after_init) * 1000
     _, ws_first_ms = await client.request("workspace/symbol", {"query": "details"})
     index_ready_s = None
@@ -351,83 +373,81 @@ async def run_server(name: str, cmd: list[str], env: dict[str, str], vault: Path
                 break
             await asyncio.sleep(0.2)
         index_ready_s = round(time.perf_counter() - spawn, 2)
-
     # A scratch document for completions, in a vault folder (never written to disk).
-    scratch_rel = "f00/bench-scratch.md"
-    lines = []
     for i in range(repeat):
         target = notes[rng.randrange(len(notes))]
         rel_path = os.path.relpath(target, "f00")
-        lines.append(f"Line {i} about {rng.choice(WORDS)} see [ref](")
-        lines.append(f"Line {i} heading [ref]({rel_path}#")
-    scratch_uri = client.did_open(vault / scratch_rel, "\n".join(lines))
-
-    timings: dict[str, list[float]] = {k: [] for k in (
-        "completion ](", "completion #", "hover", "definition", "references",
-        "documentSymbol", "workspace/symbol")}
-    counts: dict[str, list[int]] = {k: [] for k in timings}
-
-    def count(result: Any) -> int:
-        if result is None:
-            return 0
-        if isinstance(result, dict):
-            if "items" in result:
-                return len(result["items"])
-            return 1
-        return len(result) if isinstance(result, list) else 1
-
-    queries = ["note 12", "details", "next steps", "garden", "note 4", "open questions"]
-    for i in range(repeat):
-        rel = sample[i % len(sample)]
-        uri = uris[rel]
-        link_line, link_col, _target = plan["links"][rel][i % len(plan["links"][rel])]
-        heading_line, _h = plan["headings"][rel][i % len(plan["headings"][rel])]
-        path_line = lines[2 * i]
-        head_line = lines[2 * i + 1]
-        steps = [
-            ("completion ](", "textDocument/completion", {
-                "textDocument": {"uri": scratch_uri},
-                "position": {"line": 2 * i, "character": len(path_line)},
-                "context": {"triggerKind": 2, "triggerCharacter": "("}}),
-            ("completion #", "textDocument/completion", {
-                "textDocument": {"uri": scratch_uri},
-                "position": {"line": 2 * i + 1, "character": len(head_line)},
-                "context": {"triggerKind": 2, "triggerCharacter": "#"}}),
-            ("hover", "textDocument/hover", {
-                "textDocument": {"uri": uri},
-                "position": {"line": link_line, "character": link_col}}),
-            ("definition", "textDocument/definition", {
-                "textDocument": {"uri": uri},
-                "position": {"line": link_line, "character": link_col}}),
-            ("references", "textDocument/references", {
-                "textDocument": {"uri": uri},
-                "position": {"line": heading_line, "character": 4},
-                "context": {"includeDeclaration": False}}),
-            ("documentSymbol", "textDocument/documentSymbol", {"textDocument": {"uri": uri}}),
-            ("workspace/symbol", "workspace/symbol", {"query": queries[i % len(queries)]}),
-        ]
-        for key, method, params in steps:
-            result, ms = await client.request(method, params)
-            timings[key].append(ms)
-            counts[key].append(count(result))
-    rss = client.rss_kb()
-    statuses = [(round(t - spawn, 2), p) for t, m, p in client.notifications
-                if m == "localgpt/status"]
-    await client.stop()
-    return {
-        "server": name, "command": " ".join(cmd),
+        run.lines.append(f"Line {i} about {rng.choice(WORDS)} see [ref](")
+        run.lines.append(f"Line {i} heading [ref]({rel_path}#")
+    run.scratch_uri = client.did_open(vault / "f00/bench-scratch.md", "\n".join(run.lines))
+    run.info.update({
         "initialize_ms": round(init_ms, 1),
         "first_response_after_initialize_ms": round(first_ms, 1),
         "first_workspace_symbol_ms": round(ws_first_ms, 1),
         "memory_index_ready_s": index_ready_s,
+    })
+    return run
+
+
+def _count(result: Any) -> int:
+    if result is None:
+        return 0
+    if isinstance(result, dict):
+        return len(result["items"]) if "items" in result else 1
+    return len(result) if isinstance(result, list) else 1
+
+
+async def measure_round(run: Run, plan: dict[str, Any], i: int) -> None:
+    """Round `i`: one request per method, the same positions for every server."""
+    rel = run.sample[i % len(run.sample)]
+    uri = run.uris[rel]
+    link_line, link_col, _target = plan["links"][rel][i % len(plan["links"][rel])]
+    heading_line, _h = plan["headings"][rel][i % len(plan["headings"][rel])]
+    path_line, head_line = run.lines[2 * i], run.lines[2 * i + 1]
+    steps = [
+        ("completion ](", "textDocument/completion", {
+            "textDocument": {"uri": run.scratch_uri},
+            "position": {"line": 2 * i, "character": len(path_line)},
+            "context": {"triggerKind": 2, "triggerCharacter": "("}}),
+        ("completion #", "textDocument/completion", {
+            "textDocument": {"uri": run.scratch_uri},
+            "position": {"line": 2 * i + 1, "character": len(head_line)},
+            "context": {"triggerKind": 2, "triggerCharacter": "#"}}),
+        ("hover", "textDocument/hover", {
+            "textDocument": {"uri": uri},
+            "position": {"line": link_line, "character": link_col}}),
+        ("definition", "textDocument/definition", {
+            "textDocument": {"uri": uri},
+            "position": {"line": link_line, "character": link_col}}),
+        ("references", "textDocument/references", {
+            "textDocument": {"uri": uri},
+            "position": {"line": heading_line, "character": 4},
+            "context": {"includeDeclaration": False}}),
+        ("documentSymbol", "textDocument/documentSymbol", {"textDocument": {"uri": uri}}),
+        ("workspace/symbol", "workspace/symbol", {"query": QUERIES[i % len(QUERIES)]}),
+    ]
+    for key, method, params in steps:
+        result, ms = await run.client.request(method, params)
+        run.timings[key].append(ms)
+        run.counts[key].append(_count(result))
+
+
+async def finish_run(run: Run) -> dict[str, Any]:
+    client = run.client
+    rss = client.rss_kb()
+    statuses = [(round(t - run.spawn, 2), p) for t, m, p in client.notifications
+                if m == "localgpt/status"]
+    await client.stop()
+    run.info.update({
         "rss_mb": round(rss / 1024, 1),
         "client_requests_served": client.served,
         "status_notifications": statuses,
         "methods": {k: {"p50_ms": round(pct(v, 0.5), 2), "p95_ms": round(pct(v, 0.95), 2),
                         "mean_ms": round(statistics.fmean(v), 2) if v else None,
-                        "n": len(v), "mean_results": round(statistics.fmean(counts[k]), 1)}
-                    for k, v in timings.items()},
-    }
+                        "n": len(v), "mean_results": round(statistics.fmean(run.counts[k]), 1)}
+                    for k, v in run.timings.items()},
+    })
+    return run.info
 
 
 def ensure_peer(peer_dir: Path) -> Path:
@@ -505,17 +525,25 @@ async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {"notes": args.notes, "repeat": args.repeat,
                                "embedding_provider": args.embedding, "machine": machine(),
                                "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    runs: list[Run] = []
     if not args.skip_ours:
-        print("running localgpt lsp ...", file=sys.stderr)
-        results["ours"] = await run_server("ours", ours_cmd, env, vault, plan, args.repeat,
-                                           wait_status=True)
-    peer = None
+        print("starting localgpt lsp ...", file=sys.stderr)
+        runs.append(await start_run("ours", ours_cmd, env, vault, plan, args.repeat,
+                                    wait_status=True))
     if not args.skip_peer:
         main = ensure_peer(Path(args.peer_dir).expanduser())
-        print("running vscode-markdown-languageserver ...", file=sys.stderr)
-        peer = await run_server("peer", ["node", str(main), "--stdio"], env, vault, plan,
-                                args.repeat, wait_status=False)
-        results["peer"] = peer
+        print("starting vscode-markdown-languageserver ...", file=sys.stderr)
+        runs.append(await start_run("peer", ["node", str(main), "--stdio"], env, vault, plan,
+                                    args.repeat, wait_status=False))
+    # Interleaved rounds (alternating who goes first), so both servers see the same machine
+    # load: this machine is shared and its load drifts over minutes.
+    print(f"measuring {args.repeat} rounds ...", file=sys.stderr)
+    for i in range(args.repeat):
+        for run in (runs if i % 2 == 0 else list(reversed(runs))):
+            await measure_round(run, plan, i)
+    for run in runs:
+        results[run.name] = await finish_run(run)
+    peer = results.get("peer")
     table = markdown_table(results["ours"], peer) if "ours" in results else json.dumps(
         peer, indent=2)
     print(table)

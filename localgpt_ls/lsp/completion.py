@@ -97,7 +97,8 @@ class MeaningCache:
     def key(uri: str, paragraph: str) -> str:
         return hashlib.sha1(f"{uri}\x00{paragraph}".encode("utf-8", "surrogatepass")).hexdigest()
 
-    def lookup(self, ls: LocalGPTServer, uri: str, paragraph: str) -> list[str] | None:
+    def lookup(self, ls: LocalGPTServer, uri: str, paragraph: str, here: str | None = None
+               ) -> list[str] | None:
         """Cached related files (workspace-relative), or None after scheduling a lookup."""
         key = self.key(uri, paragraph)
         if key in self.results:
@@ -105,17 +106,17 @@ class MeaningCache:
         # One lookup at a time: typing fast must not pile searches up behind each other.
         if not self.pending and ls.memory is not None and paragraph.strip():
             self.pending.add(key)
-            ls.spawn(self._fill(ls, key, paragraph))
+            ls.spawn(self._fill(ls, key, paragraph, here))
         return None
 
-    async def _fill(self, ls: LocalGPTServer, key: str, paragraph: str) -> None:
+    async def _fill(self, ls: LocalGPTServer, key: str, paragraph: str,
+                    here: str | None) -> None:
         try:
             memory = ls.memory
-            response = await ls.run_blocking(memory.search, paragraph[:2000], 20)
-            files: list[str] = []
-            for hit in getattr(response, "results", []):
-                if hit.file not in files:
-                    files.append(hit.file)
+            # Nearest notes by vector; [] while the model or the vectors are not ready (then
+            # the list stays fuzzy-ranked). Never a keyword search: that is not "meaning".
+            similar = await ls.run_blocking(memory.similar_files, paragraph[:2000], 20, here)
+            files = [file for file, _score in similar]
             if len(self.results) > 256:
                 self.results.clear()
             self.results[key] = files
@@ -148,11 +149,26 @@ def _edit_range(line: str, row: int, start: int, end: int, enc: str) -> types.Ra
                        end=types.Position(line=row, character=to_units(line, end, enc)))
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9/._~-]*")
+
+
+def relative_path(target: str, base: str) -> str:
+    """`target` relative to folder `base` (both workspace-relative POSIX paths); a plain
+    string walk, much cheaper than posixpath.relpath for 50 items per keystroke."""
+    if not base:
+        return target
+    t, b = target.split("/"), base.split("/")
+    i = 0
+    while i < len(b) and i < len(t) - 1 and t[i] == b[i]:
+        i += 1
+    return "../" * (len(b) - i) + "/".join(t[i:])
+
+
 def md_path(source: NoteInfo | None, note: NoteInfo) -> str:
     """Relative path from the source note's folder, URL-encoded the way links are written."""
     base = posixpath.dirname(source.rel) if source is not None else ""
-    rel = posixpath.relpath(note.rel, base or ".") if not note.rel.startswith("/") else note.rel
-    return quote(rel, safe="/._-~")
+    rel = note.rel if note.rel.startswith("/") else relative_path(note.rel, base)
+    return rel if _URL_SAFE.fullmatch(rel) else quote(rel, safe="/._-~")
 
 
 def wiki_name(index: NoteIndex, note: NoteInfo) -> str:
@@ -172,7 +188,7 @@ def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: s
     incomplete = cut
     if len(query) <= SHORT_QUERY and ls.options.memory.suggest_by_meaning:
         paragraph = paragraph_around(lines, row, (q_start - 2, cursor))
-        related = ls.meaning.lookup(ls, uri, paragraph)
+        related = ls.meaning.lookup(ls, uri, paragraph, source.rel if source else None)
         if related is None:
             incomplete = True  # ask again: meaning-ranked suggestions are on their way
         elif related:

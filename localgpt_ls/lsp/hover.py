@@ -110,7 +110,9 @@ async def memory_hover(ls: LocalGPTServer, uri: str, lines: list[str], row: int,
         range=make_range(lines, row, word.start(), word.end(), ls.encoding))
 
 
-async def hover(ls: LocalGPTServer, params: types.HoverParams) -> types.Hover | None:
+def hover(ls: LocalGPTServer, params: types.HoverParams) -> Any:
+    """Generator handler: synchronous for links and tags once the scan is done; yields to
+    the async memory lookup only for plain words."""
     uri = params.text_document.uri
     note = ls.note_for(uri)
     text = ls.doc_text(uri)
@@ -123,16 +125,17 @@ async def hover(ls: LocalGPTServer, params: types.HoverParams) -> types.Hover | 
     col = to_index(lines[row], params.position.character, ls.encoding)
     link = link_at(note.links, row + 1, col)
     if link is not None and col < link.end:
-        await ls.wait_scan(5)
+        yield from ls.until_scanned(5)
         return link_hover(ls, note, lines, link)
     tag = next((t for t in note.tags if t.line == row + 1 and t.start <= col < t.end), None)
     if tag is not None:
-        await ls.wait_scan(5)
+        yield from ls.until_scanned(5)
         return tag_hover(ls, lines, tag)
-    return await memory_hover(ls, uri, lines, row, col)
+    if ls.memory is None:
+        return None
+    found = yield memory_hover, (ls, uri, lines, row, col), None
+    return found
 
 
 def register(server: LocalGPTServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def on_hover(ls: LocalGPTServer, params: types.HoverParams) -> types.Hover | None:
-        return await hover(ls, params)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)

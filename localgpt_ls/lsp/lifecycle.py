@@ -31,7 +31,7 @@ from localgpt_ls.paths import state_dir
 
 MARKERS = ("SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md")
 # Past this many files to parse, the first scan uses worker processes.
-POOL_THRESHOLD = 300
+POOL_THRESHOLD = 1500
 
 
 def root_folder(params: types.InitializeParams) -> Path | None:
@@ -93,6 +93,9 @@ def register(server: LocalGPTServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
+        if ls.profiler is not None:
+            ls.profiler[0].disable()
+            ls.profiler[0].dump_stats(ls.profiler[1])
         ls.debounce.cancel_all()
         for task in list(ls.background):
             task.cancel()
@@ -264,7 +267,7 @@ def schedule_memory_update(ls: LocalGPTServer, path: Path) -> None:
         if memory is None:
             return
         if path.is_file():
-            await ls.run_blocking(memory.index_file, path)
+            await ls.run_blocking(lambda: memory.index_file(path, embed=False))
         else:
             await ls.run_blocking(memory.remove_file, path)
         ls.spawn(_embed_pending(ls))
@@ -298,6 +301,10 @@ async def index_memory(ls: LocalGPTServer) -> None:
         send_status(ls, "error", f"memory indexing failed: {exc}")
         return
     await _embed_pending(ls)
+    if getattr(memory, "warm", None) is not None:
+        # Load the model and the vector copy now, so meaning-ranked completion answers from
+        # the first keystroke instead of after the first lookup.
+        await ls.run_blocking(memory.warm)
 
 
 _embedding = asyncio.Lock()

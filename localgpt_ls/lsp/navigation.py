@@ -15,7 +15,7 @@ from localgpt_ls.lsp.positions import make_range, split_lines, to_index, to_unit
 from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import Heading, Link
 
-WORKSPACE_SYMBOL_LIMIT = 256
+WORKSPACE_SYMBOL_LIMIT = 128  # best matches first; editors re-query as the user types
 
 
 def note_range(note: NoteInfo, line: int, start: int, end: int, enc: str) -> types.Range:
@@ -84,7 +84,8 @@ def _position(ls: LocalGPTServer, uri: str, pos: types.Position
     return note, lines, pos.line, to_index(lines[pos.line], pos.character, ls.encoding)
 
 
-async def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
+def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
+    yield from ls.until_scanned(10)
     found = _position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
@@ -92,7 +93,6 @@ async def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
     link = link_at(note.links, row + 1, col)
     if link is None:
         return None
-    await ls.wait_scan(10)
     target = resolve(ls.index, link, note)
     if target.note is None:
         return None
@@ -105,12 +105,12 @@ async def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
     return [heading_location(target.note, target.heading, ls.encoding)]
 
 
-async def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
+def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
+    yield from ls.until_scanned(30)
     found = _position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
     note, _lines, row, col = found
-    await ls.wait_scan(30)
     enc = ls.encoding
     declaration: types.Location | None = None
     heading = next((h for h in note.headings if h.line == row + 1), None)
@@ -264,8 +264,8 @@ class SymbolTable:
         return [_entries(n)[0] for n in notes]
 
 
-async def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
-    await ls.wait_scan(30)
+def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
+    yield from ls.until_scanned(30)
     query = params.query.strip().lower()
     if query:
         hits = ls.symbols.search(ls.index, query, WORKSPACE_SYMBOL_LIMIT)

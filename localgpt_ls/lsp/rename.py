@@ -173,8 +173,8 @@ def rename_note(ls: LocalGPTServer, subject: Subject, new_name: str) -> types.Wo
     return types.WorkspaceEdit(document_changes=changes)
 
 
-async def rename(ls: LocalGPTServer, params: types.RenameParams) -> Any:
-    await ls.wait_scan(30)
+def rename(ls: LocalGPTServer, params: types.RenameParams) -> Any:
+    yield from ls.until_scanned(30)
     subject = find_subject(ls, params.text_document.uri, params.position)
     if subject is None:
         raise RenameError("nothing to rename here: put the cursor on a heading or a link")

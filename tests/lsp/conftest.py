@@ -41,6 +41,7 @@ class Session:
     preset: str
     encoding: str
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    registrations: list[Any] = field(default_factory=list)
 
     def uri(self, rel: str) -> str:
         return (self.workspace / rel).as_uri()
@@ -115,6 +116,12 @@ async def start_session(preset: str, root: Path, config_toml: str,
         if data.get("state") in ("ready", "error"):
             ready.set()
 
+    registrations: list[Any] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
     result = await client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities(preset),
         root_uri=workspace.as_uri(),
@@ -124,7 +131,7 @@ async def start_session(preset: str, root: Path, config_toml: str,
     await asyncio.wait_for(ready.wait(), 30)
     encoding = str(getattr(result.capabilities.position_encoding, "value",
                            result.capabilities.position_encoding or "utf-16"))
-    return Session(client, workspace, home, preset, encoding, statuses)
+    return Session(client, workspace, home, preset, encoding, statuses, registrations)
 
 
 async def stop_session(session: Session) -> None:
@@ -132,7 +139,9 @@ async def stop_session(session: Session) -> None:
     await session.client.stop()
 
 
-NO_EMBED = '[memory]\nembedding_provider = "none"\n'
+# No embedder (fast); and heartbeat hours that can never match, for the HEARTBEAT.md check.
+NO_EMBED = ('[memory]\nembedding_provider = "none"\n\n'
+            '[heartbeat.active_hours]\nstart = "09:00"\nend = "09:00"\n')
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)

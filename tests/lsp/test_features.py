@@ -213,9 +213,21 @@ async def test_broken_links_are_diagnosed_with_a_create_note_fix(lsp: Session) -
 
 async def test_heartbeat_problems_are_diagnosed(lsp: Session) -> None:
     uri = lsp.open("HEARTBEAT.md")
-    diags = await wait_diagnostics(lsp, uri, 2)
-    assert sorted(d.range.start.line for d in diags) == [3, 4]
-    assert all(d.code == "heartbeat-task" for d in diags)
+    diags = await wait_diagnostics(lsp, uri, 3)
+    found = sorted((d.range.start.line, str(d.code)) for d in diags)
+    assert found == [(0, "heartbeat-active-hours"), (3, "heartbeat-task"),
+                     (4, "heartbeat-task")]
+    hours = next(d for d in diags if d.code == "heartbeat-active-hours")
+    assert "never runs" in hours.message and "config.toml" in hours.message
+
+
+async def test_bootstrap_file_over_the_injection_cap_is_flagged(lsp: Session) -> None:
+    text = "# Soul\n\n" + ("All work and no play. " * 40 + "\n") * 25
+    assert len(text) > 20_000
+    uri = lsp.open("SOUL.md", text)
+    diags = await wait_diagnostics(lsp, uri, 1)
+    assert [d.code for d in diags] == ["injection-cap"]
+    assert diags[0].range.start.line > 2  # marks where the cut happens, not the whole file
 
 
 async def test_fixing_a_link_clears_its_diagnostic(lsp: Session) -> None:
@@ -299,3 +311,47 @@ async def test_malformed_params_get_an_error_and_the_server_keeps_going(lsp: Ses
     symbols = await lsp.client.text_document_document_symbol_async(
         types.DocumentSymbolParams(text_document=doc(uri)))
     assert symbols  # still serving
+
+
+async def test_indexing_reports_work_done_progress(lsp: Session) -> None:
+    titles = [v.title for reports in lsp.client.progress_reports.values() for v in reports
+              if isinstance(v, types.WorkDoneProgressBegin)]
+    assert "LocalGPT: reading notes" in titles
+    ends = [v for reports in lsp.client.progress_reports.values() for v in reports
+            if isinstance(v, types.WorkDoneProgressEnd)]
+    assert ends
+
+
+async def test_a_note_created_outside_the_editor_becomes_a_link_target(lsp: Session) -> None:
+    path = lsp.workspace / "knowledge" / f"fresh-{lsp.preset}.md"
+    path.write_text("# Fresh\n\n## Section One\n", encoding="utf-8")
+    if lsp.registrations:  # VS Code: the client watches and tells the server
+        assert lsp.registrations[0].method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+        lsp.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Created)]))
+    # Neovim's preset cannot register watchers dynamically: the server watches the folder.
+    text = f"[[fresh-{lsp.preset}#"
+    uri = lsp.open(f"scratch-fresh-{lsp.preset}.md", text)
+    labels: list[str] = []
+    for _ in range(100):
+        result = await complete(lsp, uri, 0, lsp.col(text, len(text)))
+        labels = [i.label for i in result.items]
+        if labels:
+            break
+        await asyncio.sleep(0.1)
+    assert labels == ["Fresh", "Section One"]
+
+
+async def test_hover_on_a_plain_word_shows_memory_snippets(lsp: Session) -> None:
+    text = "The deadline is Friday for sure."
+    uri = lsp.open("scratch-memory.md", text)
+    hover = None
+    for _ in range(50):  # the memory index fills in the background after start
+        hover = await lsp.client.text_document_hover_async(types.HoverParams(
+            text_document=doc(uri), position=pos(0, lsp.col(text, text.index("Friday") + 2))))
+        if hover is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "knowledge/project-alpha.md:" in hover.contents.value
+    assert "Ship the thing by Friday." in hover.contents.value
