@@ -285,3 +285,12 @@ def test_port_in_use_is_one_clear_error(lg_env: LGEnv, capsys: pytest.CaptureFix
         assert f"127.0.0.1:{port}" in capsys.readouterr().err
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize("path", ["/api/status/", "//api/status", "/API/status",
+                                  "/static/../api/status", "/api/memory/../status",
+                                  "/static/%2e%2e/api/status", "/api"])
+async def test_odd_paths_do_not_bypass_the_token(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path, follow_redirects=True)
+    assert response.status_code in (401, 404)
+    assert "workspace" not in response.text
