@@ -26,7 +26,7 @@ from localgpt_ls.llm.types import Message
 
 log = logging.getLogger("localgpt_ls.agent")
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
 SUMMARY_PREFIX = "[Summary of the earlier conversation]\n"
 
 
@@ -40,7 +40,7 @@ def new_session_id() -> str:
 
 
 def check_session_id(session_id: str) -> str:
-    if not SESSION_ID.match(session_id) or session_id.endswith(".jsonl"):
+    if not SESSION_ID.fullmatch(session_id) or session_id.endswith(".jsonl"):
         raise LocalGPTError(f"invalid session id {session_id!r}: use letters, digits, '-', '_' "
                             "and '.'; `localgpt chat` then /sessions lists existing ones")
     return session_id
@@ -126,7 +126,9 @@ class SessionStore:
                                 "them") from None
         header: dict[str, Any] = {}
         messages: list[Message] = []
-        for number, line in enumerate(raw.splitlines(), 1):
+        # Only "\n" ends a record: json.dumps leaves U+2028/U+0085 unescaped inside strings,
+        # and str.splitlines() would cut a message there and drop it.
+        for number, line in enumerate(raw.split("\n"), 1):
             if not line.strip():
                 continue
             try:

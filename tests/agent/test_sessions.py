@@ -43,7 +43,16 @@ def test_torn_last_line_is_skipped(lg_env: Any) -> None:
     assert [m.content for m in store.open("torn").messages] == ["kept"]
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", ".hidden", "x" * 200])
+def test_unusual_line_separators_inside_messages_survive_resume(lg_env: Any) -> None:
+    store = SessionStore()
+    s = store.create("m", Path("/ws"), "seps")
+    texts = ["para\u2028graph", "next\x85line", "form\x0cfeed", "plain"]
+    for text in texts:
+        s.append(Message("user", text))
+    assert [m.content for m in store.open("seps").messages] == texts
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", ".hidden", "x" * 200, "abc\n"])
 def test_bad_session_ids_are_refused(lg_env: Any, bad: str) -> None:
     with pytest.raises(LocalGPTError, match="invalid session id"):
         SessionStore().open_or_create(bad, "m", Path("/ws"))
