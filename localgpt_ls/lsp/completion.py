@@ -20,7 +20,7 @@ from lsprotocol import types
 
 from localgpt_ls.lsp.links import resolve_note
 from localgpt_ls.lsp.notes import NoteIndex, NoteInfo
-from localgpt_ls.lsp.positions import split_lines, to_index, to_units
+from localgpt_ls.lsp.positions import to_index, to_units
 from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.markdown import Link
 
@@ -273,10 +273,9 @@ def tag_items(ls: LocalGPTServer, line: str, row: int, start: int, cursor: int
 def complete(ls: LocalGPTServer, params: types.CompletionParams) -> types.CompletionList | None:
     uri = params.text_document.uri
     row = params.position.line
-    text = ls.doc_text(uri)
-    if text is None:
+    lines = ls.doc_lines(uri)
+    if not lines:
         return None
-    lines = split_lines(text)
     if not 0 <= row < len(lines):
         return None
     line = lines[row]

@@ -115,10 +115,9 @@ def hover(ls: LocalGPTServer, params: types.HoverParams) -> Any:
     the async memory lookup only for plain words."""
     uri = params.text_document.uri
     note = ls.note_for(uri)
-    text = ls.doc_text(uri)
-    if note is None or text is None:
+    lines = ls.doc_lines(uri)
+    if note is None or not lines:
         return None
-    lines = split_lines(text)
     row = params.position.line
     if not 0 <= row < len(lines):
         return None

@@ -23,7 +23,7 @@ from lsprotocol import types
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.lsp.notes import load_note, scan
+from localgpt_ls.lsp.notes import load_note, lower_priority, scan
 from localgpt_ls.lsp.options import parse_options
 from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.lsp.status import Progress, send_status
@@ -152,7 +152,17 @@ def refresh_open_documents(ls: LocalGPTServer) -> None:
         _after_edit(ls, uri)
 
 
+async def _after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
+                               limit: float = 1.0) -> None:
+    """Editors open documents and ask for symbols, links and folding right after
+    `initialized`; serve that burst before the CPU-heavy scan starts (at most `limit` s)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit and time.monotonic() - ls.last_message < quiet:
+        await asyncio.sleep(quiet / 2)
+
+
 async def _start_background(ls: LocalGPTServer) -> None:
+    await _after_startup_burst(ls)
     await _scan(ls)
     await _watch(ls)
     if ls.options.memory.index_on_startup:
@@ -175,7 +185,8 @@ async def _scan(ls: LocalGPTServer) -> None:
             if count > POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
                 # Spawned (not forked) workers: the server has threads, fork would copy locks.
                 pool = ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1),
-                                           mp_context=multiprocessing.get_context("spawn"))
+                                           mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=lower_priority)
             return scan(ls.workspace_root, cache_file, pool, skip=open_paths)
 
         started = time.perf_counter()

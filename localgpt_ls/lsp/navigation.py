@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from localgpt_ls.lsp.links import link_at, resolve
 from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, link_key, stem_key
-from localgpt_ls.lsp.positions import make_range, split_lines, to_index, to_units
+from localgpt_ls.lsp.positions import make_range, to_index, to_units
 from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import Heading, Link
 
@@ -75,10 +75,9 @@ def links_to(index: NoteIndex, target: NoteInfo | None, key: str, heading_slug: 
 def _position(ls: LocalGPTServer, uri: str, pos: types.Position
               ) -> tuple[NoteInfo, list[str], int, int] | None:
     note = ls.note_for(uri)
-    text = ls.doc_text(uri)
-    if note is None or text is None:
+    lines = ls.doc_lines(uri)
+    if note is None or not lines:
         return None
-    lines = split_lines(text)
     if not 0 <= pos.line < len(lines):
         return None
     return note, lines, pos.line, to_index(lines[pos.line], pos.character, ls.encoding)
@@ -138,11 +137,14 @@ def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
 
 def document_symbols(ls: LocalGPTServer, params: types.DocumentSymbolParams) -> Any:
     uri = params.text_document.uri
+    return ls.cached(uri, "documentSymbol", lambda: _document_symbols(ls, uri))
+
+
+def _document_symbols(ls: LocalGPTServer, uri: str) -> Any:
     note = ls.note_for(uri)
-    text = ls.doc_text(uri)
-    if note is None or text is None:
+    lines = ls.doc_lines(uri)
+    if note is None or not lines:
         return None
-    lines = split_lines(text)
     enc = ls.encoding
     caps = ls.client_capabilities.text_document
     hierarchical = bool(caps and caps.document_symbol
@@ -283,10 +285,9 @@ def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -
 def document_links(ls: LocalGPTServer, params: types.DocumentLinkParams) -> Any:
     uri = params.text_document.uri
     note = ls.note_for(uri)
-    text = ls.doc_text(uri)
-    if note is None or text is None:
+    lines = ls.doc_lines(uri)
+    if note is None or not lines:
         return None
-    lines = split_lines(text)
     caps = ls.client_capabilities.text_document
     tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
     out = []

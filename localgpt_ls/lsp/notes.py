@@ -10,6 +10,7 @@ All mutation happens on the event loop thread; parsing happens anywhere (`parse_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from collections.abc import Iterable, Iterator
@@ -97,6 +98,12 @@ def load_note(path: Path, rel: str) -> NoteInfo:
     if text is None:
         return empty_note(path, rel, uri, st.st_mtime_ns, st.st_size)
     return parse_note(text, path, rel, uri, st.st_mtime_ns, st.st_size)
+
+
+def lower_priority() -> None:
+    """Process-pool initializer: scan workers yield the CPU to the editor's requests."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)
 
 
 def _load_batch(items: list[tuple[str, str]]) -> list[NoteInfo]:

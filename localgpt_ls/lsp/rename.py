@@ -22,7 +22,7 @@ from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
 from localgpt_ls.lsp.links import link_at, link_parts, resolve
 from localgpt_ls.lsp.navigation import links_to
 from localgpt_ls.lsp.notes import NoteInfo, stem_key
-from localgpt_ls.lsp.positions import split_lines, to_index, to_units
+from localgpt_ls.lsp.positions import to_index, to_units
 from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import Heading, slugify
 from localgpt_ls.workspace import safe_path
@@ -56,10 +56,9 @@ def heading_span(line: str) -> tuple[int, int] | None:
 
 def find_subject(ls: LocalGPTServer, uri: str, pos: types.Position) -> Subject | None:
     note = ls.note_for(uri)
-    text = ls.doc_text(uri)
-    if note is None or text is None:
+    lines = ls.doc_lines(uri)
+    if note is None or not lines:
         return None
-    lines = split_lines(text)
     if not 0 <= pos.line < len(lines):
         return None
     row, line = pos.line, lines[pos.line]

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +43,8 @@ class LocalGPTProtocol(LanguageServerProtocol):
     """
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" in data:
+            self._server.last_message = time.monotonic()  # type: ignore[attr-defined]
         try:
             return super().structure_message(data)
         except Exception as exc:
@@ -110,6 +113,9 @@ class LocalGPTServer(LanguageServer):
         self.debounce = Debouncer()
         self.blocking = ThreadPoolExecutor(max_workers=2, thread_name_prefix="localgpt-block")
         self._open_versions: dict[str, int | None] = {}
+        self._lines_cache: dict[str, tuple[int | None, list[str]]] = {}
+        self._result_cache: dict[tuple[str, str], tuple[int | None, Any]] = {}
+        self.last_message = 0.0  # monotonic time of the last message from the client
         self._memory: Any = None
         self._memory_failed = False
         self.background: set[asyncio.Task[Any]] = set()
@@ -153,8 +159,30 @@ class LocalGPTServer(LanguageServer):
             return None
 
     def doc_lines(self, uri: str) -> list[str]:
+        """Lines of the current text (cached per version for open documents)."""
+        if uri in self._open_versions:
+            doc = self.workspace.get_text_document(uri)
+            cached = self._lines_cache.get(uri)
+            if cached is not None and cached[0] == doc.version:
+                return cached[1]
+            lines = split_lines(doc.source)
+            self._lines_cache[uri] = (doc.version, lines)
+            return lines
         text = self.doc_text(uri)
         return split_lines(text) if text is not None else []
+
+    def cached(self, uri: str, name: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per open document version (e.g. its symbols), else every time."""
+        if uri not in self._open_versions:
+            return compute()
+        version = self.workspace.get_text_document(uri).version
+        key = (uri, name)
+        hit = self._result_cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = compute()
+        self._result_cache[key] = (version, value)
+        return value
 
     @staticmethod
     def uri_path(uri: str) -> Path | None:
@@ -198,6 +226,9 @@ class LocalGPTServer(LanguageServer):
 
     def mark_closed(self, uri: str) -> None:
         self._open_versions.pop(uri, None)
+        self._lines_cache.pop(uri, None)
+        for key in [k for k in self._result_cache if k[0] == uri]:
+            del self._result_cache[key]
         path = self.uri_path(uri)
         if path is None:
             return
