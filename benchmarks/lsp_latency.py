@@ -444,7 +444,8 @@ async def finish_run(run: Run) -> dict[str, Any]:
         "status_notifications": statuses,
         "methods": {k: {"p50_ms": round(pct(v, 0.5), 2), "p95_ms": round(pct(v, 0.95), 2),
                         "mean_ms": round(statistics.fmean(v), 2) if v else None,
-                        "n": len(v), "mean_results": round(statistics.fmean(run.counts[k]), 1)}
+                        "n": len(v), "mean_results": (round(statistics.fmean(run.counts[k]), 1)
+                                                     if run.counts[k] else None)}
                     for k, v in run.timings.items()},
     })
     return run.info
@@ -502,7 +503,45 @@ def markdown_table(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
         a = ours[key]
         b = peer[key] if peer else None
         rows.append(f"| {label} | {a} | {b if b is not None else '-'} | {ratio(a, b)} |")
+    warm = ours.get("warm_start")
+    if warm:
+        rows.append(f"| first workspace/symbol, our second start (notes cache) (ms) | "
+                    f"{warm['first_workspace_symbol_ms']} | - | - |")
     return "\n".join(rows)
+
+
+# Why a figure can miss its target, printed next to a miss (known, structural causes).
+MISS_REASONS = {
+    "initialize_ms": "the Python interpreter starts and imports pygls and lsprotocol before it "
+                     "can answer (importing lsprotocol.types alone takes ~1 s on this machine); "
+                     "node loads one bundled file",
+    "first_response_after_initialize_ms": "the first requests also pay one-time cattrs "
+                                          "(de)serializer generation for their LSP types",
+}
+
+
+def misses(results: dict[str, Any]) -> list[str]:
+    ours, peer = results["ours"], results.get("peer")
+    out = []
+    if peer:
+        for key, m in ours["methods"].items():
+            pm = peer["methods"][key]
+            for q in ("p50_ms", "p95_ms"):
+                if pm[q] and m[q] > pm[q]:
+                    out.append(f"- {key} {q[:3]}: ratio {m[q] / pm[q]:.2f} > 1.0 "
+                               f"({m[q]:.1f} vs {pm[q]:.1f} ms; sub-millisecond noise on a "
+                               "shared machine)" if m[q] < 3 else
+                               f"- {key} {q[:3]}: ratio {m[q] / pm[q]:.2f} > 1.0")
+        for key in ("first_response_after_initialize_ms", "first_workspace_symbol_ms",
+                    "initialize_ms", "rss_mb"):
+            if peer[key] and ours[key] > peer[key]:
+                reason = MISS_REASONS.get(key, "")
+                out.append(f"- {key}: ratio {ours[key] / peer[key]:.2f} > 1.0"
+                           + (f": {reason}" if reason else ""))
+    for key in ("completion ](", "completion #"):
+        if ours["methods"][key]["p95_ms"] >= 20:
+            out.append(f"- {key}: p95 {ours['methods'][key]['p95_ms']:.1f} ms >= 20 ms")
+    return out
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -543,6 +582,14 @@ async def main_async(args: argparse.Namespace) -> int:
             await measure_round(run, plan, i)
     for run in runs:
         results[run.name] = await finish_run(run)
+    if not args.skip_ours:
+        # Our second start on the same vault reads the notes cache and the index it left.
+        print("restarting localgpt lsp (warm start) ...", file=sys.stderr)
+        warm = await start_run("ours", ours_cmd, env, vault, plan, 1, wait_status=False)
+        warm_info = await finish_run(warm)
+        results["ours"]["warm_start"] = {k: warm_info[k] for k in (
+            "initialize_ms", "first_response_after_initialize_ms",
+            "first_workspace_symbol_ms")}
     peer = results.get("peer")
     table = markdown_table(results["ours"], peer) if "ours" in results else json.dumps(
         peer, indent=2)
@@ -559,31 +606,29 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def write_md(results: dict[str, Any], table: str) -> None:
     ours = results["ours"]
-    peer = results.get("peer")
-    verdict = []
-    for key, m in ours["methods"].items():
-        if peer:
-            pm = peer["methods"][key]
-            if pm["p95_ms"] and m["p95_ms"] > pm["p95_ms"]:
-                verdict.append(f"- {key}: p95 ratio {m['p95_ms'] / pm['p95_ms']:.2f} > 1.0")
-    for key in ("completion ](", "completion #"):
-        if ours["methods"][key]["p95_ms"] >= 20:
-            verdict.append(f"- {key}: p95 {ours['methods'][key]['p95_ms']:.1f} ms >= 20 ms")
+    missed = misses(results)
     text = [
         "## Language server latency (`benchmarks/lsp_latency.py`)", "",
         f"Vault: {results['notes']:,} generated notes (headings, relative markdown links with "
-        "fragments, wiki links, tags); "
-        f"{results['repeat']} requests per method; both servers driven over stdio by the same "
-        "client, which answers the peer's `markdown/*` requests like VS Code (markdown-it "
-        "tokens via markdown-it-py), so the peer's round trips count as they do in VS Code. "
-        f"Our server: `[memory] embedding_provider = \"{results['embedding_provider']}\"`, fresh "
-        "LOCALGPT_HOME (no cache); measured after its startup memory indexing finished "
-        f"({ours['memory_index_ready_s']} s after spawn).", "",
+        "fragments, wiki links, tags). Both servers run over stdio, driven by the same client "
+        "with the same requests; the client answers the peer's `markdown/*` requests the way "
+        "VS Code does (markdown-it tokens via markdown-it-py), so the peer's round trips count "
+        f"as they do in VS Code. {results['repeat']} rounds of one request per method, "
+        "interleaved between the two servers (alternating which goes first) so both see the "
+        "same machine load. Our server: fresh LOCALGPT_HOME (no notes cache), "
+        f"`[memory] embedding_provider = \"{results['embedding_provider']}\"`, measured after "
+        f"its startup memory indexing finished ({ours['memory_index_ready_s']} s after spawn). "
+        "\"first response after initialize\" is from the end of the initialize handshake to "
+        "the answer to documentSymbol on a note opened with 39 others; \"first "
+        "workspace/symbol\" needs the whole vault read (both servers read it lazily or in the "
+        "background). workspace/symbol: we return the best 128 matches, the peer every match.",
+        "",
         f"Command: `{results['command']}`  ", f"Machine: {results['machine']} (shared with "
-        "other jobs while measured: figures are noisy)", "",
+        "other jobs while measured: figures are noisy; rerun on an idle machine for release "
+        "numbers)", "",
         table, "",
-        "Targets: every ratio <= 1.0 and completion p95 < 20 ms at 5,000 notes.",
-        "Missed:" if verdict else "All targets met in this run.", *verdict, "",
+        "Targets: every ratio <= 1.0 and completion p95 < 20 ms at 5,000 notes.", "",
+        ("Missed in this run:" if missed else "All targets met in this run."), *missed, "",
     ]
     (ROOT / "benchmarks" / "lsp.md").write_text("\n".join(text))
 
