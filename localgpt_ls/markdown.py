@@ -91,15 +91,13 @@ class MarkdownDoc:
     tasks: list[Task] = field(default_factory=list)
 
     def heading_path_at(self, line: int) -> tuple[str, ...]:
-        """The heading path of the section that contains `line` (() before the first heading)."""
+        """The heading path of the innermost section containing `line` (() outside any)."""
         path: tuple[str, ...] = ()
         for h in self.headings:
             if h.line > line:
                 break
-            path = h.path
-            # A deeper heading's section may have ended; its parents' path still applies.
-            if h.end_line < line:
-                path = h.path[:-1]
+            if line <= h.end_line:
+                path = h.path  # later containing headings are nested deeper
         return path
 
 
@@ -443,7 +441,9 @@ def chunk(text: str, doc: MarkdownDoc | None = None, chunk_tokens: int = 400,
     lines does not become a chunk of its own. A long section is cut at block (paragraph, list,
     code) boundaries, then at lines, and a single over-long line at characters. Every chunk's text
     is exactly its lines `line_start..line_end` (1-based), except pieces of an over-long line.
-    The heading path of a merged chunk is the common prefix of its sections' paths.
+    Overlap is made of whole lines, so a paragraph written as one line longer than the overlap
+    budget is not repeated. The heading path of a merged chunk is the common prefix of its
+    sections' paths.
     """
     if doc is None:
         doc = parse(text)

@@ -180,3 +180,9 @@ def test_parse_survives_garbage() -> None:
         doc = parse(s)
         for c in chunk(s, doc, 30, 5):
             assert 1 <= c.line_start <= c.line_end <= len(doc.lines)
+
+
+def test_heading_path_at_lines() -> None:
+    doc = parse("# A\n\ntext\n\n## B\n\nb text\n\n# C\n\nc\n")
+    got = [doc.heading_path_at(i) for i in range(1, 12)]
+    assert got == [("A",)] * 4 + [("A", "B")] * 3 + [()] + [("C",)] * 3
