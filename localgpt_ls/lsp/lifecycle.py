@@ -63,6 +63,8 @@ def register(server: LocalGPTServer) -> None:
         from localgpt_ls.engine import Engine
 
         ls.options, found = parse_options(params.initialization_options)
+        ls.raw_options = params.initialization_options if isinstance(
+            params.initialization_options, dict) else {}
         problems.extend(found)
         try:
             config = load_config()
@@ -84,6 +86,7 @@ def register(server: LocalGPTServer) -> None:
             ls.show(f"LocalGPT: {problem}")
         ls.scan_done = asyncio.Event()
         send_status(ls, "starting", f"workspace {ls.workspace_root}")
+        await pull_settings(ls)
         ls.spawn(_start_background(ls))
         for hook in ls.startup_hooks:  # e.g. the heartbeat schedule (lsp/heartbeat.py)
             try:
@@ -104,6 +107,12 @@ def register(server: LocalGPTServer) -> None:
                 ls.engine.close()
             except Exception:
                 log.exception("engine close failed")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: LocalGPTServer,
+                                       params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings.get("localgpt") if isinstance(params.settings, dict) else None
+        await pull_settings(ls, pushed=settings if isinstance(settings, dict) else None)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: LocalGPTServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -138,6 +147,31 @@ def register(server: LocalGPTServer) -> None:
         ls.spawn(apply_file_changes(ls, changes))
 
 
+async def pull_settings(ls: LocalGPTServer, pushed: dict[str, Any] | None = None) -> None:
+    """Editor settings (section `localgpt`, same keys as initializationOptions) override the
+    initialization options. Pulled with workspace/configuration when the client supports it,
+    else taken from didChangeConfiguration. `workspace` is fixed once the server started."""
+    settings = pushed
+    caps = ls.client_capabilities.workspace
+    if settings is None and caps is not None and caps.configuration:
+        try:
+            answer = await asyncio.wait_for(ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="localgpt")])),
+                5)
+        except Exception as exc:  # the client refused or never answered: keep what we have
+            log.info("workspace/configuration unavailable: %s", exc)
+            return
+        settings = answer[0] if answer and isinstance(answer[0], dict) else {}
+    if settings is None:
+        return
+    merged = {**ls.raw_options, **{k: v for k, v in settings.items() if k != "workspace"}}
+    options, problems = parse_options(merged)
+    options.workspace = ls.options.workspace
+    ls.options = options
+    for problem in problems:
+        ls.show(f"LocalGPT settings: {problem}")
+
+
 def _after_edit(ls: LocalGPTServer, uri: str, delay: float | None = None) -> None:
     """Re-parse (lazily) and re-check a document once typing pauses."""
     from localgpt_ls.lsp.diagnostics import publish
@@ -163,8 +197,9 @@ async def _after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
 
 async def _start_background(ls: LocalGPTServer) -> None:
     await _after_startup_burst(ls)
-    await _scan(ls)
+    # Watch first, then scan: a file changed meanwhile is either in the scan or in an event.
     await _watch(ls)
+    await _scan(ls)
     if ls.options.memory.index_on_startup:
         ls.spawn(index_memory(ls))
 

@@ -106,6 +106,7 @@ class LocalGPTServer(LanguageServer):
         super().__init__("localgpt-ls", __version__, protocol_cls=LocalGPTProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.options = InitializationOptions()
+        self.raw_options: dict[str, Any] = {}  # initializationOptions as sent
         self.engine: Any = None  # localgpt_ls.engine.Engine once initialized
         self.workspace_root: Path = Path.cwd()
         self.index = NoteIndex(Path.cwd())

@@ -355,3 +355,45 @@ async def test_hover_on_a_plain_word_shows_memory_snippets(lsp: Session) -> None
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "knowledge/project-alpha.md:" in hover.contents.value
     assert "Ship the thing by Friday." in hover.contents.value
+
+
+async def test_status_notifications_match_their_schema(lsp: Session) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "lsp"
+                         / "localgpt.status.json").read_text())
+    assert lsp.statuses
+    for status in lsp.statuses:
+        jsonschema.validate(status, schema)
+
+
+async def test_create_note_command_refuses_paths_outside_the_workspace(lsp: Session) -> None:
+    with pytest.raises(Exception, match="outside the workspace"):
+        await lsp.client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="localgpt.createNote", arguments=[{"path": "../escape.md"}]))
+    assert not (lsp.workspace.parent / "escape.md").exists()
+
+
+async def test_editor_settings_override_initialization_options(lsp: Session) -> None:
+    text = "Many: [["
+    uri = lsp.open("scratch-settings.md", text)
+    before = await complete(lsp, uri, 0, lsp.col(text, len(text)))
+    assert len(before.items) > 2
+    lsp.client.set_configuration({"completionLimit": 2}, section="localgpt")
+    try:
+        lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"localgpt": {"completionLimit": 2}}))
+        after = before
+        for _ in range(50):
+            after = await complete(lsp, uri, 0, lsp.col(text, len(text)))
+            if len(after.items) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(after.items) == 2 and after.is_incomplete
+    finally:
+        lsp.client.set_configuration({}, section="localgpt")
+        lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"localgpt": {"completionLimit": 50}}))
