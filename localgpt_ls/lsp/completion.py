@@ -164,9 +164,9 @@ def relative_path(target: str, base: str) -> str:
     return "../" * (len(b) - i) + "/".join(t[i:])
 
 
-def md_path(source: NoteInfo | None, note: NoteInfo) -> str:
+def md_path(source_rel: str, note: NoteInfo) -> str:
     """Relative path from the source note's folder, URL-encoded the way links are written."""
-    base = posixpath.dirname(source.rel) if source is not None else ""
+    base = posixpath.dirname(source_rel) if not source_rel.startswith("/") else ""
     rel = note.rel if note.rel.startswith("/") else relative_path(note.rel, base)
     return rel if _URL_SAFE.fullmatch(rel) else quote(rel, safe="/._-~")
 
@@ -181,14 +181,15 @@ def wiki_name(index: NoteIndex, note: NoteInfo) -> str:
 def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: str,
                q_start: int, cursor: int, kind: str) -> types.CompletionList:
     query = line[q_start:cursor]
-    source = ls.index.get(uri)
+    # The document's own path (it may not be parsed yet: completion must not wait for that).
+    source_rel = ls.rel_of(ls.uri_path(uri) or ls.workspace_root / "_")
     limit = max(1, ls.options.completion_limit)
     cands = ls.candidates.get(ls.index)
     ranked, cut = fuzzy_rank(cands, query.split("/")[-1] if kind == "md" else query, limit * 2)
     incomplete = cut
     if len(query) <= SHORT_QUERY and ls.options.memory.suggest_by_meaning:
         paragraph = paragraph_around(lines, row, (q_start - 2, cursor))
-        related = ls.meaning.lookup(ls, uri, paragraph, source.rel if source else None)
+        related = ls.meaning.lookup(ls, uri, paragraph, source_rel)
         if related is None:
             incomplete = True  # ask again: meaning-ranked suggestions are on their way
         elif related:
@@ -212,7 +213,7 @@ def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: s
             label = text
             closing = "" if after.startswith(("]]", "|", "#")) else "]]"
         else:
-            text = md_path(source, note)
+            text = md_path(source_rel, note)
             label = text
             closing = "" if after.startswith((")", "#")) else ")"
         items.append(types.CompletionItem(
