@@ -169,13 +169,27 @@ class _HttpEmbedder:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.model_id = f"{self.provider}:{model}"
+        self._timeout = timeout
         self._client = httpx.Client(timeout=timeout, headers=headers or {})
 
-    def _post(self, url: str, payload: dict[str, Any]) -> Any:
+    # A search waits for its query vector; past this it falls back to keywords (see index.py).
+    query_timeout = 5.0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self._timeout)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query with a short timeout: searching never hangs on a slow server."""
+        return self._embed([text], self.query_timeout)[0]
+
+    def _embed(self, texts: Sequence[str], timeout: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def _post(self, url: str, payload: dict[str, Any], timeout: float) -> Any:
         import httpx
 
         try:
-            resp = self._client.post(url, json=payload)
+            resp = self._client.post(url, json=payload, timeout=timeout)
         except httpx.HTTPError as exc:
             raise EmbeddingError(f"{self.provider} embeddings at {url} failed: {exc}") from None
         if resp.status_code != 200:
@@ -197,11 +211,11 @@ class OpenAIEmbedder(_HttpEmbedder):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         super().__init__(base_url, model, timeout, headers)
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], timeout: float) -> np.ndarray:
         rows: list[list[float]] = []
         for b in range(0, len(texts), 64):
             data = self._post(f"{self.base_url}/embeddings",
-                              {"model": self.model, "input": list(texts[b:b + 64])})
+                              {"model": self.model, "input": list(texts[b:b + 64])}, timeout)
             try:
                 items = sorted(data["data"], key=lambda d: d["index"])
                 rows.extend(item["embedding"] for item in items)
@@ -216,11 +230,11 @@ class OllamaEmbedder(_HttpEmbedder):
 
     provider = "ollama"
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], timeout: float) -> np.ndarray:
         rows: list[list[float]] = []
         for b in range(0, len(texts), 64):
             data = self._post(f"{self.base_url}/api/embed",
-                              {"model": self.model, "input": list(texts[b:b + 64])})
+                              {"model": self.model, "input": list(texts[b:b + 64])}, timeout)
             try:
                 rows.extend(data["embeddings"])
             except (KeyError, TypeError):

@@ -404,7 +404,8 @@ class MemoryIndex:
             hit = self._query_cache.get(query)
         if hit is not None:
             return hit
-        vec = self.embedder.embed([query])[0]
+        embed_query = getattr(self.embedder, "embed_query", None)
+        vec = embed_query(query) if embed_query else self.embedder.embed([query])[0]
         with self._query_lock:
             if len(self._query_cache) > 256:
                 self._query_cache.clear()

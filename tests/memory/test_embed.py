@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from localgpt_ls.config import Config
+from localgpt_ls.memory import MemoryIndex
 from localgpt_ls.memory.embed import (
     EmbeddingError,
     LocalEmbedder,
@@ -130,3 +132,27 @@ def test_server_errors_are_clear(server: _Server) -> None:
         OpenAIEmbedder(server.url + "/v1", "broken", None).embed(["x"])
     with pytest.raises(EmbeddingError, match="ollama embeddings"):
         OllamaEmbedder("http://127.0.0.1:9", "m", timeout=2).embed(["x"])
+
+
+def test_index_with_a_server_embedder_and_keyword_fallback(server: _Server,
+                                                           notes_ws: Path) -> None:
+    config = Config()
+    config.memory.embedding_provider = "openai"
+    config.providers.openai.base_url = server.url + "/v1"
+    config.providers.openai.api_key = "sk-test"
+    idx = MemoryIndex(notes_ws, config)
+    try:
+        report = idx.reindex()
+        stats = idx.stats()
+        assert report.chunks_embedded == stats["total_chunks"] == stats["embedded_chunks"]
+        assert stats["embedding_model"] == "openai:text-embedding-3-small"
+        assert _Handler.seen[0]["auth"] == "Bearer sk-test"
+        assert idx.search("Kestrel").mode == "hybrid"
+        # the server goes away: searching still answers, by keywords, and says so
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        response = idx.search("sourdough starter")
+        assert response.mode == "fts"
+        assert response.results[0].file == "knowledge/sourdough.md"
+    finally:
+        idx.close()
