@@ -1,7 +1,8 @@
 """MemoryIndex: keeps the index in step with the workspace and answers searches.
 
 Indexing is two-speed. `index_file`/`reindex` re-chunk changed files and update FTS at once, in
-one short transaction per file, so a saved note is searchable by keyword within milliseconds.
+short transactions (one per saved file; 32 files each during a reindex), so a saved note is
+searchable by keyword within milliseconds.
 Vectors come from `embed_pending`, which embeds only chunk texts the cache has never seen (a
 cache hit costs a lookup). `reindex` runs both, so after it every chunk is embedded.
 """
@@ -42,11 +43,9 @@ log = logging.getLogger("localgpt.memory")
 
 CHUNKING_VERSION = "1"  # bump when markdown.chunk changes its output: the index rebuilds
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
+WRITE_BATCH_FILES = 32  # files per write transaction in a reindex (each commit costs ~1 ms)
 # progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)
 Progress = Callable[[str, int, int], None]
-
-
-WRITE_BATCH_FILES = 32
 
 
 @dataclass
@@ -90,7 +89,14 @@ def embed_text(heading_path: tuple[str, ...], text: str) -> str:
 
 
 class MemoryIndex:
-    """The memory index of one workspace. Safe to share between threads."""
+    """The memory index of one workspace. Safe to share between threads (one SQLite connection
+    per thread) and between processes (see store.py).
+
+    For doors: `search`, `reindex`, `index_file` / `remove_file` (editor saves, watchers),
+    `embed_pending` (fill vectors in the background), `stats`, `recent`, `similar_files`
+    (meaning-ranked notes for completion; never waits for the model), `warm` (load the model
+    and vectors from a background thread), `pop_warnings`, `close`.
+    """
 
     def __init__(self, workspace: Path, config: Any = None, *, embedder: Embedder | None = None,
                  index_file_path: Path | None = None) -> None:
