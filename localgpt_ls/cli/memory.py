@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from localgpt_ls.cli.common import print_json
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
+
+
+def _index_errors(handler: Callable[[argparse.Namespace], int]
+                  ) -> Callable[[argparse.Namespace], int]:
+    """An index that stays locked past the busy timeout (or an unwritable state folder) is one
+    clear line, not a traceback. Damaged files never get here: the index recovers from those."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        # imported here so `localgpt --version` never loads SQLite extensions
+        from localgpt_ls.memory.store import DatabaseErrors
+
+        try:
+            return handler(args)
+        except DatabaseErrors as exc:
+            raise LocalGPTError(f"the memory index cannot be used right now ({exc}); another "
+                                "program may hold it: try again in a moment") from None
+        except PermissionError as exc:
+            raise LocalGPTError(f"cannot write the memory index: {exc}; check that "
+                                "LOCALGPT_HOME is writable") from None
+    return run
 
 
 def register(sub: Any) -> None:
@@ -21,17 +43,17 @@ def register(sub: Any) -> None:
     s.add_argument("--min-score", type=float, default=None,
                    help="drop results scoring below this (0..1)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(handler=search)
+    s.set_defaults(handler=_index_errors(search))
     r = ms.add_parser("reindex", help="bring the index up to date with the workspace")
     r.add_argument("--force", action="store_true", help="re-read every file")
-    r.set_defaults(handler=reindex)
+    r.set_defaults(handler=_index_errors(reindex))
     st = ms.add_parser("stats", help="files, chunks and embeddings in the index")
     st.add_argument("--json", action="store_true")
-    st.set_defaults(handler=stats)
+    st.set_defaults(handler=_index_errors(stats))
     rc = ms.add_parser("recent", help="recently changed memory files")
     rc.add_argument("-n", "--limit", type=int, default=10)
     rc.add_argument("--json", action="store_true")
-    rc.set_defaults(handler=recent)
+    rc.set_defaults(handler=_index_errors(recent))
 
 
 class ProgressBar:

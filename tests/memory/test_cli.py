@@ -61,3 +61,24 @@ def test_reindex_stats_recent(ws: Path, capsys) -> None:
 def test_bad_limit_is_a_clear_error(ws: Path, capsys) -> None:
     assert main(["memory", "search", "x", "-n", "0"]) == 2
     assert "-n must be at least 1" in capsys.readouterr().err
+
+
+def test_locked_index_is_one_clear_line(ws: Path, capsys, monkeypatch) -> None:
+    from localgpt_ls.memory import store
+
+    assert main(["memory", "reindex"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    from localgpt_ls import paths
+
+    holder = store.connect(paths.index_path(ws.resolve()))
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        (ws / "knowledge" / "new.md").write_text("# New\n\nlocked out\n")
+        assert main(["memory", "reindex"]) == 2
+        err = capsys.readouterr().err
+        assert "the memory index cannot be used right now" in err
+        assert "Traceback" not in err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
