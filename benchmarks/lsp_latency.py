@@ -258,8 +258,9 @@ class Client:
             return [uri_of(p) for p in sorted(self.vault.rglob("*.md"))
                     if not any(part.startswith(".") for part in p.relative_to(self.vault).parts)]
         if method == "workspace/configuration":
-            return [PEER_SETTINGS.get(item.get("section") or "", PEER_SETTINGS)
-                    for item in params.get("items", [])]
+            # VS Code answers null for a section it has no settings for.
+            return [PEER_SETTINGS if not item.get("section") else
+                    PEER_SETTINGS.get(item["section"]) for item in params.get("items", [])]
         return None  # registerCapability, workDoneProgress/create, watchers: acknowledged
 
     def rss_kb(self) -> int:
