@@ -28,7 +28,15 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from localgpt_ls import __version__
-from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, empty_note, load_note, parse_note, relative
+from localgpt_ls.lsp.notes import (
+    MAX_PARSE_BYTES,
+    NoteIndex,
+    NoteInfo,
+    empty_note,
+    load_note,
+    parse_note,
+    relative,
+)
 from localgpt_ls.lsp.options import InitializationOptions
 from localgpt_ls.lsp.positions import split_lines
 
@@ -209,7 +217,13 @@ class LocalGPTServer(LanguageServer):
                     cached.mtime_ns == -1:
                 return cached
             path = self.uri_path(uri) or Path(uri)
-            parsed = parse_note(doc.source, path, self.rel_of(path), uri, mtime_ns=-1)
+            source = doc.source
+            if len(source) > MAX_PARSE_BYTES:
+                # A huge paste or log: serve it as a note without structure rather than
+                # stall every request behind a multi-second parse.
+                parsed = empty_note(path, self.rel_of(path), uri, -1, len(source))
+            else:
+                parsed = parse_note(source, path, self.rel_of(path), uri, mtime_ns=-1)
             self._open_versions[uri] = doc.version
             self.index.put(parsed)
             return parsed

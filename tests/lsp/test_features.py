@@ -397,3 +397,14 @@ async def test_editor_settings_override_initialization_options(lsp: Session) -> 
         lsp.client.set_configuration({}, section="localgpt")
         lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"localgpt": {"completionLimit": 50}}))
+
+
+async def test_a_huge_document_is_served_without_structure(lsp: Session) -> None:
+    text = "# Huge\n\n" + ("[[beta]] " * 100 + "\n") * 2500  # ~2.3 MB
+    uri = lsp.open("scratch-huge.md", text)
+    symbols = await lsp.client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=doc(uri)))
+    assert symbols == []
+    # and the server still answers everything else
+    found = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="goal"))
+    assert found and found[0].name == "Goals"
