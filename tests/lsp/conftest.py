@@ -126,7 +126,8 @@ async def start_session(preset: str, root: Path, config_toml: str,
         capabilities=client_capabilities(preset),
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="vault")],
-        initialization_options=init_options or {"diagnosticsDebounceMs": 50},
+        initialization_options=init_options or {"diagnosticsDebounceMs": 50,
+                                                "indexDebounceMs": 100},
     ))
     await asyncio.wait_for(ready.wait(), 30)
     encoding = str(getattr(result.capabilities.position_encoding, "value",

@@ -408,3 +408,25 @@ async def test_a_huge_document_is_served_without_structure(lsp: Session) -> None
     # and the server still answers everything else
     found = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="goal"))
     assert found and found[0].name == "Goals"
+
+
+async def test_saving_a_note_updates_the_memory_index(lsp: Session) -> None:
+    rel = f"knowledge/saved-{lsp.preset}.md"
+    word = f"zanzibarite{lsp.preset.replace('-', '')}"
+    uri = lsp.open(rel, "# Saved\n\nNothing yet.\n")
+    text = f"# Saved\n\nThe {word} mineral is green.\n"
+    (lsp.workspace / rel).write_text(text, encoding="utf-8")  # what the editor's save does
+    lsp.client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=doc(uri)))
+    probe = f"What is {word}?"
+    other = lsp.open(f"scratch-probe-{lsp.preset}.md", probe)
+    hover = None
+    for _ in range(60):
+        hover = await lsp.client.text_document_hover_async(types.HoverParams(
+            text_document=doc(other), position=pos(0, lsp.col(probe, probe.index(word) + 3))))
+        if hover is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert f"[{rel}:1]" in hover.contents.value  # the note is one chunk
+    assert "mineral is green" in hover.contents.value
