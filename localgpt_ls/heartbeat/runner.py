@@ -163,7 +163,10 @@ class HeartbeatRunner:
         if reason:
             return HeartbeatResult("skipped", started, reason=reason)
         try:
-            reply = await asyncio.wait_for(self._turn(PROMPT), self._turn_timeout)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that lands as the turn finishes, and then the schedule would never stop.
+            async with asyncio.timeout(self._turn_timeout):
+                reply = await self._turn(PROMPT)
         except HeartbeatSkip as skip:
             return HeartbeatResult("skipped", started, reason=skip.reason)
         except TimeoutError:

@@ -75,8 +75,9 @@ async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
     sep = "\n" * max(0, 2 - trailing) if body else ""
     edit = workspace_edit(ls, {uri: [types.TextEdit(range=types.Range(start=end, end=end),
                                                      new_text=sep + entry)]})
-    result = await asyncio.wait_for(ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT heartbeat")), 10)
+    async with asyncio.timeout(10):  # not wait_for: it can swallow a cancellation on 3.11
+        result = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT heartbeat"))
     return bool(result.applied)
 
 

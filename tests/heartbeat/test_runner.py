@@ -4,6 +4,7 @@ the schedule (first tick after one interval, active hours, back-off), with an in
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -167,24 +168,24 @@ async def test_schedule_first_tick_waits_one_interval(ws: Path) -> None:
     start = clock.now
     turn = Turn("HEARTBEAT_OK")
     runs: list[datetime] = []
+    seen: list[dict[str, object]] = []
     runner = make_runner(ws, turn, clock, interval="30m")
     orig = runner.run_once
 
     async def recording(deliver: object = None) -> object:
         runs.append(clock.now)
+        seen.append(runner.status())  # what `heartbeat status` shows while this run is due
         return await orig(deliver)  # type: ignore[arg-type]
 
     runner.run_once = recording  # type: ignore[method-assign]
     task = asyncio.create_task(runner.run_forever(None))
     await run_until(task, lambda: len(runs) >= 3)
-    status = runner.status()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert runs[:3] == [start + timedelta(minutes=30 * n) for n in (1, 2, 3)]
-    assert status["runner"]["this_process"] is True
-    # Seen while the runner sleeps towards the 4th run.
-    assert status["next_run"] == (start + timedelta(minutes=120)).isoformat()
+    assert [s["next_run"] for s in seen[:3]] == [r.isoformat() for r in runs[:3]]
+    assert all(s["runner"] == {"pid": os.getpid(), "this_process": True} for s in seen)
     assert runner.status()["next_run"] is None  # released on cancel
 
 
