@@ -23,7 +23,7 @@ from pygls.uris import from_fs_path
 from localgpt_ls import markdown
 from localgpt_ls.markdown import Heading, Link, Tag, Task
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # Files larger than this are listed (links to them resolve) but not parsed: a 50 MB log
 # dumped into the workspace must not stall the editor.
 MAX_PARSE_BYTES = 2_000_000
@@ -47,6 +47,10 @@ class NoteInfo:
     mtime_ns: int = 0
     size: int = 0
     line_count: int = 0
+    # Precomputed where the note is parsed (a worker), so indexing 5,000 notes on the event
+    # loop is dictionary work only: the note's loose name and those of its link targets.
+    key: str = ""
+    link_keys: frozenset[str] = frozenset()
 
     @property
     def stem(self) -> str:
@@ -67,7 +71,8 @@ def parse_note(text: str, path: Path, rel: str, uri: str, mtime_ns: int = 0,
     wide = {n: doc.lines[n - 1] for n in wanted
             if 0 < n <= len(doc.lines) and not doc.lines[n - 1].isascii()}
     return NoteInfo(path, rel, uri, title, tuple(doc.headings), tuple(doc.links),
-                    tuple(doc.tags), tuple(doc.tasks), wide, mtime_ns, size, len(doc.lines))
+                    tuple(doc.tags), tuple(doc.tasks), wide, mtime_ns, size, len(doc.lines),
+                    stem_key(path.stem), frozenset(link_key(lk) for lk in doc.links))
 
 
 def read_text(path: Path) -> str | None:
@@ -82,7 +87,8 @@ def read_text(path: Path) -> str | None:
 
 
 def empty_note(path: Path, rel: str, uri: str, mtime_ns: int = 0, size: int = 0) -> NoteInfo:
-    return NoteInfo(path, rel, uri, path.stem, (), (), (), (), {}, mtime_ns, size, 0)
+    return NoteInfo(path, rel, uri, path.stem, (), (), (), (), {}, mtime_ns, size, 0,
+                    stem_key(path.stem))
 
 
 def load_note(path: Path, rel: str) -> NoteInfo:
@@ -177,10 +183,10 @@ class NoteIndex:
         self.notes[note.uri] = note
         self.journal.append(note.uri)
         self.by_stem.setdefault(note.stem.lower(), set()).add(note.uri)
-        self.by_key.setdefault(stem_key(note.stem), set()).add(note.uri)
+        self.by_key.setdefault(note.key, set()).add(note.uri)
         self.by_rel[note.rel.lower()] = note.uri
         self.by_path[str(note.path)] = note.uri
-        for key in {link_key(lk) for lk in note.links}:
+        for key in note.link_keys:
             self.link_sources.setdefault(key, set()).add(note.uri)
         for tag in note.tags:
             counts = self.tag_notes.setdefault(tag.name.lower(), {})
@@ -207,16 +213,16 @@ class NoteIndex:
             stems.discard(note.uri)
             if not stems:
                 del self.by_stem[note.stem.lower()]
-        keyed = self.by_key.get(stem_key(note.stem))
+        keyed = self.by_key.get(note.key)
         if keyed is not None:
             keyed.discard(note.uri)
             if not keyed:
-                del self.by_key[stem_key(note.stem)]
+                del self.by_key[note.key]
         if self.by_rel.get(note.rel.lower()) == note.uri:
             del self.by_rel[note.rel.lower()]
         if self.by_path.get(str(note.path)) == note.uri:
             del self.by_path[str(note.path)]
-        for key in {link_key(lk) for lk in note.links}:
+        for key in note.link_keys:
             sources = self.link_sources.get(key)
             if sources is not None:
                 sources.discard(note.uri)
