@@ -343,24 +343,34 @@ def start(tcp: str | None = None) -> None:
         profiler = cProfile.Profile()
         server.profiler = (profiler, profile)
         profiler.enable()
-        _serve(server, tcp)
-        return
-    _serve(server, tcp)
+    code = _serve(server, tcp)
+    # The editor said `exit`: leave now. A worker thread may be mid-way through a long
+    # reindex; joining it at interpreter exit would keep a dead server around for seconds
+    # (SQLite rolls an unfinished transaction back on the next open, so nothing is lost).
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
-def _serve(server: LocalGPTServer, tcp: str | None) -> None:
+def _serve(server: LocalGPTServer, tcp: str | None) -> int:
+    """Serve until the client exits; returns the process exit code."""
+    code = 0
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
-        return
+        return code
     try:
         asyncio.run(_serve_stdio(server))
     except _PipeUnsupported:
         server.start_io()  # stdin is a file or the platform's loop cannot watch pipes
-    except (KeyboardInterrupt, SystemExit, BrokenPipeError):
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except (KeyboardInterrupt, BrokenPipeError):
         pass
     finally:
         server.shutdown()
+    return code
 
 
 class _PipeUnsupported(Exception):
