@@ -370,20 +370,21 @@ def parse(text: str) -> MarkdownDoc:
 
 
 def _build_headings(raw: list[tuple[int, str, int]], lines: list[str]) -> list[Heading]:
-    out: list[Heading] = []
-    stack: list[tuple[int, str]] = []
+    """Headings with their paths and section ends, in one pass (a stack of open sections)."""
+    ends = [len(lines)] * len(raw)
+    paths: list[tuple[str, ...]] = []
+    open_: list[int] = []  # indexes into raw of sections still open, shallowest first
     for idx, (level, text, line) in enumerate(raw):
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, text))
-        end = len(lines)
-        for lvl2, _t, line2 in raw[idx + 1:]:
-            if lvl2 <= level:
-                end = line2 - 1
-                break
+        while open_ and raw[open_[-1]][0] >= level:
+            ends[open_.pop()] = line - 1
+        paths.append((*(raw[i][1] for i in open_), text))
+        open_.append(idx)
+    out: list[Heading] = []
+    for idx, (level, text, line) in enumerate(raw):
+        end = ends[idx]
         while end > line and not lines[end - 1].strip():
             end -= 1
-        out.append(Heading(level, text, slugify(text), line, end, tuple(t for _l, t in stack)))
+        out.append(Heading(level, text, slugify(text), line, end, paths[idx]))
     return out
 
 
