@@ -175,7 +175,8 @@ class HeartbeatRunner:
         except Exception as exc:  # a provider error must never escape into a door
             log.warning("heartbeat turn failed: %s", exc)
             return HeartbeatResult("failed", started, reason=_one_line(exc), called_model=True)
-        verdict = rules.strip_token(reply or "")
+        reply = reply or ""
+        verdict = rules.strip_token(reply)
         if not verdict.deliver:
             return HeartbeatResult("ok", started, response=reply, called_model=True)
         result = HeartbeatResult("alert", started, response=reply, text=verdict.text,
