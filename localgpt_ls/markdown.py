@@ -20,6 +20,7 @@ Conventions:
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -197,24 +198,34 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def _mask_code_spans(s: str) -> str:
-    """Mask inline code spans: a run of N backticks up to the next run of exactly N."""
-    out = s
-    pos = 0
-    while True:
-        m = _BACKTICKS.search(s, pos)
-        if not m:
-            return out
-        n = len(m.group())
-        closer = None
-        for m2 in _BACKTICKS.finditer(s, m.end()):
-            if len(m2.group()) == n:
-                closer = m2
-                break
+    """Mask inline code spans: a run of N backticks up to the next run of exactly N.
+
+    Linear: runs are grouped by length once, and the output is built from pieces.
+    """
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(s)]
+    if not runs:
+        return s
+    by_len: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(runs):
+        by_len.setdefault(b - a, []).append(i)
+    next_same: dict[int, int] = {}  # run index -> index of the next run of the same length
+    for same in by_len.values():
+        for x, y in itertools.pairwise(same):
+            next_same[x] = y
+    pieces: list[str] = []
+    pos = i = 0
+    while i < len(runs):
+        closer = next_same.get(i)
         if closer is None:
-            pos = m.end()
+            i += 1
             continue
-        out = _mask(out, m.start(), closer.end())
-        pos = closer.end()
+        a, b = runs[i][0], runs[closer][1]
+        pieces.append(s[pos:a])
+        pieces.append(re.sub(r"[^\n]", " ", s[a:b]))
+        pos = b
+        i = closer + 1
+    pieces.append(s[pos:])
+    return "".join(pieces)
 
 
 _FENCE = re.compile(r"^(?:[ \t]*(?:>[ \t]?)*(?:[-*+]|\d+[.)])?[ \t]*)(`{3,}|~{3,})")
@@ -260,9 +271,11 @@ def _scan_links(line: str, lineno: int) -> list[Link]:
             continue
         found.append(Link("wiki", target, heading or None, alias or None, lineno, m.start(),
                           m.end(), m.group(0)))
+    wiki_starts = [f.start for f in found]  # sorted: finditer goes left to right
     for m in _MD_LINK.finditer(line):
         # a `[[wiki]]` also contains `[x]` shapes; never report overlapping links
-        if any(f.start <= m.start() < f.end for f in found):
+        k = bisect.bisect_right(wiki_starts, m.start()) - 1
+        if k >= 0 and m.start() < found[k].end:
             continue
         dest = m.group(2) if m.group(2) is not None else m.group(3)
         if not dest or _SCHEME.match(dest):
@@ -361,8 +374,12 @@ def parse(text: str) -> MarkdownDoc:
         links = _scan_links(mline, i + 1)
         doc.links.extend(links)
         tag_line = mline
-        for lk in links:  # `[x](#heading)` and `[[n#h]]` hold `#` that are not tags
-            tag_line = tag_line[:lk.start] + " " * (lk.end - lk.start) + tag_line[lk.end:]
+        if links:  # `[x](#heading)` and `[[n#h]]` hold `#` that are not tags
+            parts, pos = [], 0
+            for lk in links:
+                parts += [mline[pos:lk.start], " " * (lk.end - lk.start)]
+                pos = lk.end
+            tag_line = "".join(parts) + mline[pos:]
         doc.tags.extend(_scan_tags(tag_line, i + 1))
 
     doc.headings = _build_headings(raw_headings, lines)
