@@ -174,7 +174,7 @@ def test_fts_only_mode_without_embedder(notes_ws: Path, make_index) -> None:
     assert report.chunks_embedded == 0
     response = idx.search("Kestrel refunds")
     assert response.mode == "fts"
-    assert response.results[0].file in {"knowledge/kestrel.md", "memory/2026-11-20.md"}
+    assert response.results[0].file in {"knowledge/kestrel.md", "memory/2025-03-10.md"}
     assert idx.search("feline pet").results == []  # no shared words, no meaning: nothing
     assert idx.stats()["embedded_chunks"] == 0
 
@@ -193,7 +193,7 @@ def test_recency_decays_daily_logs_only(notes_ws: Path, make_index) -> None:
     plain = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10).results}
     decayed = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10,
                                                     recency_half_life_days=1).results}
-    assert decayed.get("memory/2026-11-20.md", 0) < plain["memory/2026-11-20.md"]
+    assert decayed.get("memory/2025-03-10.md", 0) < plain["memory/2025-03-10.md"]
     assert decayed["knowledge/kestrel.md"] == plain["knowledge/kestrel.md"]
     assert decayed["MEMORY.md"] == plain["MEMORY.md"]
 
@@ -202,9 +202,9 @@ def test_similar_files_ranks_by_meaning(notes_ws: Path, make_index) -> None:
     idx = make_index(notes_ws)
     idx.reindex()
     ranked = idx.similar_files("my kitten keeps asking for dinner", limit=3,
-                               exclude="memory/2026-11-22.md")
+                               exclude="memory/2025-03-12.md")
     assert ranked[0][0] == "knowledge/cat-care.md"
-    assert all(f != "memory/2026-11-22.md" for f, _ in ranked)
+    assert all(f != "memory/2025-03-12.md" for f, _ in ranked)
 
 
 def test_rebuild_when_model_or_chunking_changes(notes_ws: Path, make_index) -> None:
