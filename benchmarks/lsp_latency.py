@@ -60,9 +60,12 @@ def make_vault(root: Path, count: int, seed: int = 7) -> dict[str, Any]:
     rng = random.Random(seed)
     folders = max(1, count // 100)
     plan: dict[str, Any] = {"notes": [], "links": {}, "headings": {}}
+    # Sections first, so every link's #fragment names a heading its target really has (both
+    # servers then resolve every definition and there is a section to preview on hover).
+    all_sections = [rng.sample(SECTIONS, k=rng.randint(2, 4)) for _ in range(count)]
     for i in range(count):
         rel = note_rel(i, folders)
-        sections = rng.sample(SECTIONS, k=rng.randint(2, 4))
+        sections = all_sections[i]
         title = f"Note {i} {rng.choice(WORDS)} {rng.choice(WORDS)}"
         lines = [f"# {title}", ""]
         links: list[tuple[int, int, int]] = []  # (line, col inside the link, target index)
@@ -79,7 +82,7 @@ def make_vault(root: Path, count: int, seed: int = 7) -> dict[str, Any]:
                 target = rng.randrange(count)
                 target_rel = note_rel(target, folders)
                 rel_path = os.path.relpath(target_rel, os.path.dirname(rel))
-                anchor = rng.choice(SECTIONS).lower().replace(" ", "-")
+                anchor = rng.choice(all_sections[target]).lower().replace(" ", "-")
                 prefix = f"{words.capitalize()} see "
                 label = rng.choice(WORDS)
                 link = f"[{label}]({rel_path}#{anchor})"
@@ -481,8 +484,8 @@ def machine() -> str:
 
 
 def markdown_table(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
-    rows = ["| measure | localgpt lsp | vscode-markdown-languageserver | ratio ours/peer |",
-            "|---|---|---|---|"]
+    rows = ["| measure | localgpt lsp | vscode-markdown-languageserver | ratio ours/peer | "
+            "results per request (ours / peer) |", "|---|---|---|---|---|"]
 
     def ratio(a: float | None, b: float | None) -> str:
         if a is None or b is None or b == 0:
@@ -495,7 +498,8 @@ def markdown_table(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
             f"| {key} p50 / p95 (ms) | {ms['p50_ms']:.1f} / {ms['p95_ms']:.1f} | "
             + (f"{pm['p50_ms']:.1f} / {pm['p95_ms']:.1f}" if pm else "-") + " | "
             + (f"{ratio(ms['p50_ms'], pm['p50_ms'])} / {ratio(ms['p95_ms'], pm['p95_ms'])}"
-               if pm else "-") + " |")
+               if pm else "-") + " | "
+            + f"{ms['mean_results']} / {pm['mean_results'] if pm else '-'} |")
     for key, label in (("first_response_after_initialize_ms",
                         "first response after initialize (ms)"),
                        ("first_workspace_symbol_ms", "first workspace/symbol, whole vault (ms)"),
@@ -503,11 +507,11 @@ def markdown_table(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
                        ("rss_mb", "RSS after the run (MB)")):
         a = ours[key]
         b = peer[key] if peer else None
-        rows.append(f"| {label} | {a} | {b if b is not None else '-'} | {ratio(a, b)} |")
+        rows.append(f"| {label} | {a} | {b if b is not None else '-'} | {ratio(a, b)} | |")
     warm = ours.get("warm_start")
     if warm:
         rows.append(f"| first workspace/symbol, our second start (notes cache) (ms) | "
-                    f"{warm['first_workspace_symbol_ms']} | - | - |")
+                    f"{warm['first_workspace_symbol_ms']} | - | - | |")
     return "\n".join(rows)
 
 
@@ -622,7 +626,10 @@ def write_md(results: dict[str, Any], table: str) -> None:
         "\"first response after initialize\" is from the end of the initialize handshake to "
         "the answer to documentSymbol on a note opened with 39 others; \"first "
         "workspace/symbol\" needs the whole vault read (both servers read it lazily or in the "
-        "background). workspace/symbol: we return the best 128 matches, the peer every match.",
+        "background). workspace/symbol: we return the best 128 matches, the peer every match. "
+        "\"results per request\" shows what each server answered: the peer's hover shows "
+        "nothing for links to markdown files (it previews images), ours shows the target "
+        "section; completion after `](` lists the folder (peer) or the 50 best notes (ours).",
         "",
         f"Command: `{results['command']}`  ", f"Machine: {results['machine']} (shared with "
         "other jobs while measured: figures are noisy; rerun on an idle machine for release "

@@ -86,8 +86,9 @@ def register(server: LocalGPTServer) -> None:
             ls.show(f"LocalGPT: {problem}")
         ls.scan_done = asyncio.Event()
         send_status(ls, "starting", f"workspace {ls.workspace_root}")
-        await pull_settings(ls)
         ls.spawn(_start_background(ls))
+        # After the spawn: a client slow to answer workspace/configuration delays nothing.
+        await pull_settings(ls)
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
