@@ -534,10 +534,28 @@ def _split_section(lines: list[str], lines_tok: list[int], g: _Section, block_en
         start = nxt
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+
+
 def _split_line(line: str, lineno: int, path: tuple[str, ...], budget: int,
                 overlap: int) -> Iterator[Chunk]:
-    size, step = budget * 4, max(1, (budget - overlap) * 4)
-    for a in range(0, len(line), step):
-        yield Chunk(line[a:a + size], lineno, lineno, path)
-        if a + size >= len(line):
+    """Pieces of one over-long line (a paragraph written as one line, minified text).
+
+    Each piece ends at the last sentence end in its second half, else at a space, else hard at
+    the budget; the next piece starts about `overlap` tokens earlier, at a space when it can.
+    """
+    size, back = budget * 4, overlap * 4
+    start = 0
+    while start < len(line):
+        end = min(start + size, len(line))
+        if end < len(line):
+            half = start + size // 2
+            ends = [m.end() for m in _SENTENCE_END.finditer(line, half, end)]
+            space = line.rfind(" ", half, end)
+            end = ends[-1] if ends else (space + 1 if space > 0 else end)
+        yield Chunk(line[start:end].strip(), lineno, lineno, path)
+        if end >= len(line):
             break
+        nxt = max(end - back, start + 1)
+        space = line.find(" ", nxt, end)
+        start = space + 1 if space != -1 else nxt

@@ -41,7 +41,7 @@ from localgpt_ls.memory.vectors import VectorCache
 
 log = logging.getLogger("localgpt.memory")
 
-CHUNKING_VERSION = "1"  # bump when markdown.chunk changes its output: the index rebuilds
+CHUNKING_VERSION = "2"  # bump when markdown.chunk changes its output: the index rebuilds
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
 WRITE_BATCH_FILES = 32  # files per write transaction in a reindex (each commit costs ~1 ms)
 # progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)

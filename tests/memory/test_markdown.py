@@ -186,3 +186,16 @@ def test_heading_path_at_lines() -> None:
     doc = parse("# A\n\ntext\n\n## B\n\nb text\n\n# C\n\nc\n")
     got = [doc.heading_path_at(i) for i in range(1, 12)]
     assert got == [("A",)] * 4 + [("A", "B")] * 3 + [()] + [("C",)] * 3
+
+
+def test_long_paragraph_line_is_cut_at_sentences_with_overlap() -> None:
+    sentences = [f"Sentence number {i} talks about topic {i} at some length." for i in range(120)]
+    text = "# P\n\n" + " ".join(sentences) + "\n"
+    pieces = [c for c in chunk(text, chunk_tokens=100, overlap_tokens=20) if c.line_start == 3]
+    assert len(pieces) > 3
+    for piece in pieces[:-1]:
+        assert piece.text.endswith(".")  # never mid-word or mid-sentence
+        assert len(piece.text) <= 400
+    for a, b in itertools.pairwise(pieces):
+        assert b.text.split()[0] in a.text  # the next piece starts inside the previous one
+    assert pieces[-1].text.endswith("at some length.")
