@@ -430,3 +430,11 @@ async def test_saving_a_note_updates_the_memory_index(lsp: Session) -> None:
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert f"[{rel}:1]" in hover.contents.value  # the note is one chunk
     assert "mineral is green" in hover.contents.value
+
+
+async def test_sections_fold(lsp: Session) -> None:
+    uri = lsp.open("knowledge/project-alpha.md")
+    ranges = await lsp.client.text_document_folding_range_async(types.FoldingRangeParams(
+        text_document=doc(uri)))
+    assert ranges is not None
+    assert sorted((r.start_line, r.end_line) for r in ranges) == [(0, 10), (4, 6), (8, 10)]
