@@ -179,20 +179,25 @@ def _append_locked(ctx: ToolContext, path: Path, text: str, header: str) -> None
             os.close(fd)
 
 
+def append_plan(text: str, target: str, now: datetime) -> tuple[str, str, str]:
+    """Where `memory_append` writes and what: (workspace-relative file, header for a new file,
+    entry). Shared with the editor, which appends the same entry through applyEdit."""
+    if target == "daily":
+        rel = f"memory/{now.date().isoformat()}.md"
+        header = f"# {now.date().isoformat()}\n\n"
+        entry = f"- {now:%H:%M} {text}" if "\n" not in text else f"## {now:%H:%M}\n\n{text}"
+        return rel, header, entry
+    if target == "memory":
+        return "MEMORY.md", "# Memory\n\n", text
+    raise ToolError("target must be \"daily\" or \"memory\"")
+
+
 async def memory_append(args: dict[str, Any], ctx: ToolContext) -> str:
     text = _str_arg(args, "text").strip()
     if not text:
         raise ToolError("nothing to append: 'text' is empty")
     target = _str_arg(args, "target", required=False) or "daily"
-    now = ctx.now()
-    if target == "daily":
-        rel = f"memory/{now.date().isoformat()}.md"
-        header = f"# {now.date().isoformat()}\n\n"
-        entry = f"- {now:%H:%M} {text}" if "\n" not in text else f"## {now:%H:%M}\n\n{text}"
-    elif target == "memory":
-        rel, header, entry = "MEMORY.md", "# Memory\n\n", text
-    else:
-        raise ToolError("target must be \"daily\" or \"memory\"")
+    rel, header, entry = append_plan(text, target, ctx.now())
     path = _path(ctx, rel)
     await asyncio.to_thread(_append_locked, ctx, path, entry, header)
     if ctx.memory is not None:

@@ -349,6 +349,8 @@ async def index_memory(ls: LocalGPTServer) -> None:
         log.exception("memory indexing failed")
         send_status(ls, "error", f"memory indexing failed: {exc}")
         return
+    finally:
+        ls.memory_synced.set()
     await _embed_pending(ls)
     if getattr(memory, "warm", None) is not None:
         # Load the model and the vector copy now, so meaning-ranked completion answers from

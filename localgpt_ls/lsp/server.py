@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +44,11 @@ from localgpt_ls.lsp.positions import split_lines
 log = logging.getLogger("localgpt.lsp")
 T = TypeVar("T")
 
+# The workDoneToken of the workspace/executeCommand request being handled (see below).
+COMMAND_WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "localgpt_command_work_done_token", default=None)
+
+
 class LocalGPTProtocol(LanguageServerProtocol):
     """Answers a request whose params do not match the LSP types with InvalidParams.
 
@@ -66,6 +72,23 @@ class LocalGPTProtocol(LanguageServerProtocol):
                 ))
             log.warning("ignored a malformed message: %s", data.get("method"))
             return _Ignored()
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        # pygls hands a command only its arguments; keep the request's workDoneToken where the
+        # command's task (created inside this call, so it copies the context) can read it.
+        if method_name == types.WORKSPACE_EXECUTE_COMMAND:
+            COMMAND_WORK_DONE_TOKEN.set(getattr(params, "work_done_token", None))
+        super()._handle_request(msg_id, method_name, params)
+
+    # pygls cancels only requests that have not started; a command that is already running
+    # (a chat streaming from a provider) registers its task here so $/cancelRequest reaches it.
+    running: dict[Any, asyncio.Task[Any]]
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        task = getattr(self, "running", {}).pop(msg_id, None)
+        super()._handle_cancel_notification(msg_id)
+        if task is not None:
+            task.cancel()
 
 
 class _Ignored:
@@ -128,6 +151,9 @@ class LocalGPTServer(LanguageServer):
         self._memory: Any = None
         self._memory_failed = False
         self.background: set[asyncio.Task[Any]] = set()
+        # Set once the startup reindex has finished (or failed): memory commands wait for it so
+        # a search right after start answers from the whole workspace.
+        self.memory_synced = asyncio.Event()
         # Called with the server at the end of `initialized`, once the engine and workspace are
         # known (features that start background work, e.g. the heartbeat, append here).
         self.startup_hooks: list[Callable[[LocalGPTServer], None]] = []
@@ -299,6 +325,23 @@ class LocalGPTServer(LanguageServer):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.scan_done.wait(), timeout)
 
+    @contextlib.asynccontextmanager
+    async def cancellable_request(self) -> AsyncIterator[None]:
+        """Let `$/cancelRequest` cancel the current request's task while inside the block."""
+        protocol: Any = self.protocol
+        msg_id = getattr(protocol, "_ctx_msg_id", None)
+        request = msg_id.get(None) if msg_id is not None else None
+        task = asyncio.current_task()
+        if request is None or task is None:
+            yield
+            return
+        running = protocol.__dict__.setdefault("running", {})
+        running[request] = task
+        try:
+            yield
+        finally:
+            running.pop(request, None)
+
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
@@ -310,6 +353,7 @@ async def _wait_scan(ls: LocalGPTServer, timeout: float) -> None:
 def create_server() -> LocalGPTServer:
     """Build the server and let every feature module register its handlers."""
     from localgpt_ls.lsp import (
+        assistant,
         codeactions,
         completion,
         diagnostics,
@@ -322,7 +366,7 @@ def create_server() -> LocalGPTServer:
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, heartbeat)
+                codeactions, heartbeat, assistant)
     server = LocalGPTServer()
     for module in features:
         module.register(server)

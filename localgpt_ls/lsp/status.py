@@ -1,6 +1,7 @@
 """`localgpt/status` notifications and work-done progress for long work (scan, indexing).
 
-`localgpt/status` params: `{"state": "starting"|"indexing"|"ready"|"error", "message": str}`.
+`localgpt/status` params: `{"state": "starting"|"indexing"|"ready"|"thinking"|"error",
+"message": str}` ("thinking" while the assistant answers in the editor).
 Editors show it in a status line; it is sent on every state change.
 """
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
 
 STATUS = "localgpt/status"
-State = Literal["starting", "indexing", "ready", "error"]
+State = Literal["starting", "indexing", "ready", "thinking", "error"]
 
 
 def send_status(server: LocalGPTServer, state: State, message: str) -> None:

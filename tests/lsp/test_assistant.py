@@ -1,0 +1,230 @@
+"""The assistant in the editor, end to end: the real server process, a loopback provider that
+speaks OpenAI's streaming wire format, and pytest-lsp clients with the Neovim and VS Code
+capability presets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+
+from tests.llm.fake_server import FakeServer
+from tests.llm.wire import reply
+from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "lsp"
+
+
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+
+
+def provider_config(fake: FakeServer) -> str:
+    return (f'[agent]\ndefault_model = "openai/test-model"\n\n'
+            f'[providers.openai]\napi_key = "sk-test-secret"\nbase_url = "{fake.url}/v1"\n\n'
+            '[heartbeat]\nenabled = false\n\n' + NO_EMBED.split("\n\n")[0] + "\n")
+
+
+class Recorder:
+    """What the server sent the client besides responses."""
+
+    def __init__(self, session: Session) -> None:
+        self.deltas: list[dict[str, Any]] = []
+        self.asked: list[str] = []
+        self.answer = "Allow"
+        client = session.client
+
+        @client.feature("localgpt/chatDelta")
+        def on_delta(params: Any) -> None:
+            # pygls gives an unknown notification's params as a namedtuple-like Object.
+            self.deltas.append(params if isinstance(params, dict) else params._asdict())
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+            self.asked.append(params.message)
+            return types.MessageActionItem(title=self.answer)
+
+
+
+def progress_text(session: Session, token: str) -> str:
+    """The text of the `$/progress` reports the server sent on `token` (pytest-lsp keeps them)."""
+    return "".join(v.message or "" for v in session.client.progress_reports.get(token, [])
+                   if isinstance(v, types.WorkDoneProgressReport))
+
+
+@pytest.fixture(scope="module")
+def fake() -> AsyncIterator[FakeServer]:
+    server = FakeServer().start()
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)
+async def assisted(request: pytest.FixtureRequest, fake: FakeServer,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
+                       tuple[Session, Recorder]]:
+    session = await start_session(request.param, tmp_path_factory.mktemp("assist"),
+                                  provider_config(fake))
+    yield session, Recorder(session)
+    await stop_session(session)
+
+
+async def command(session: Session, name: str, args: dict[str, Any] | None = None,
+                  token: str | None = None) -> Any:
+    return await session.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=name, arguments=[args if args is not None else {}], work_done_token=token))
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_chat_streams_and_returns_the_contract_shape(assisted: tuple[Session, Recorder],
+                                                          fake: FakeServer) -> None:
+    session, rec = assisted
+    answer = "Ship the thing by Friday, says your note."
+    fake.queue(reply("openai", answer))
+    rec.deltas.clear()
+    session.client.progress_reports["chat-token-1"] = []  # the client's own token
+    params = {"message": "When do we ship alpha?", "context": "knowledge/beta.md:3"}
+    jsonschema.validate(params, schema("localgpt.chat.params.json"))
+    result = await command(session, "localgpt.chat", params, token="chat-token-1")
+    jsonschema.validate(result, schema("localgpt.chat.result.json"))
+    assert result["response"] == answer
+    assert result["model"] == "openai/test-model"
+    assert "".join(d["text"] for d in rec.deltas) == answer
+    assert {d["session_id"] for d in rec.deltas} == {result["session_id"]}
+    assert progress_text(session, "chat-token-1") == answer
+    sent = fake.posts()[-1].body
+    assert "knowledge/beta.md:3" in json.dumps(sent)  # the editor context reached the model
+    session_file = session.home / "sessions" / f"{result['session_id']}.jsonl"
+    assert "When do we ship alpha?" in session_file.read_text(encoding="utf-8")
+    assert "sk-test-secret" not in session_file.read_text(encoding="utf-8")
+
+    fake.queue(reply("openai", "Still Friday."))
+    again = await command(session, "localgpt.chat",
+                          {"message": "And again?", "session_id": result["session_id"]})
+    assert again["session_id"] == result["session_id"]
+    assert len(fake.posts()[-1].body["messages"]) > len(sent["messages"])  # history went along
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_cancel_stops_the_provider_stream(assisted: tuple[Session, Recorder],
+                                                fake: FakeServer) -> None:
+    session, rec = assisted
+    fake.disconnected.clear()
+    fake.queue(reply("openai", "slow " * 200, delay=0.05))
+    rec.deltas.clear()
+    request_id = f"cancel-me-{session.preset}"
+    task = asyncio.ensure_future(session.client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
+            command="localgpt.chat", arguments=[{"message": "Tell me slowly"}]),
+        msg_id=request_id))
+    async with asyncio.timeout(10):
+        while not rec.deltas:
+            await asyncio.sleep(0.02)
+    session.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wait_for(task, 10)
+    assert await asyncio.to_thread(fake.disconnected.wait, 10), "provider stream kept running"
+    session_id = rec.deltas[0]["session_id"]
+    text = (session.home / "sessions" / f"{session_id}.jsonl").read_text(encoding="utf-8")
+    assert "Tell me slowly" in text  # the user's message survives the cancel
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_completion_answers_while_a_slow_chat_is_in_flight(
+        assisted: tuple[Session, Recorder], fake: FakeServer) -> None:
+    session, rec = assisted
+    fake.queue(reply("openai", "thinking " * 60, delay=0.03))
+    rec.deltas.clear()
+    chat = asyncio.ensure_future(command(session, "localgpt.chat", {"message": "Long answer"}))
+    async with asyncio.timeout(10):
+        while not rec.deltas:
+            await asyncio.sleep(0.02)
+    uri = session.open("scratch-inflight.md", "See [[proj")
+    items = await session.client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=0, character=10)))
+    assert not chat.done(), "the chat finished before completion answered: nothing was tested"
+    labels = [i.label for i in (items.items if isinstance(items, types.CompletionList) else items)]
+    assert any("project-alpha" in label.lower() or "Project Alpha" in label for label in labels)
+    result = await chat
+    assert result["response"].startswith("thinking")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("answer", ["Allow", "Deny"])
+async def test_file_tool_asks_the_editor(assisted: tuple[Session, Recorder], fake: FakeServer,
+                                         answer: str) -> None:
+    session, rec = assisted
+    target = session.workspace / f"knowledge/approved-{answer.lower()}.md"
+    call = ("w1", "write_file", {"path": target.relative_to(session.workspace).as_posix(),
+                                 "content": "# Written by the assistant\n"})
+    fake.queue(reply("openai", "", [call]), reply("openai", "Done."))
+    rec.answer = answer
+    rec.asked.clear()
+    result = await command(session, "localgpt.chat", {"message": "Write the note"})
+    assert result["response"] == "Done."
+    assert len(rec.asked) == 1 and "write_file" in rec.asked[0]
+    assert target.exists() == (answer == "Allow")
+    tool_result = json.dumps(fake.posts()[-1].body["messages"][-1])
+    assert ("the user declined" in tool_result) == \
+        (answer == "Deny")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_memory_search_remember_daily_log_and_sessions(
+        assisted: tuple[Session, Recorder]) -> None:
+    session, _ = assisted
+    found = await command(session, "localgpt.memorySearch", {"query": "Ship the thing", "limit": 3})
+    jsonschema.validate(found, schema("localgpt.memorySearch.result.json"))
+    assert found["results"][0]["file"] == "knowledge/project-alpha.md"
+    assert Path(found["workspace"]) == session.workspace
+
+    remembered = await command(session, "localgpt.remember",
+                               {"text": "The alpha launch moved to Monday"})
+    today = datetime.now().astimezone().date().isoformat()
+    assert remembered["file"] == f"memory/{today}.md"
+    log = (session.workspace / remembered["file"]).read_text(encoding="utf-8")
+    assert "The alpha launch moved to Monday" in log
+    again = await command(session, "localgpt.memorySearch", {"query": "launch moved Monday"})
+    assert any(r["file"] == remembered["file"] for r in again["results"])
+
+    opened = await command(session, "localgpt.openDailyLog")
+    assert opened["file"] == remembered["file"]
+    if session.preset == "visual-studio-code":  # the Neovim preset has no showDocument support
+        shown = session.client.shown_documents[-1].uri
+        assert shown == (session.workspace / opened["file"]).as_uri()
+    listed = await command(session, "localgpt.sessions")
+    assert listed["sessions"] and all("id" in s for s in listed["sessions"])
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("name", "args"), [
+    ("localgpt.chat", {}), ("localgpt.chat", {"message": 3}),
+    ("localgpt.memorySearch", {"query": "x", "limit": 0}), ("localgpt.remember", {"text": ""}),
+    ("localgpt.remember", {"text": "x", "target": "elsewhere"})])
+async def test_bad_arguments_are_errors_not_crashes(assisted: tuple[Session, Recorder],
+                                                    name: str, args: dict[str, Any]) -> None:
+    session, _ = assisted
+    with pytest.raises(Exception, match="localgpt"):
+        await command(session, name, args)
+    assert (await command(session, "localgpt.memorySearch", {"query": "alpha"}))["results"]
+
+
+@pytest.mark.asyncio
+async def test_memory_only_chat_answers_without_a_provider(tmp_path: Path) -> None:
+    session = await start_session("neovim", tmp_path, NO_EMBED)
+    try:
+        result = await command(session, "localgpt.chat", {"message": "What are the goals?"})
+    finally:
+        await stop_session(session)
+    assert result["model"] == "memory-only"
+    assert "No model is configured" in result["response"]
+    assert "project-alpha.md" in result["response"]
