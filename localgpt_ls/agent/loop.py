@@ -116,6 +116,8 @@ class Agent:
         # A door that keeps the index fresh itself (the language server watches files) sets
         # this False so a turn never waits for a reindex.
         self.refresh_memory = True
+        # An editor door sets this so tools edit open documents through the editor.
+        self.line_editor: toolbox.LineEditor | None = None
         self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry
@@ -168,7 +170,8 @@ class Agent:
             emit(TextDelta(reply))
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
-        ctx = toolbox.ToolContext(self.workspace, self.memory, approver)
+        ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
+                                  line_editor=self.line_editor)
         try:
             provider = self._provider(choice)
             system = self._system(system_extra)
@@ -194,7 +197,8 @@ class Agent:
         session_id "" and model "memory-only" when no model is configured (the response is
         then the memory-only text)."""
         emit = on_event or _noop
-        ctx = toolbox.ToolContext(self.workspace, self.memory, approver)
+        ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
+                                  line_editor=self.line_editor)
         user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
@@ -218,7 +222,8 @@ class Agent:
         choice = await self.resolve_model(model or None)
         if choice.memory_only:
             raise LocalGPTError("compaction needs a model; none is configured")
-        ctx = toolbox.ToolContext(self.workspace, self.memory, None)
+        ctx = toolbox.ToolContext(self.workspace, self.memory, None,
+                                  line_editor=self.line_editor)
         async with self._client() as client:
             return await self._compact(client, self._provider(choice), session, ctx)
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,9 @@ READ_LINES_MAX = 1_000
 FILE_SIZE_MAX = 2_000_000
 
 
+LineEditor = Callable[[Path, int, str, str], Awaitable[bool]]
+
+
 class ToolError(Exception):
     """A tool failed in a way the model should hear about (the turn goes on)."""
 
@@ -46,6 +50,9 @@ class ToolContext:
     memory: Callable[[], Any] | None = None
     approver: Approver | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    # Supplied by an editor door: replace line `index` (0-based) of an open document when it
+    # still reads `old`; returns False when the file is not open there (then it is written).
+    line_editor: LineEditor | None = None
 
 
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[str]]
@@ -107,6 +114,46 @@ def _read_text(path: Path, rel: str) -> str:
     if b"\x00" in data[:8192]:
         raise ToolError(f"'{rel}' is a binary file")
     return data.decode("utf-8", errors="replace")
+
+
+# -- heartbeat ------------------------------------------------------------------------------
+
+OPEN_TASK = re.compile(r"^(\s*[-*+]\s+)\[ \](\s.*)$")
+
+
+def _replace_line(path: Path, index: int, old: str, new: str) -> None:
+    """Swap one line on disk if it still reads `old`: a concurrent edit is never clobbered."""
+    data = path.read_bytes()
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise ToolError("HEARTBEAT.md is not UTF-8 text; tick the item by hand") from None
+    if index >= len(lines) or lines[index].rstrip("\r") != old:
+        raise ToolError("HEARTBEAT.md changed meanwhile; read it again and retry")
+    lines[index] = new + ("\r" if lines[index].endswith("\r") else "")
+    atomic_write(path, "\n".join(lines))
+
+
+async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
+    """Tick one open `- [ ]` item of HEARTBEAT.md: the only edit a background run may make
+    there without asking, because it is narrow and the user can see and undo it."""
+    want = _str_arg(args, "task").strip()
+    if not want:
+        raise ToolError("say which task: 'task' is empty")
+    path = _path(ctx, "HEARTBEAT.md")
+    lines = (await asyncio.to_thread(_read_text, path, "HEARTBEAT.md")).split("\n")
+    found = [i for i, line in enumerate(lines)
+             if OPEN_TASK.match(line.rstrip("\r")) and want.casefold() in line.casefold()]
+    if not found:
+        raise ToolError(f"no open task in HEARTBEAT.md contains {want!r}")
+    if len(found) > 1:
+        raise ToolError(f"{len(found)} open tasks contain {want!r}; quote more of the item")
+    index = found[0]
+    old = lines[index].rstrip("\r")
+    new = OPEN_TASK.sub(r"\1[x]\2", old)
+    if ctx.line_editor is None or not await ctx.line_editor(path, index, old, new):
+        await asyncio.to_thread(_replace_line, path, index, old, new)
+    return f"ticked HEARTBEAT.md:{index + 1}: {new.strip()}"
 
 
 # -- memory tools ---------------------------------------------------------------------------
@@ -290,6 +337,10 @@ TOOLS: dict[str, Tool] = {t.spec.name: t for t in (
                         "target": {"type": "string", "enum": ["daily", "memory"]}},
                        ["text", "target"])),
          memory_append),
+    Tool(ToolSpec("heartbeat_done", "Mark one open task of HEARTBEAT.md done (- [ ] becomes "
+                  "- [x]); 'task' is part of the item's text.",
+                  _obj({"task": {"type": "string"}}, ["task"])),
+         heartbeat_done),
     Tool(ToolSpec("read_file", "Read a text file inside the workspace.",
                   _obj({"path": {"type": "string"}}, ["path"])),
          read_file, lambda a: str(a.get("path", ""))),

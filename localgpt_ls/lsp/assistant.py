@@ -28,7 +28,7 @@ from lsprotocol import types
 from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.agent.tools import ToolContext, append_plan, memory_append
-from localgpt_ls.lsp.heartbeat import append_in_editor
+from localgpt_ls.lsp.heartbeat import append_in_editor, attach_editor
 from localgpt_ls.lsp.server import COMMAND_WORK_DONE_TOKEN, LocalGPTServer, log
 from localgpt_ls.lsp.status import Progress, send_status
 
@@ -129,6 +129,7 @@ async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict
     context = _text(args, "context", CHAT, required=False)
     model = _text(args, "model", CHAT, required=False)
     engine.agent.refresh_memory = False  # the server keeps the index fresh itself
+    attach_editor(ls)
     stream = ChatStream(ls, session_id, token)
     if token is not None:
         ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(

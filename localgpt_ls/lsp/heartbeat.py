@@ -20,6 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls.agent.tools import ToolError
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import workspace_edit
 from localgpt_ls.lsp.positions import split_lines, units
@@ -81,6 +82,25 @@ async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
     return bool(result.applied)
 
 
+async def replace_line_in_editor(ls: LocalGPTServer, path: Path, index: int, old: str,
+                                 new: str) -> bool:
+    """Swap one line of an open document through the editor (a tool ticking a HEARTBEAT.md
+    item); False when the document is not open, so the tool writes the file instead."""
+    uri = ls.path_uri(path)
+    if not ls.is_open(uri):
+        return False
+    lines = split_lines(ls.doc_text(uri) or "")
+    if index >= len(lines) or lines[index].rstrip("\r") != old:
+        raise ToolError(f"{path.name} changed in the editor meanwhile; read it again and retry")
+    line_range = types.Range(start=types.Position(line=index, character=0),
+                             end=types.Position(line=index, character=units(old, ls.encoding)))
+    edit = workspace_edit(ls, {uri: [types.TextEdit(range=line_range, new_text=new)]})
+    async with asyncio.timeout(10):
+        result = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT"))
+    return bool(result.applied)
+
+
 def refresh_lenses(ls: LocalGPTServer) -> None:
     """Ask the editor to re-read code lenses (the lens shows the last outcome)."""
     caps = ls.client_capabilities.workspace
@@ -120,11 +140,21 @@ async def run_schedule(ls: LocalGPTServer) -> None:
         log.exception("heartbeat schedule stopped")
 
 
+def attach_editor(ls: LocalGPTServer) -> None:
+    """Route the engine's writes to open documents through the editor (idempotent; called
+    before anything that may write: the schedule, "Run now", a chat turn)."""
+    if ls.engine is None:
+        return
+    ls.engine.heartbeat.log_writer = lambda path, entry: append_in_editor(ls, path, entry)
+    ls.engine.agent.line_editor = (
+        lambda path, index, old, new: replace_line_in_editor(ls, path, index, old, new))
+
+
 def start(ls: LocalGPTServer) -> None:
     """Start the schedule once the workspace is known (called after `initialized`)."""
     if ls.engine is None:
         return
-    ls.engine.heartbeat.log_writer = lambda path, entry: append_in_editor(ls, path, entry)
+    attach_editor(ls)
     ls.spawn(run_schedule(ls))
 
 
@@ -144,6 +174,7 @@ def register(server: LocalGPTServer) -> None:
         _one_object(HEARTBEAT_RUN, arguments)
         if ls.engine is None:
             raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        attach_editor(ls)
         result = await ls.engine.heartbeat.run_once(lambda text: deliver(ls, text))
         refresh_lenses(ls)
         data: dict[str, Any] = result.to_dict()

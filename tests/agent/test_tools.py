@@ -142,3 +142,44 @@ async def test_read_file_reads_text_inside_the_workspace(ws: Path) -> None:
     (ws / "blob.bin").write_bytes(b"\x00\x01binary")
     text, err = await call(ws, "read_file", path="blob.bin")
     assert err and "binary" in text
+
+
+HEARTBEAT = ("# Heartbeat\r\n\r\n- [ ] Water the tomatoes\r\n- [ ] Check deadlines this week\r\n"
+             "- [x] Water the basil\r\n")
+
+
+async def test_heartbeat_done_ticks_exactly_one_open_item(ws: Path) -> None:
+    (ws / "HEARTBEAT.md").write_bytes(HEARTBEAT.encode())
+    result, is_error = await call(ws, "heartbeat_done", task="deadlines")
+    assert not is_error and "HEARTBEAT.md:4" in result
+    assert (ws / "HEARTBEAT.md").read_bytes().decode() == HEARTBEAT.replace(
+        "- [ ] Check deadlines", "- [x] Check deadlines")  # CRLF and other lines untouched
+
+
+@pytest.mark.parametrize(("text", "task", "message"), [
+    ("- [ ] Water the tomatoes\n- [ ] Water the roses\n", "Water the", "2 open tasks contain"),
+    (HEARTBEAT, "basil", "no open task"),  # already done
+    (HEARTBEAT, "feed the cat", "no open task"),
+    (HEARTBEAT, " ", "'task' is empty"),
+])
+async def test_heartbeat_done_refuses_what_it_cannot_pin_down(ws: Path, text: str, task: str,
+                                                              message: str) -> None:
+    (ws / "HEARTBEAT.md").write_bytes(text.encode())
+    result, is_error = await call(ws, "heartbeat_done", task=task)
+    assert is_error and message in result
+    assert (ws / "HEARTBEAT.md").read_bytes() == text.encode()
+
+
+async def test_heartbeat_done_goes_through_the_editor_when_it_has_the_file(ws: Path) -> None:
+    (ws / "HEARTBEAT.md").write_text("- [ ] Water the tomatoes\n")
+    seen: list[tuple[int, str, str]] = []
+
+    async def editor(path: Path, index: int, old: str, new: str) -> bool:
+        seen.append((index, old, new))
+        return True
+
+    context = ToolContext(ws, line_editor=editor)
+    _, is_error = await run_tool(ToolCall("h", "heartbeat_done", {"task": "tomatoes"}), context)
+    assert not is_error
+    assert seen == [(0, "- [ ] Water the tomatoes", "- [x] Water the tomatoes")]
+    assert (ws / "HEARTBEAT.md").read_text() == "- [ ] Water the tomatoes\n"  # not behind it

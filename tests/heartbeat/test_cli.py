@@ -99,3 +99,14 @@ def test_provider_failure_is_reported_and_exits_1(fake: FakeServer, ws: Path,
     assert data["_exit"] == 1
     human = run("once")
     assert human.returncode == 1 and "heartbeat failed" in human.stderr
+
+
+def test_a_heartbeat_run_can_tick_its_task_done(fake: FakeServer, ws: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    (ws / "HEARTBEAT.md").write_text(TASKS)
+    first_open = next(line for line in TASKS.splitlines() if line.startswith("- [ ]"))
+    fake.queue(reply("openai", "", [("c1", "heartbeat_done", {"task": first_open[6:]})]),
+               reply("openai", "HEARTBEAT_OK"))
+    data = once()
+    assert data["outcome"] == "ok"
+    assert first_open.replace("- [ ]", "- [x]") in (ws / "HEARTBEAT.md").read_text()

@@ -154,3 +154,40 @@ async def test_a_bad_schedule_is_shown_once_and_the_server_works_on(tmp_path: Pa
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_ticking_an_open_heartbeat_file_goes_through_the_editor(fake: FakeServer,
+                                                                      tmp_path: Path) -> None:
+    home, workspace = tmp_path / "home", tmp_path / "workspace"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        config_text(fake.url, MODELS["openai"]) + '\n[heartbeat]\ninterval = "30m"\n')
+    workspace.mkdir()
+    saved = "# Heartbeat\n\n- [ ] Water the tomatoes\n"
+    (workspace / "HEARTBEAT.md").write_text(saved)
+    buffer = "# Heartbeat 🌱\n\n- [ ] Water the tomatoes\n- [ ] unsaved new task\n"
+    fake.queue(reply("openai", "", [("t1", "heartbeat_done", {"task": "tomatoes"})]),
+               reply("openai", "HEARTBEAT_OK"))
+    client = await start_server(home, workspace)
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    uri = (workspace / "HEARTBEAT.md").as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="markdown", version=1,
+                                             text=buffer)))
+    try:
+        ran = await command(client, "localgpt.heartbeatRun")
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+    assert ran["outcome"] == "ok"
+    assert len(applied) == 1
+    edit = applied[0].edit.document_changes[0].edits[0]
+    assert edit.range.start == types.Position(line=2, character=0)
+    assert edit.new_text == "- [x] Water the tomatoes"
+    assert (workspace / "HEARTBEAT.md").read_text() == saved  # never behind the editor
