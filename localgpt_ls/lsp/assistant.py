@@ -29,7 +29,13 @@ from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.agent.tools import ToolContext, append_plan, memory_append
 from localgpt_ls.lsp.heartbeat import append_in_editor, attach_editor
-from localgpt_ls.lsp.server import COMMAND_WORK_DONE_TOKEN, LocalGPTServer, log
+from localgpt_ls.lsp.server import (
+    COMMAND_WORK_DONE_TOKEN,
+    LocalGPTServer,
+    command_object,
+    log,
+    require_engine,
+)
 from localgpt_ls.lsp.status import Progress, send_status
 
 CHAT = "localgpt.chat"
@@ -45,16 +51,6 @@ SESSIONS = "localgpt.sessions"
 PROGRESS_INTERVAL = 0.1
 
 
-def one_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
-    """The command's single JSON object argument (absent or null means `{}`)."""
-    args = arguments[0] if arguments else {}
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise ValueError(f"{name} takes one JSON object argument, e.g. {{\"query\": \"...\"}}")
-    return args
-
-
 def _text(args: dict[str, Any], key: str, name: str, required: bool = True) -> str | None:
     value = args.get(key)
     if value is None and not required:
@@ -62,12 +58,6 @@ def _text(args: dict[str, Any], key: str, name: str, required: bool = True) -> s
     if not isinstance(value, str) or (required and not value.strip()):
         raise ValueError(f"{name} needs '{key}' as a non-empty string")
     return value
-
-
-def _engine(ls: LocalGPTServer) -> Any:
-    if ls.engine is None:
-        raise ValueError("the LocalGPT workspace could not be opened; see the first message")
-    return ls.engine
 
 
 def _can_ask(ls: LocalGPTServer) -> bool:
@@ -123,7 +113,7 @@ class ChatStream:
 
 async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict[str, Any]:
     """One chat turn; the caller's task is what `$/cancelRequest` cancels."""
-    engine = _engine(ls)
+    engine = require_engine(ls)
     message = _text(args, "message", CHAT)
     session_id = _text(args, "session_id", CHAT, required=False) or new_session_id()
     context = _text(args, "context", CHAT, required=False)
@@ -166,7 +156,7 @@ async def _memory_synced(ls: LocalGPTServer, timeout: float = 60.0) -> None:
 
 
 def _daily_log(ls: LocalGPTServer) -> Any:
-    engine = _engine(ls)
+    engine = require_engine(ls)
     today = datetime.now().astimezone().date().isoformat()
     return engine.workspace / "memory" / f"{today}.md", today
 
@@ -174,7 +164,7 @@ def _daily_log(ls: LocalGPTServer) -> Any:
 def register(server: LocalGPTServer) -> None:
     @server.command(CHAT)
     async def chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = one_object(CHAT, arguments)
+        args = command_object(CHAT, arguments)
         token = COMMAND_WORK_DONE_TOKEN.get()
         if token is None and ls.client_capabilities.window and \
                 ls.client_capabilities.window.work_done_progress:
@@ -189,12 +179,12 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(MEMORY_SEARCH)
     async def memory_search(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = one_object(MEMORY_SEARCH, arguments)
+        args = command_object(MEMORY_SEARCH, arguments)
         query = _text(args, "query", MEMORY_SEARCH) or ""
         limit = args.get("limit", 6)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
             raise ValueError(f"{MEMORY_SEARCH}: 'limit' must be an integer from 1 to 100")
-        engine = _engine(ls)
+        engine = require_engine(ls)
         await _memory_synced(ls)
         response = await ls.run_blocking(engine.memory.search, query, limit)
         data: dict[str, Any] = response.to_dict()
@@ -203,9 +193,9 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(REINDEX)
     async def reindex(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = one_object(REINDEX, arguments)
+        args = command_object(REINDEX, arguments)
         force = bool(args.get("force", False))
-        engine = _engine(ls)
+        engine = require_engine(ls)
         send_status(ls, "indexing", "reindexing memory")
         try:
             async with Progress(ls, "LocalGPT: reindexing memory") as progress:
@@ -221,12 +211,12 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(REMEMBER)
     async def remember(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = one_object(REMEMBER, arguments)
+        args = command_object(REMEMBER, arguments)
         text = (_text(args, "text", REMEMBER) or "").strip()
         target = args.get("target") or "daily"
         if target not in ("daily", "memory"):
             raise ValueError(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
-        engine = _engine(ls)
+        engine = require_engine(ls)
         rel, header, entry = append_plan(text, target, datetime.now().astimezone())
         path = engine.workspace / rel
         if ls.is_open(ls.path_uri(path)):
@@ -241,7 +231,7 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(OPEN_DAILY_LOG)
     async def open_daily_log(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        one_object(OPEN_DAILY_LOG, arguments)
+        command_object(OPEN_DAILY_LOG, arguments)
         path, today = _daily_log(ls)
         if not path.exists():
             def create() -> None:
@@ -251,7 +241,7 @@ def register(server: LocalGPTServer) -> None:
 
             with contextlib.suppress(FileExistsError):  # another editor made it meanwhile
                 await ls.run_blocking(create)
-        rel = path.relative_to(_engine(ls).workspace).as_posix()
+        rel = path.relative_to(require_engine(ls).workspace).as_posix()
         window = ls.client_capabilities.window
         if window and window.show_document and window.show_document.support:
             await ls.window_show_document_async(types.ShowDocumentParams(
@@ -262,6 +252,6 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(SESSIONS)
     async def sessions(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        one_object(SESSIONS, arguments)
+        command_object(SESSIONS, arguments)
         found = await ls.run_blocking(SessionStore().list)
         return {"sessions": [info.to_dict() for info in found]}

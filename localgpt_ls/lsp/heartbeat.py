@@ -24,7 +24,7 @@ from localgpt_ls.agent.tools import ToolError
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import workspace_edit
 from localgpt_ls.lsp.positions import split_lines, units
-from localgpt_ls.lsp.server import LocalGPTServer, log
+from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
 
 HEARTBEAT_RUN = "localgpt.heartbeatRun"
 HEARTBEAT_STATUS = "localgpt.heartbeatStatus"
@@ -46,16 +46,6 @@ def lens_title(status: dict[str, Any]) -> str:
     outcome = str(status.get("outcome") or "")
     word = _OUTCOME_WORDS.get(outcome, "failed" if outcome.startswith("failed") else outcome)
     return f"Run now · last: {when} {word}"
-
-
-def _one_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
-    """Commands take one JSON object; `{}` and no argument at all both mean "no options"."""
-    args = arguments[0] if arguments else {}
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise ValueError(f"{name} takes one JSON object argument, e.g. {{}}")
-    return args
 
 
 def deliver(ls: LocalGPTServer, text: str) -> None:
@@ -163,17 +153,15 @@ def register(server: LocalGPTServer) -> None:
 
     @server.command(HEARTBEAT_STATUS)
     async def heartbeat_status(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        _one_object(HEARTBEAT_STATUS, arguments)
-        if ls.engine is None:
-            raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        command_object(HEARTBEAT_STATUS, arguments)
+        require_engine(ls)
         status: dict[str, Any] = await ls.run_blocking(ls.engine.heartbeat.status)
         return status
 
     @server.command(HEARTBEAT_RUN)
     async def heartbeat_run(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        _one_object(HEARTBEAT_RUN, arguments)
-        if ls.engine is None:
-            raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        command_object(HEARTBEAT_RUN, arguments)
+        require_engine(ls)
         attach_editor(ls)
         result = await ls.engine.heartbeat.run_once(lambda text: deliver(ls, text))
         refresh_lenses(ls)

@@ -72,8 +72,9 @@ def links_to(index: NoteIndex, target: NoteInfo | None, key: str, heading_slug: 
     return out
 
 
-def _position(ls: LocalGPTServer, uri: str, pos: types.Position
+def note_position(ls: LocalGPTServer, uri: str, pos: types.Position
               ) -> tuple[NoteInfo, list[str], int, int] | None:
+    """The note, its lines, and the position as (row, str index); None when out of range."""
     note = ls.note_for(uri)
     lines = ls.doc_lines(uri)
     if note is None or not lines:
@@ -85,7 +86,7 @@ def _position(ls: LocalGPTServer, uri: str, pos: types.Position
 
 def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
     yield from ls.until_scanned(10)
-    found = _position(ls, params.text_document.uri, params.position)
+    found = note_position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
     note, _lines, row, col = found
@@ -106,7 +107,7 @@ def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
 
 def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
     yield from ls.until_scanned(30)
-    found = _position(ls, params.text_document.uri, params.position)
+    found = note_position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
     note, _lines, row, col = found

@@ -20,9 +20,9 @@ from pygls.exceptions import JsonRpcException
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
 from localgpt_ls.lsp.links import link_at, link_parts, resolve
-from localgpt_ls.lsp.navigation import links_to
+from localgpt_ls.lsp.navigation import links_to, note_position
 from localgpt_ls.lsp.notes import NoteInfo, stem_key
-from localgpt_ls.lsp.positions import to_index, to_units
+from localgpt_ls.lsp.positions import to_units
 from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import Heading, slugify
 from localgpt_ls.workspace import safe_path
@@ -55,14 +55,11 @@ def heading_span(line: str) -> tuple[int, int] | None:
 
 
 def find_subject(ls: LocalGPTServer, uri: str, pos: types.Position) -> Subject | None:
-    note = ls.note_for(uri)
-    lines = ls.doc_lines(uri)
-    if note is None or not lines:
+    at = note_position(ls, uri, pos)
+    if at is None:
         return None
-    if not 0 <= pos.line < len(lines):
-        return None
-    row, line = pos.line, lines[pos.line]
-    col = to_index(line, pos.character, ls.encoding)
+    note, lines, row, col = at
+    line = lines[row]
     heading = next((h for h in note.headings if h.line == row + 1), None)
     if heading is not None:
         span = heading_span(line)

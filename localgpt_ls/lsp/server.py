@@ -350,6 +350,23 @@ async def _wait_scan(ls: LocalGPTServer, timeout: float) -> None:
     await ls.wait_scan(timeout)
 
 
+def command_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
+    """A command's one JSON object argument (`arguments: [{...}]`); absent or null is `{}`."""
+    args = arguments[0] if arguments else {}
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ValueError(f"{name} takes one JSON object argument, e.g. {{}}")
+    return args
+
+
+def require_engine(ls: LocalGPTServer) -> Any:
+    """The engine, or the error a command answers with when the workspace failed to open."""
+    if ls.engine is None:
+        raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+    return ls.engine
+
+
 def create_server() -> LocalGPTServer:
     """Build the server and let every feature module register its handlers."""
     from localgpt_ls.lsp import (
