@@ -286,3 +286,27 @@ def test_chat_follow_up_continues_the_session(chat: tuple[Session, FakeServer]) 
     # The second request carries the first exchange: the server resumed the same session.
     history = json.dumps(fake.posts()[1].body)
     assert FIRST_REPLY in history and "And the basil?" in history
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    ({"outcome": "alert", "text": "Tax due", "delivered": True, "daily_log": "memory/d.md"},
+     "heartbeat alert delivered (also in memory/d.md)"),
+    ({"outcome": "alert", "text": "Tax due", "delivered": False, "duplicate": True},
+     "heartbeat: the same alert was already delivered in the last 24 h"),
+    ({"outcome": "alert", "text": "Tax due", "delivered": False}, "heartbeat: Tax due"),
+    ({"outcome": "skipped:no-model"}, "heartbeat skipped: no model is configured"),
+])
+def test_heartbeat_summary_never_repeats_a_shown_alert(tmp_path: Path, result: dict[str, Any],
+                                                       expected: str) -> None:
+    script = tmp_path / "summary.lua"
+    out = tmp_path / "out.txt"
+    script.write_text(
+        f"local r = vim.json.decode({json.dumps(json.dumps(result))})\n"
+        "local text = require('localgpt.commands').heartbeat_summary(r)\n"
+        f"vim.fn.writefile({{text}}, {json.dumps(str(out))})\n"
+        "vim.cmd('qa!')\n")
+    plugin = Path(__file__).resolve().parents[2] / "editors" / "nvim"
+    subprocess.run([str(nvim_binary()), "--headless", "--clean", "--cmd",
+                    f"set rtp^={plugin}", "-c", f"luafile {script}"],
+                   check=True, timeout=30, capture_output=True)
+    assert out.read_text().strip() == expected

@@ -263,12 +263,22 @@ const HEARTBEAT_REASONS: Record<string, string> = {
 
 /**
  * What a heartbeat result (the `heartbeat once --json` object) tells the user: the text that
- * reached the user if any, else the outcome in words. The raw model reply is never shown (it is
+ * reached the user if any (or where it went, when the server already showed it), else the
+ * outcome in words. The raw model reply is never shown (it is
  * usually just HEARTBEAT_OK).
  */
 function heartbeatSummary(result: unknown): { text: string; failed: boolean } {
   const r = (result && typeof result === "object" ? result : {}) as Record<string, unknown>;
   if (typeof r.text === "string" && r.text.trim()) {
+    // A delivered alert already reached the user as the server's own message: say where it
+    // went instead of showing the same text twice.
+    if (r.delivered === true) {
+      const where = typeof r.daily_log === "string" ? ` (also in ${r.daily_log})` : "";
+      return { text: `heartbeat alert delivered${where}`, failed: false };
+    }
+    if (r.duplicate === true) {
+      return { text: "heartbeat: the same alert was already delivered in the last 24 h", failed: false };
+    }
     return { text: `heartbeat: ${r.text}`, failed: false };
   }
   const outcome = typeof r.outcome === "string" ? r.outcome : "";

@@ -134,7 +134,8 @@ local heartbeat_reasons = {
 }
 
 --- What a heartbeat result (the `heartbeat once --json` object) tells the user, and its level:
---- the text that reached the user if any, else the outcome in words. The raw model reply is
+--- the text that reached the user if any (or where it went, when the server already showed it),
+--- else the outcome in words. The raw model reply is
 --- never shown (it is usually just HEARTBEAT_OK).
 function M.heartbeat_summary(result)
   local info = vim.log.levels.INFO
@@ -142,6 +143,15 @@ function M.heartbeat_summary(result)
     return 'heartbeat done', info
   end
   if type(result.text) == 'string' and vim.trim(result.text) ~= '' then
+    -- A delivered alert already reached the user as the server's window/showMessage: say where
+    -- it went instead of showing the same text twice.
+    if result.delivered == true then
+      local where = type(result.daily_log) == 'string' and (' (also in ' .. result.daily_log .. ')') or ''
+      return 'heartbeat alert delivered' .. where, info
+    end
+    if result.duplicate == true then
+      return 'heartbeat: the same alert was already delivered in the last 24 h', info
+    end
     return 'heartbeat: ' .. result.text, info
   end
   local outcome = type(result.outcome) == 'string' and result.outcome or ''
