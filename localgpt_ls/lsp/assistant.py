@@ -119,6 +119,8 @@ async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict
     context = _text(args, "context", CHAT, required=False)
     model = _text(args, "model", CHAT, required=False)
     engine.agent.refresh_memory = False  # the server keeps the index fresh itself
+    # A question asked right after startup must see the notes the startup reindex is adding.
+    await _memory_synced(ls)
     attach_editor(ls)
     stream = ChatStream(ls, session_id, token)
     if token is not None:
