@@ -118,6 +118,8 @@ def register(server: LocalGPTServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LocalGPTServer, params: types.DidChangeTextDocumentParams) -> None:
         _after_edit(ls, params.text_document.uri)
+        for listener in ls.change_listeners:
+            listener(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LocalGPTServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -28,6 +28,17 @@ class MemoryOptions:
 
 
 @define
+class InlineCompletionOptions:
+    # Continue the paragraph with the model (textDocument/inlineCompletion, LSP 3.18); only
+    # where the client asks for it and a model is configured.
+    enabled: bool = True
+    # Quiet time after the last keystroke before the model is asked.
+    debounce_ms: int = 400
+    # Longest suggestion offered, in characters.
+    max_chars: int = 400
+
+
+@define
 class InitializationOptions:
     # Workspace folder; beats the editor's root folder and the configured workspace.
     workspace: str | None = None
@@ -35,6 +46,7 @@ class InitializationOptions:
     index_debounce_ms: int = 1000
     completion_limit: int = 50
     memory: MemoryOptions = field(factory=MemoryOptions)
+    inline_completion: InlineCompletionOptions = field(factory=InlineCompletionOptions)
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -66,7 +78,7 @@ def _normalise(data: Any, cls: type, where: str, unknown: list[str]) -> Any:
     return out
 
 
-for _cls in (MemoryOptions, InitializationOptions):
+for _cls in (MemoryOptions, InlineCompletionOptions, InitializationOptions):
     attrs.resolve_types(_cls)
 
 _converter = cattrs.Converter()

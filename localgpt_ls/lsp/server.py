@@ -157,6 +157,9 @@ class LocalGPTServer(LanguageServer):
         # Called with the server at the end of `initialized`, once the engine and workspace are
         # known (features that start background work, e.g. the heartbeat, append here).
         self.startup_hooks: list[Callable[[LocalGPTServer], None]] = []
+        # Called with the server and the uri on every didChange, after the notes model has it
+        # (e.g. inline completion drops a suggestion the user typed past).
+        self.change_listeners: list[Callable[[LocalGPTServer, str], None]] = []
         # Per-feature caches, set by the feature modules' register().
         self.candidates: Any = None
         self.meaning: Any = None
