@@ -92,7 +92,10 @@ def fix_code_action_union(client: LanguageClient) -> None:
 
 
 async def start_session(preset: str, root: Path, config_toml: str,
-                        init_options: dict[str, Any] | None = None) -> Session:
+                        init_options: dict[str, Any] | None = None,
+                        capabilities: types.ClientCapabilities | None = None) -> Session:
+    """Start the server on a fresh vault; `capabilities` (default: the preset's) lets a test
+    announce what a newer client of that kind would, e.g. inline completion."""
     home, workspace = root / "home", root / "workspace"
     home.mkdir(parents=True)
     workspace.mkdir(parents=True)
@@ -123,7 +126,7 @@ async def start_session(preset: str, root: Path, config_toml: str,
         registrations.extend(params.registrations)
 
     result = await client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(preset),
+        capabilities=capabilities or client_capabilities(preset),
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="vault")],
         initialization_options=init_options or {"diagnosticsDebounceMs": 50,
