@@ -85,9 +85,11 @@ class ChatStream:
     """Forwards a turn's text to the editor: every delta as `localgpt/chatDelta`, and batched
     `$/progress` reports on the given token."""
 
-    def __init__(self, ls: LocalGPTServer, session_id: str, token: Any) -> None:
+    def __init__(self, ls: LocalGPTServer, session_id: str, token: Any,
+                 deltas: bool = True) -> None:
         self.ls = ls
         self.session_id = session_id
+        self.deltas = deltas  # code actions stream as progress only: no chat window shows them
         self.token = token
         self.pending = ""
         self.last_report = 0.0
@@ -95,7 +97,9 @@ class ChatStream:
     def __call__(self, event: AgentEvent) -> None:
         if not isinstance(event, TextDelta) or not event.text:
             return
-        self.ls.protocol.notify(CHAT_DELTA, {"session_id": self.session_id, "text": event.text})
+        if self.deltas:
+            self.ls.protocol.notify(CHAT_DELTA,
+                                    {"session_id": self.session_id, "text": event.text})
         if self.token is None:
             return
         self.pending += event.text
@@ -148,6 +152,36 @@ async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict
     return data
 
 
+async def remember_text(ls: LocalGPTServer, text: str, target: str) -> dict[str, Any]:
+    """Append to today's log or MEMORY.md: through the editor when that file is open there
+    (it may hold unsaved text that a file write would clobber), else to the file."""
+    engine = require_engine(ls)
+    rel, header, entry = append_plan(text, target, datetime.now().astimezone())
+    path = engine.workspace / rel
+    if ls.is_open(ls.path_uri(path)):
+        empty = not (ls.doc_text(ls.path_uri(path)) or "").strip()
+        if await append_in_editor(ls, path, (header if empty else "") + entry + "\n"):
+            return {"file": rel, "target": target}
+    ctx = ToolContext(engine.workspace, memory=lambda: engine.memory)
+    await memory_append({"text": text, "target": target}, ctx)
+    return {"file": rel, "target": target}
+
+
+async def progress_token(ls: LocalGPTServer, prefix: str) -> Any:
+    """The request's workDoneToken, else one the server creates where the client supports
+    work-done progress, else None."""
+    token = COMMAND_WORK_DONE_TOKEN.get()
+    window = ls.client_capabilities.window
+    if token is None and window and window.work_done_progress:
+        token = f"localgpt-{prefix}-{new_session_id()}"
+        try:
+            async with asyncio.timeout(5):
+                await ls.work_done_progress.create_async(token)
+        except Exception:  # the client refused or never answered: no progress UI
+            token = None
+    return token
+
+
 async def _memory_synced(ls: LocalGPTServer, timeout: float = 60.0) -> None:
     """Wait for the startup reindex (when it runs), then answer from whatever is indexed."""
     if not ls.options.memory.index_on_startup:
@@ -167,17 +201,10 @@ def register(server: LocalGPTServer) -> None:
     @server.command(CHAT)
     async def chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
         args = command_object(CHAT, arguments)
-        token = COMMAND_WORK_DONE_TOKEN.get()
-        if token is None and ls.client_capabilities.window and \
-                ls.client_capabilities.window.work_done_progress:
-            token = f"localgpt-chat-{new_session_id()}"
-            try:
-                async with asyncio.timeout(5):
-                    await ls.work_done_progress.create_async(token)
-            except Exception:  # the client refused or never answered: deltas only
-                token = None
+        token = await progress_token(ls, "chat")
         async with ls.cancellable_request():
-            return await run_chat(ls, args, token)
+            with ls.cancellable_progress(token):
+                return await run_chat(ls, args, token)
 
     @server.command(MEMORY_SEARCH)
     async def memory_search(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
@@ -218,18 +245,7 @@ def register(server: LocalGPTServer) -> None:
         target = args.get("target") or "daily"
         if target not in ("daily", "memory"):
             raise ValueError(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
-        engine = require_engine(ls)
-        rel, header, entry = append_plan(text, target, datetime.now().astimezone())
-        path = engine.workspace / rel
-        if ls.is_open(ls.path_uri(path)):
-            # The open document may hold unsaved text: append through the editor so nothing
-            # the user typed is overwritten.
-            empty = not (ls.doc_text(ls.path_uri(path)) or "").strip()
-            if await append_in_editor(ls, path, (header if empty else "") + entry + "\n"):
-                return {"file": rel, "target": target}
-        ctx = ToolContext(engine.workspace, memory=lambda: engine.memory)
-        await memory_append({"text": text, "target": target}, ctx)
-        return {"file": rel, "target": target}
+        return await remember_text(ls, text, target)
 
     @server.command(OPEN_DAILY_LOG)
     async def open_daily_log(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Code actions. Part 1 provides the quick fixes for broken links; part 2 (assistant actions)
-appends its providers to `PROVIDERS`.
+"""Code actions: the quick fixes for broken links live here; the assistant's actions
+(`assist.py`) and the chat document's "Send to LocalGPT" (`chatdoc.py`) append their providers
+to `PROVIDERS` and resolvers to `RESOLVERS`.
 
 A provider is `(server, params) -> list[CodeAction]`; it must be quick (no model calls here:
 expensive work belongs in the command the action runs).
@@ -21,6 +22,11 @@ from localgpt_ls.workspace import atomic_write, safe_path
 
 Provider = Callable[[LocalGPTServer, types.CodeActionParams], list[types.CodeAction]]
 PROVIDERS: list[Provider] = []
+# `codeAction/resolve`: each resolver fills in the actions it made (it knows them by `data`).
+Resolver = Callable[[LocalGPTServer, types.CodeAction], types.CodeAction]
+RESOLVERS: list[Resolver] = []
+KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
+         types.CodeActionKind.RefactorExtract, types.CodeActionKind.RefactorRewrite]
 CREATE_NOTE = "localgpt.createNote"
 
 
@@ -118,13 +124,19 @@ PROVIDERS.append(quick_fixes)
 
 def register(server: LocalGPTServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix]))
+        code_action_kinds=KINDS, resolve_provider=True))
     def code_action(ls: LocalGPTServer, params: types.CodeActionParams) -> list[
             types.CodeAction] | None:
         out: list[types.CodeAction] = []
         for provider in PROVIDERS:
             out.extend(provider(ls, params))
         return out or None
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: LocalGPTServer, action: types.CodeAction) -> types.CodeAction:
+        for resolver in RESOLVERS:
+            action = resolver(ls, action)
+        return action
 
     @server.command(CREATE_NOTE)
     def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.positions import position_of
 from localgpt_ls.lsp.server import LocalGPTServer
+
+# How long to wait for the editor's didChange after it applied our edit. Neovim debounces
+# didChange (150 ms by default), so the next edit must not be computed from a stale copy.
+SYNC_TIMEOUT = 2.0
 
 
 def supports_document_changes(ls: LocalGPTServer, operation: str | None = None) -> bool:
@@ -35,3 +41,50 @@ def workspace_edit(ls: LocalGPTServer,
                 edits=list(items)))
         return types.WorkspaceEdit(document_changes=changes)
     return types.WorkspaceEdit(changes={uri: list(items) for uri, items in edits.items()})
+
+
+def version_of(ls: LocalGPTServer, uri: str) -> int | None:
+    return ls.workspace.get_text_document(uri).version if ls.is_open(uri) else None
+
+
+async def apply_edit(ls: LocalGPTServer, edit: types.WorkspaceEdit, label: str,
+                     timeout: float = 10.0) -> bool:
+    """Ask the editor to apply `edit`; False when it refused or did not answer in time."""
+    try:
+        async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancel on 3.11
+            result = await ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=label))
+    except TimeoutError:
+        return False
+    return bool(result.applied)
+
+
+async def wait_for_sync(ls: LocalGPTServer, uri: str, before: int | None) -> None:
+    """Wait until the editor reported a change after version `before` (or give up quietly)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SYNC_TIMEOUT
+    while ls.is_open(uri) and version_of(ls, uri) == before and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+async def replace_text(ls: LocalGPTServer, uri: str, start: int, end: int, new_text: str,
+                       label: str, wait: bool = True) -> bool:
+    """Replace `str` offsets [start, end) of the document's current text through the editor;
+    with `wait`, also wait for its didChange so a next edit is computed from what it holds."""
+    text = ls.doc_text(uri) or ""
+    before = version_of(ls, uri)
+    enc = ls.encoding
+    edit = types.TextEdit(range=types.Range(start=position_of(text, start, enc),
+                                            end=position_of(text, end, enc)),
+                          new_text=new_text)
+    if not await apply_edit(ls, workspace_edit(ls, {uri: [edit]}), label):
+        return False
+    if wait:
+        await wait_for_sync(ls, uri, before)
+    return True
+
+
+async def append_text(ls: LocalGPTServer, uri: str, new_text: str, label: str) -> bool:
+    """Append to the end of the document through the editor (see `replace_text`)."""
+    end = len(ls.doc_text(uri) or "")
+    return await replace_text(ls, uri, end, end, new_text, label)

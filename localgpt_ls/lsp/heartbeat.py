@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from lsprotocol import types
 
 from localgpt_ls.agent.tools import ToolError
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.lsp.edits import workspace_edit
+from localgpt_ls.lsp.edits import append_text, apply_edit, workspace_edit
+from localgpt_ls.lsp.lenses import LENSES
 from localgpt_ls.lsp.positions import split_lines, units
 from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
 
@@ -58,18 +58,10 @@ async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
     uri = ls.path_uri(path)
     if not ls.is_open(uri):
         return False
-    text = ls.doc_text(uri) or ""
-    lines = split_lines(text)
-    end = types.Position(line=len(lines) - 1, character=units(lines[-1], ls.encoding))
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    body = (ls.doc_text(uri) or "").replace("\r\n", "\n").replace("\r", "\n")
     trailing = len(body) - len(body.rstrip("\n"))
     sep = "\n" * max(0, 2 - trailing) if body else ""
-    edit = workspace_edit(ls, {uri: [types.TextEdit(range=types.Range(start=end, end=end),
-                                                     new_text=sep + entry)]})
-    async with asyncio.timeout(10):  # not wait_for: it can swallow a cancellation on 3.11
-        result = await ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT heartbeat"))
-    return bool(result.applied)
+    return await append_text(ls, uri, sep + entry, "LocalGPT heartbeat")
 
 
 async def replace_line_in_editor(ls: LocalGPTServer, path: Path, index: int, old: str,
@@ -85,10 +77,7 @@ async def replace_line_in_editor(ls: LocalGPTServer, path: Path, index: int, old
     line_range = types.Range(start=types.Position(line=index, character=0),
                              end=types.Position(line=index, character=units(old, ls.encoding)))
     edit = workspace_edit(ls, {uri: [types.TextEdit(range=line_range, new_text=new)]})
-    async with asyncio.timeout(10):
-        result = await ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label="LocalGPT"))
-    return bool(result.applied)
+    return await apply_edit(ls, edit, "LocalGPT")
 
 
 def refresh_lenses(ls: LocalGPTServer) -> None:
@@ -168,13 +157,14 @@ def register(server: LocalGPTServer) -> None:
         data: dict[str, Any] = result.to_dict()
         return data
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
-    async def code_lens(ls: LocalGPTServer,
-                        params: types.CodeLensParams) -> list[types.CodeLens] | None:
-        uri = params.text_document.uri
-        if ls.engine is None or not _is_heartbeat_file(ls, uri):
-            return None
-        status = await ls.run_blocking(ls.engine.heartbeat.status)
-        start_of_file = types.Range(types.Position(0, 0), types.Position(0, 0))
-        return [types.CodeLens(range=start_of_file, command=types.Command(
-            title=lens_title(status), command=HEARTBEAT_RUN, arguments=[{}]))]
+    LENSES.append(heartbeat_lens)
+
+
+async def heartbeat_lens(ls: LocalGPTServer, uri: str) -> list[types.CodeLens]:
+    """"Run now · last: 10:30 OK" on the first line of HEARTBEAT.md."""
+    if ls.engine is None or not _is_heartbeat_file(ls, uri):
+        return []
+    status = await ls.run_blocking(ls.engine.heartbeat.status)
+    start_of_file = types.Range(types.Position(0, 0), types.Position(0, 0))
+    return [types.CodeLens(range=start_of_file, command=types.Command(
+        title=lens_title(status), command=HEARTBEAT_RUN, arguments=[{}]))]

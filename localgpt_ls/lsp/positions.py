@@ -8,6 +8,7 @@ exception: a stale or malicious position must not take a request down.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from lsprotocol import types
@@ -75,3 +76,32 @@ def make_range(lines: list[str], line: int, start: int, end: int, encoding: str,
         start=types.Position(line=line, character=to_units(first_text, start, encoding)),
         end=types.Position(line=last, character=to_units(last_text, end, encoding)),
     )
+
+
+def line_starts(text: str) -> list[int]:
+    """`str` offset where each LSP line of `text` starts."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+
+def offset_of(text: str, position: types.Position, encoding: str,
+              starts: list[int] | None = None) -> int:
+    """An LSP position -> `str` offset into `text` (clamped to the text)."""
+    starts = starts if starts is not None else line_starts(text)
+    if position.line >= len(starts):
+        return len(text)
+    begin = starts[position.line]
+    end = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
+    line = _LINE_BREAK.sub("", text[begin:end])
+    return begin + to_index(line, position.character, encoding)
+
+
+def position_of(text: str, offset: int, encoding: str,
+                starts: list[int] | None = None) -> types.Position:
+    """A `str` offset into `text` -> LSP position (an offset inside a CRLF counts as its line
+    end)."""
+    starts = starts if starts is not None else line_starts(text)
+    offset = max(0, min(offset, len(text)))
+    line = max(0, bisect.bisect_right(starts, offset) - 1)
+    return types.Position(line=line, character=units(text[starts[line]:offset].rstrip("\r\n"),
+                                                     encoding))
+

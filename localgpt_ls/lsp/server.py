@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from localgpt_ls import __version__
@@ -79,6 +79,16 @@ class LocalGPTProtocol(LanguageServerProtocol):
         if method_name == types.WORKSPACE_EXECUTE_COMMAND:
             COMMAND_WORK_DONE_TOKEN.set(getattr(params, "work_done_token", None))
         super()._handle_request(msg_id, method_name, params)
+
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
+        # pygls only forgets the token; also stop the work behind it (a streaming answer).
+        task = self._server.progress_tasks.pop(  # type: ignore[attr-defined]
+            params.token, None)
+        if task is not None:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            super().lsp_work_done_progress_cancel(params)
 
     # pygls cancels only requests that have not started; a command that is already running
     # (a chat streaming from a provider) registers its task here so $/cancelRequest reaches it.
@@ -160,6 +170,9 @@ class LocalGPTServer(LanguageServer):
         # Called with the server and the uri on every didChange, after the notes model has it
         # (e.g. inline completion drops a suggestion the user typed past).
         self.change_listeners: list[Callable[[LocalGPTServer, str], None]] = []
+        # Tasks behind cancellable work-done progress, by token: the editor's "cancel" button
+        # (window/workDoneProgress/cancel) cancels the task (see `cancellable_progress`).
+        self.progress_tasks: dict[Any, asyncio.Task[Any]] = {}
         # Per-feature caches, set by the feature modules' register().
         self.candidates: Any = None
         self.meaning: Any = None
@@ -345,6 +358,19 @@ class LocalGPTServer(LanguageServer):
         finally:
             running.pop(request, None)
 
+    @contextlib.contextmanager
+    def cancellable_progress(self, token: Any) -> Any:
+        """Let the client's progress cancel button cancel the current task inside the block."""
+        task = asyncio.current_task()
+        if token is None or task is None:
+            yield
+            return
+        self.progress_tasks[token] = task
+        try:
+            yield
+        finally:
+            self.progress_tasks.pop(token, None)
+
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
@@ -373,12 +399,14 @@ def require_engine(ls: LocalGPTServer) -> Any:
 def create_server() -> LocalGPTServer:
     """Build the server and let every feature module register its handlers."""
     from localgpt_ls.lsp import (
+        assist,
         assistant,
         codeactions,
         completion,
         diagnostics,
         heartbeat,
         hover,
+        lenses,
         lifecycle,
         navigation,
         rename,
@@ -386,7 +414,7 @@ def create_server() -> LocalGPTServer:
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, heartbeat, assistant)
+                codeactions, lenses, heartbeat, assistant, assist)
     server = LocalGPTServer()
     for module in features:
         module.register(server)
