@@ -82,11 +82,12 @@ class LocalGPTProtocol(LanguageServerProtocol):
 
     @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
-        # pygls only forgets the token; also stop the work behind it (a streaming answer).
-        task = self._server.progress_tasks.pop(  # type: ignore[attr-defined]
+        # pygls only forgets the token; also cancel the request behind it (a streaming answer)
+        # as $/cancelRequest would, so it stops and is answered as cancelled.
+        request = self._server.progress_tasks.pop(  # type: ignore[attr-defined]
             params.token, None)
-        if task is not None:
-            task.cancel()
+        if request is not None:
+            self._handle_cancel_notification(request)
         with contextlib.suppress(Exception):
             super().lsp_work_done_progress_cancel(params)
 
@@ -170,9 +171,9 @@ class LocalGPTServer(LanguageServer):
         # Called with the server and the uri on every didChange, after the notes model has it
         # (e.g. inline completion drops a suggestion the user typed past).
         self.change_listeners: list[Callable[[LocalGPTServer, str], None]] = []
-        # Tasks behind cancellable work-done progress, by token: the editor's "cancel" button
-        # (window/workDoneProgress/cancel) cancels the task (see `cancellable_progress`).
-        self.progress_tasks: dict[Any, asyncio.Task[Any]] = {}
+        # Requests behind cancellable work-done progress, by token: the editor's "cancel"
+        # button (window/workDoneProgress/cancel) cancels the request (`cancellable_progress`).
+        self.progress_tasks: dict[Any, Any] = {}
         # Per-feature caches, set by the feature modules' register().
         self.candidates: Any = None
         self.meaning: Any = None
@@ -360,12 +361,15 @@ class LocalGPTServer(LanguageServer):
 
     @contextlib.contextmanager
     def cancellable_progress(self, token: Any) -> Any:
-        """Let the client's progress cancel button cancel the current task inside the block."""
-        task = asyncio.current_task()
-        if token is None or task is None:
+        """Let the client's progress cancel button cancel the current request inside the block
+        (use inside `cancellable_request`, so the request is answered as cancelled)."""
+        protocol: Any = self.protocol
+        msg_id = getattr(protocol, "_ctx_msg_id", None)
+        request = msg_id.get(None) if msg_id is not None else None
+        if token is None or request is None:
             yield
             return
-        self.progress_tasks[token] = task
+        self.progress_tasks[token] = request
         try:
             yield
         finally:
