@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import posixpath
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,14 +145,6 @@ def find_passage(ls: LocalGPTServer, uri: str, rng: types.Range) -> Passage | No
 # -- listing and resolving --------------------------------------------------------------------
 
 
-def _wanted(kind: str, only: Sequence[Any] | None) -> bool:
-    """Whether `kind` is one the client asked for (`only` names kinds or their parents)."""
-    if not only:
-        return True
-    names = [str(getattr(o, "value", o)) for o in only]
-    return any(kind == name or kind.startswith(name + ".") for name in names)
-
-
 def _resolvable(ls: LocalGPTServer, prop: str) -> bool:
     ca = ls.client_capabilities.text_document
     action = ca.code_action if ca else None
@@ -175,7 +166,7 @@ def list_actions(ls: LocalGPTServer, params: types.CodeActionParams) -> list[typ
         return []
     out = []
     for action in ACTIONS.values():
-        if not _wanted(action.kind, params.context.only):
+        if not codeactions.wanted(action.kind, params.context.only):
             continue
         title = action.title
         if passage.section is not None:

@@ -9,7 +9,7 @@ expensive work belongs in the command the action runs).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lsprotocol import types
@@ -28,6 +28,14 @@ RESOLVERS: list[Resolver] = []
 KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
          types.CodeActionKind.RefactorExtract, types.CodeActionKind.RefactorRewrite]
 CREATE_NOTE = "localgpt.createNote"
+
+
+def wanted(kind: str, only: Sequence[Any] | None) -> bool:
+    """Whether `kind` is one the client asked for (`only` names kinds or their parents)."""
+    if not only:
+        return True
+    names = [str(getattr(o, "value", o)) for o in only]
+    return any(kind == name or kind.startswith(name + ".") for name in names)
 
 
 def new_note_rel(ls: LocalGPTServer, source_uri: str, target: str, kind: str) -> str | None:

@@ -405,6 +405,7 @@ def create_server() -> LocalGPTServer:
     from localgpt_ls.lsp import (
         assist,
         assistant,
+        chatdoc,
         codeactions,
         completion,
         diagnostics,
@@ -418,7 +419,7 @@ def create_server() -> LocalGPTServer:
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, lenses, heartbeat, assistant, assist)
+                codeactions, lenses, heartbeat, assistant, assist, chatdoc)
     server = LocalGPTServer()
     for module in features:
         module.register(server)

@@ -1,0 +1,273 @@
+"""Chat as a document: a markdown file under `chats/` holds a conversation.
+
+    # Chat 2026-11-24
+
+    ## You
+
+    What did I decide about the garden?
+
+    ## LocalGPT
+
+    You decided to grow tomatoes (memory/2026-11-20.md).
+
+    ## You
+
+The action "Send to LocalGPT" (a code action anywhere in the document and a code lens on the
+last `## You` heading) sends the last `## You` section, with the turns above it as history, and
+streams the reply into the document through workspace/applyEdit, then opens a new `## You`
+section for the next question. It works in any client that applies edits, with no glue. The
+document is the conversation: nothing is recorded elsewhere, and editing an earlier turn changes
+what the model sees next time.
+
+`localgpt.sendChat {uri}` -> `{response, model}`; `localgpt.openChat {}` -> `{file, path}`
+(today's chat, created when missing, shown with window/showDocument).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.agent.events import AgentEvent, TextDelta
+from localgpt_ls.llm.types import Message
+from localgpt_ls.lsp import codeactions
+from localgpt_ls.lsp.assistant import make_approver, progress_token
+from localgpt_ls.lsp.edits import append_text
+from localgpt_ls.lsp.heartbeat import attach_editor
+from localgpt_ls.lsp.lenses import LENSES
+from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
+from localgpt_ls.lsp.status import send_status
+
+SEND_CHAT = "localgpt.sendChat"
+OPEN_CHAT = "localgpt.openChat"
+CHAT_DIR = "chats"
+YOU, ASSISTANT = "You", "LocalGPT"
+SEND_TITLE = "Send to LocalGPT"
+# The reply goes into the document in pieces at most this often: each piece is an edit the
+# editor applies and reports back, so a piece per token would flood it.
+FLUSH_INTERVAL = 0.15
+
+
+@dataclass
+class Turn:
+    role: str  # YOU or ASSISTANT
+    text: str
+    line: int  # 0-based line of its heading
+
+
+def is_chat(ls: LocalGPTServer, uri: str) -> bool:
+    """A markdown file in the workspace's `chats/` folder."""
+    path = ls.uri_path(uri)
+    if path is None or path.suffix.lower() != ".md":
+        return False
+    return ls.rel_of(path).split("/")[0] == CHAT_DIR
+
+
+def turns(ls: LocalGPTServer, uri: str) -> list[Turn]:
+    """The `## You` / `## LocalGPT` sections of a chat document, in order (headings inside
+    code blocks do not count: the markdown parser knows them)."""
+    note = ls.note_for(uri)
+    lines = ls.doc_lines(uri)
+    if note is None:
+        return []
+    marks = [h for h in note.headings if h.level == 2 and h.text.strip() in (YOU, ASSISTANT)]
+    out = []
+    for i, heading in enumerate(marks):
+        end = marks[i + 1].line - 1 if i + 1 < len(marks) else len(lines)
+        body = "\n".join(lines[heading.line:end]).strip()
+        out.append(Turn(heading.text.strip(), body, heading.line - 1))
+    return out
+
+
+def pending(ls: LocalGPTServer, uri: str) -> Turn | None:
+    """The last `## You` section when it has text and no reply yet."""
+    found = turns(ls, uri)
+    if found and found[-1].role == YOU and found[-1].text:
+        return found[-1]
+    return None
+
+
+def history(found: list[Turn]) -> list[Message]:
+    """Earlier turns as model messages (empty sections are skipped)."""
+    out = []
+    for turn in found:
+        if turn.text:
+            out.append(Message("user" if turn.role == YOU else "assistant", turn.text))
+    return out
+
+
+class DocumentStream:
+    """Appends a turn's text to the chat document in batches, one applyEdit at a time."""
+
+    def __init__(self, ls: LocalGPTServer, uri: str, token: Any) -> None:
+        self.ls, self.uri, self.token = ls, uri, token
+        self.pending = ""
+        self.written = ""
+        self.failed = False
+        self._wake = asyncio.Event()
+        self._done = False
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta) and event.text:
+            self.pending += event.text
+            self._wake.set()
+
+    async def __aenter__(self) -> DocumentStream:
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def _pump(self) -> None:
+        while not self._done or self.pending:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+            if not self._done:
+                await asyncio.sleep(FLUSH_INTERVAL)
+
+    async def _flush(self) -> None:
+        text, self.pending = self.pending, ""
+        if not text or self.failed:
+            return
+        if not await append_text(self.ls, self.uri, text, "LocalGPT"):
+            self.failed = True  # the editor refused (closed the document?): stop writing
+            return
+        self.written += text
+        if self.token is not None:
+            self.ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(
+                message=f"{len(self.written)} characters"))
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._done = True
+        self._wake.set()
+        if self._task is not None:
+            # Shielded: a cancelled turn still writes out what had streamed.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._task)
+
+
+async def send(ls: LocalGPTServer, uri: str) -> dict[str, Any]:
+    engine = require_engine(ls)
+    if not ls.is_open(uri):
+        raise ValueError(f"{SEND_CHAT}: open the chat document in the editor first")
+    found = turns(ls, uri)
+    question = pending(ls, uri)
+    if question is None:
+        raise ValueError(f"{SEND_CHAT}: nothing to send; write your message under the last "
+                         f"'## {YOU}' heading")
+    busy: set[str] = ls.__dict__.setdefault("chat_documents_busy", set())
+    if uri in busy:
+        raise ValueError(f"{SEND_CHAT}: LocalGPT is already answering in this document")
+    busy.add(uri)
+    try:
+        return await _answer(ls, engine, uri, question, history(found[:-1]))
+    finally:
+        busy.discard(uri)
+
+
+def _separator(text: str) -> str:
+    """Newlines that put what follows `text` after one blank line."""
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n" * max(0, 2 - (len(body) - len(body.rstrip("\n")))) if body.strip() else ""
+
+
+async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
+                  earlier: list[Message]) -> dict[str, Any]:
+    attach_editor(ls)
+    if not await append_text(ls, uri, _separator(ls.doc_text(uri) or "") +
+                             f"## {ASSISTANT}\n\n", "LocalGPT"):
+        raise ValueError(f"{SEND_CHAT}: the editor refused the edit; is the document read-only?")
+    token = await progress_token(ls, "chatdoc")
+    if token is not None:
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title="LocalGPT", message="thinking…", cancellable=True))
+    send_status(ls, "thinking", "LocalGPT is answering")
+    ending, state, note = "", "ready", "LocalGPT is ready"
+    path = ls.uri_path(uri)
+    where = ls.rel_of(path) if path is not None else uri
+    try:
+        async with DocumentStream(ls, uri, token) as stream, ls.cancellable_request():
+            with ls.cancellable_progress(token):
+                result = await engine.agent.run_turn(
+                    question.text, on_event=stream, history=earlier,
+                    approver=make_approver(ls),
+                    system_extra=f"This conversation is the document {where} in the "
+                                 "user's editor; answer in markdown.")
+        return {"response": result.response, "model": result.model}
+    except asyncio.CancelledError:
+        ending, note = "\n\n*(stopped)*", "chat stopped"
+        raise
+    except Exception as exc:
+        ending, state, note = f"\n\n> LocalGPT failed: {exc}", "error", str(exc)
+        log.info("chat document turn failed: %s", exc)
+        raise
+    finally:
+        # Always leave the next `## You` ready: the document is the whole interface.
+        text = (ls.doc_text(uri) or "").rstrip(" \t")
+        tail = ending + _separator(text + ending) + f"## {YOU}\n\n"
+        with contextlib.suppress(Exception):
+            await asyncio.shield(append_text(ls, uri, tail, "LocalGPT"))
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=note))
+        send_status(ls, state, note)  # type: ignore[arg-type]
+
+
+def send_actions(ls: LocalGPTServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """"Send to LocalGPT" anywhere in a chat document whose last `## You` awaits a reply."""
+    uri = params.text_document.uri
+    if ls.engine is None or not is_chat(ls, uri) or pending(ls, uri) is None:
+        return []
+    if not codeactions.wanted(types.CodeActionKind.QuickFix.value, params.context.only):
+        return []
+    return [types.CodeAction(
+        title=SEND_TITLE, kind=types.CodeActionKind.QuickFix, is_preferred=True,
+        command=types.Command(title=SEND_TITLE, command=SEND_CHAT, arguments=[{"uri": uri}]))]
+
+
+async def send_lens(ls: LocalGPTServer, uri: str) -> list[types.CodeLens]:
+    if ls.engine is None or not is_chat(ls, uri):
+        return []
+    question = pending(ls, uri)
+    if question is None:
+        return []
+    here = types.Range(start=types.Position(line=question.line, character=0),
+                       end=types.Position(line=question.line, character=0))
+    return [types.CodeLens(range=here, command=types.Command(
+        title=f"▶ {SEND_TITLE}", command=SEND_CHAT, arguments=[{"uri": uri}]))]
+
+
+def register(server: LocalGPTServer) -> None:
+    codeactions.PROVIDERS.append(send_actions)
+    LENSES.append(send_lens)
+
+    @server.command(SEND_CHAT)
+    async def send_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+        args = command_object(SEND_CHAT, arguments)
+        uri = args.get("uri")
+        if not isinstance(uri, str) or not is_chat(ls, uri):
+            raise ValueError(f"{SEND_CHAT} needs 'uri': a markdown file under {CHAT_DIR}/")
+        return await send(ls, uri)
+
+    @server.command(OPEN_CHAT)
+    async def open_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+        command_object(OPEN_CHAT, arguments)
+        engine = require_engine(ls)
+        today = datetime.now().astimezone().date().isoformat()
+        path = engine.workspace / CHAT_DIR / f"{today}.md"
+
+        def create() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError), path.open("x", encoding="utf-8") as f:
+                f.write(f"# Chat {today}\n\n## {YOU}\n\n")
+
+        await ls.run_blocking(create)
+        window = ls.client_capabilities.window
+        if window and window.show_document and window.show_document.support:
+            await ls.window_show_document_async(types.ShowDocumentParams(
+                uri=ls.path_uri(path), take_focus=True))
+        return {"file": f"{CHAT_DIR}/{today}.md", "path": str(path)}
