@@ -411,6 +411,7 @@ def create_server() -> LocalGPTServer:
         diagnostics,
         heartbeat,
         hover,
+        inline,
         lenses,
         lifecycle,
         navigation,
@@ -419,7 +420,7 @@ def create_server() -> LocalGPTServer:
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, lenses, heartbeat, assistant, assist, chatdoc)
+                codeactions, lenses, heartbeat, assistant, assist, chatdoc, inline)
     server = LocalGPTServer()
     for module in features:
         module.register(server)
