@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 
+from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
@@ -70,8 +71,12 @@ async def run(session: Session, editor: Editor, action: types.CodeAction) -> Any
     if action.edit is not None:
         assert editor.apply(action.edit) == ""
     if action.command is not None:
-        result = await command(session, action.command.command,
-                               (action.command.arguments or [{}])[0])
+        args = (action.command.arguments or [{}])[0]
+        if action.command.command == "localgpt.assist":
+            check_schema("localgpt.assist", args, "arguments")
+        result = await command(session, action.command.command, args)
+        if action.command.command == "localgpt.assist":
+            check_schema("localgpt.assist", result)
     return result
 
 

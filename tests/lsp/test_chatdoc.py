@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 
+from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
@@ -65,7 +66,9 @@ async def test_reply_streams_into_the_chat_document(chatting: tuple[Session, Edi
     action = await send_action(session, uri)
     assert action is not None and action.command is not None
     fake.queue(reply("openai", ANSWER, delay=0.01))
+    check_schema("localgpt.sendChat", action.command.arguments[0], "arguments")
     result = await command(session, action.command.command, action.command.arguments[0])
+    check_schema("localgpt.sendChat", result)
     await editor.settle()
     assert result["response"] == ANSWER
     assert editor.buffers[uri] == f"{CHAT}\n## LocalGPT\n\n{ANSWER}\n\n## You\n\n"
@@ -133,6 +136,7 @@ async def test_nothing_to_send_is_a_clear_error(chatting: tuple[Session, Editor]
 async def test_open_chat_creates_todays_document(chatting: tuple[Session, Editor]) -> None:
     session, _ = chatting
     opened = await command(session, "localgpt.openChat")
+    check_schema("localgpt.openChat", opened)
     today = datetime.now().astimezone().date().isoformat()
     assert opened["file"] == f"chats/{today}.md"
     path = session.workspace / opened["file"]
