@@ -19,7 +19,7 @@ section for the next question. It works in any client that applies edits, with n
 document is the conversation: nothing is recorded elsewhere, and editing an earlier turn changes
 what the model sees next time.
 
-`localgpt.sendChat {uri}` -> `{response, model}`; `localgpt.openChat {}` -> `{file, path}`
+`localgpt.sendChat {uri}` -> `{response, model}`; `localgpt.openChatDocument {}` -> `{file, path}`
 (today's chat, created when missing, shown with window/showDocument).
 """
 
@@ -44,7 +44,7 @@ from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_
 from localgpt_ls.lsp.status import send_status
 
 SEND_CHAT = "localgpt.sendChat"
-OPEN_CHAT = "localgpt.openChat"
+OPEN_CHAT = "localgpt.openChatDocument"
 CHAT_DIR = "chats"
 YOU, ASSISTANT = "You", "LocalGPT"
 SEND_TITLE = "Send to LocalGPT"

@@ -135,14 +135,14 @@ async def test_nothing_to_send_is_a_clear_error(chatting: tuple[Session, Editor]
 @pytest.mark.asyncio(loop_scope="module")
 async def test_open_chat_creates_todays_document(chatting: tuple[Session, Editor]) -> None:
     session, _ = chatting
-    opened = await command(session, "localgpt.openChat")
-    check_schema("localgpt.openChat", opened)
+    opened = await command(session, "localgpt.openChatDocument")
+    check_schema("localgpt.openChatDocument", opened)
     today = datetime.now().astimezone().date().isoformat()
     assert opened["file"] == f"chats/{today}.md"
     path = session.workspace / opened["file"]
     assert path.read_text() == f"# Chat {today}\n\n## You\n\n"
     path.write_text(path.read_text() + "kept\n")
-    await command(session, "localgpt.openChat")
+    await command(session, "localgpt.openChatDocument")
     assert path.read_text().endswith("kept\n")  # opening again never clobbers
     if session.preset == "visual-studio-code":  # the Neovim preset cannot show documents
         assert session.client.shown_documents[-1].uri == path.as_uri()
