@@ -1,13 +1,162 @@
-"""Inline completion (textDocument/inlineCompletion, LSP 3.18): ghost text from the model.
+"""Inline completion (textDocument/inlineCompletion, LSP 3.18): the model continues the paragraph.
 
-Placeholder while the feature is built; registers nothing yet.
+Ghost text is a suggestion the user may ignore, so this feature stays out of the way: it answers
+None at once when the client did not ask for it, it is turned off, or no model is configured; it
+waits for a quiet moment (`inlineCompletion.debounceMs`) before asking the model, and a newer
+request or a keystroke in that document drops the pending one and cancels a model call already
+running (the provider stream closes). Failures are logged, never shown: a popup for a suggestion
+nobody asked to see would be worse than no suggestion. The handler is async and the model call
+awaits network I/O only, so normal completion and hover keep answering meanwhile.
 """
 
 from __future__ import annotations
 
-from localgpt_ls.lsp.server import LocalGPTServer
+import asyncio
+import re
+from typing import Any
+
+from lsprotocol import types
+
+from localgpt_ls.lsp.positions import offset_of
+from localgpt_ls.lsp.server import LocalGPTServer, log
+
+BEFORE_CHARS = 3000  # text before the cursor sent to the model
+AFTER_CHARS = 1000  # text after it, so the continuation can lead into what follows
+
+INSTRUCTIONS = (
+    "You are an inline writing assistant inside a markdown editor. Reply with ONLY the text "
+    "that continues the current paragraph at the cursor: no preamble, no explanation, no "
+    "quotes, no markdown code fences, and do not repeat any text that comes before the cursor. "
+    "Write at most a sentence or two, in the voice and language of the note. If nothing "
+    "sensible follows, reply with nothing.")
+
+_FENCE = re.compile(r"^\s*(```|~~~).*$", re.MULTILINE)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "`": "`"}
+
+
+def build_prompt(before: str, after: str, rel: str) -> str:
+    """The user message: where the cursor is, with the text around it."""
+    return (f"Note: {rel}\n\n"
+            f"<before_cursor>\n{before[-BEFORE_CHARS:]}</before_cursor>\n"
+            f"<after_cursor>{after[:AFTER_CHARS]}\n</after_cursor>\n\n"
+            "Continue the paragraph at the cursor.")
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        return text[1:-1].strip()
+    return text
+
+
+def clean_answer(answer: str, before: str, max_chars: int) -> str:
+    """What the model said, trimmed to one paragraph that fits after `before`."""
+    text = _unquote(_FENCE.sub("", answer.replace("\r\n", "\n")).strip())
+    text = _BLANK_LINE.split(text, maxsplit=1)[0].strip()
+    text = _unquote(text)
+    # A model that repeats the current line despite being told not to: keep only the new part.
+    line = before.rsplit("\n", 1)[-1].strip()
+    if len(line) >= 8 and text.startswith(line):
+        text = text[len(line):].lstrip()
+    if len(text) > max_chars:
+        cut = text[:max_chars + 1]
+        space = max(cut.rfind(" "), cut.rfind("\n"))
+        text = (cut[:space] if space > 0 else text[:max_chars]).rstrip()
+    if text and before and not before[-1].isspace() and text[0].isalnum():
+        text = " " + text
+    return text
+
+
+class InlineState:
+    """Per document: a ticket that every request and edit advances (a request whose ticket is
+    no longer the latest is stale) and the model call in flight, so an edit can cancel it."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, int] = {}
+        self.running: dict[str, asyncio.Task[Any]] = {}
+
+    def advance(self, uri: str) -> int:
+        self.tickets[uri] = self.tickets.get(uri, 0) + 1
+        running = self.running.pop(uri, None)
+        if running is not None:
+            running.cancel()
+        return self.tickets[uri]
+
+    def current(self, uri: str, ticket: int) -> bool:
+        return self.tickets.get(uri) == ticket
+
+
+def _wanted(ls: LocalGPTServer, uri: str) -> bool:
+    """The quick checks: the client asked for inline completion, it is on, the note is open."""
+    caps = ls.client_capabilities.text_document
+    return bool(caps is not None and caps.inline_completion is not None
+                and ls.options.inline_completion.enabled and ls.engine is not None
+                and ls.is_open(uri))
+
+
+def _version(ls: LocalGPTServer, uri: str) -> int | None:
+    return ls.workspace.get_text_document(uri).version
+
+
+async def suggest(ls: LocalGPTServer, state: InlineState,
+                  params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+    uri, position = params.text_document.uri, params.position
+    if not _wanted(ls, uri):
+        return None
+    ticket = state.advance(uri)
+    version = _version(ls, uri)
+    agent = ls.engine.agent
+    try:
+        if (await agent.resolve_model()).memory_only:
+            return None
+    except Exception as exc:  # a broken model setting: chat reports it, ghost text stays quiet
+        log.info("inline completion: no model: %s", exc)
+        return None
+    await asyncio.sleep(max(0, ls.options.inline_completion.debounce_ms) / 1000)
+    if not state.current(uri, ticket) or not ls.is_open(uri) or _version(ls, uri) != version:
+        return None
+    text = ls.doc_text(uri) or ""
+    offset = offset_of(text, position, ls.encoding)
+    before, after = text[:offset], text[offset:]
+    path = ls.uri_path(uri)
+    rel = ls.rel_of(path) if path is not None else uri
+    call = asyncio.ensure_future(agent.run_turn(build_prompt(before, after, rel), tools=[],
+                                                system_extra=INSTRUCTIONS))
+    state.running[uri] = call
+    try:
+        # Awaiting the call from the request's task: $/cancelRequest cancels both.
+        result = await call
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the client cancelled the request: pygls answers it as cancelled
+        return None  # an edit or a newer request cancelled the model call
+    except Exception as exc:  # timeouts, HTTP errors, a provider refusing: no suggestion
+        log.info("inline completion failed: %s", exc)
+        return None
+    finally:
+        if state.running.get(uri) is call:
+            del state.running[uri]
+    if not state.current(uri, ticket) or _version(ls, uri) != version:
+        return None
+    insert = clean_answer(result.response, before, ls.options.inline_completion.max_chars)
+    if not insert:
+        return None
+    return types.InlineCompletionList(items=[types.InlineCompletionItem(
+        insert_text=insert, range=types.Range(start=position, end=position))])
 
 
 def register(server: LocalGPTServer) -> None:
-    """Register the inline completion handler (not yet)."""
-    del server
+    state = InlineState()
+
+    def on_change(ls: LocalGPTServer, uri: str) -> None:
+        del ls
+        state.advance(uri)  # the pending suggestion no longer fits what the user typed
+
+    server.change_listeners.append(on_change)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: LocalGPTServer, params: types.InlineCompletionParams
+                                ) -> types.InlineCompletionList | None:
+        async with ls.cancellable_request():
+            return await suggest(ls, state, params)
