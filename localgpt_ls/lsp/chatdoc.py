@@ -37,7 +37,7 @@ from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.llm.types import Message
 from localgpt_ls.lsp import codeactions
 from localgpt_ls.lsp.assistant import make_approver, progress_token
-from localgpt_ls.lsp.edits import append_text
+from localgpt_ls.lsp.edits import append_text, blank_line_before, content_end
 from localgpt_ls.lsp.heartbeat import attach_editor
 from localgpt_ls.lsp.lenses import LENSES
 from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
@@ -170,16 +170,16 @@ async def send(ls: LocalGPTServer, uri: str) -> dict[str, Any]:
         busy.discard(uri)
 
 
-def _separator(text: str) -> str:
-    """Newlines that put what follows `text` after one blank line."""
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n" * max(0, 2 - (len(body) - len(body.rstrip("\n")))) if body.strip() else ""
+def _content(ls: LocalGPTServer, uri: str) -> str:
+    """The document's text up to a final line break (where `append_text` writes)."""
+    text = ls.doc_text(uri) or ""
+    return text[:content_end(text)]
 
 
 async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
                   earlier: list[Message]) -> dict[str, Any]:
     attach_editor(ls)
-    if not await append_text(ls, uri, _separator(ls.doc_text(uri) or "") +
+    if not await append_text(ls, uri, blank_line_before(_content(ls, uri)) +
                              f"## {ASSISTANT}\n\n", "LocalGPT"):
         raise ValueError(f"{SEND_CHAT}: the editor refused the edit; is the document read-only?")
     token = await progress_token(ls, "chatdoc")
@@ -208,8 +208,7 @@ async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
         raise
     finally:
         # Always leave the next `## You` ready: the document is the whole interface.
-        text = (ls.doc_text(uri) or "").rstrip(" \t")
-        tail = ending + _separator(text + ending) + f"## {YOU}\n\n"
+        tail = ending + blank_line_before(_content(ls, uri) + ending) + f"## {YOU}\n"
         with contextlib.suppress(Exception):
             await asyncio.shield(append_text(ls, uri, tail, "LocalGPT"))
         if token is not None:

@@ -84,7 +84,27 @@ async def replace_text(ls: LocalGPTServer, uri: str, start: int, end: int, new_t
     return True
 
 
+def blank_line_before(content: str) -> str:
+    """Line breaks that put text appended to `content` after one blank line ("" when empty)."""
+    body = content.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.strip():
+        return ""
+    return "\n" * max(0, 2 - (len(body) - len(body.rstrip("\n"))))
+
+
+def content_end(text: str) -> int:
+    """Offset where the text's content ends: before a final line break, if it has one."""
+    for brk in ("\r\n", "\n", "\r"):
+        if text.endswith(brk):
+            return len(text) - len(brk)
+    return len(text)
+
+
 async def append_text(ls: LocalGPTServer, uri: str, new_text: str, label: str) -> bool:
-    """Append to the end of the document through the editor (see `replace_text`)."""
-    end = len(ls.doc_text(uri) or "")
+    """Append `new_text` after the document's content through the editor (see `replace_text`).
+
+    The text goes in before a final line break: Neovim always has one (its 'eol') and applies
+    an insertion past it as new lines, which would split streamed text. Callers judge blank
+    lines by `content_end`, so the result is the same in every editor."""
+    end = content_end(ls.doc_text(uri) or "")
     return await replace_text(ls, uri, end, end, new_text, label)

@@ -21,7 +21,13 @@ from lsprotocol import types
 
 from localgpt_ls.agent.tools import ToolError
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.lsp.edits import append_text, apply_edit, workspace_edit
+from localgpt_ls.lsp.edits import (
+    append_text,
+    apply_edit,
+    blank_line_before,
+    content_end,
+    workspace_edit,
+)
 from localgpt_ls.lsp.lenses import LENSES
 from localgpt_ls.lsp.positions import split_lines, units
 from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
@@ -58,10 +64,9 @@ async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
     uri = ls.path_uri(path)
     if not ls.is_open(uri):
         return False
-    body = (ls.doc_text(uri) or "").replace("\r\n", "\n").replace("\r", "\n")
-    trailing = len(body) - len(body.rstrip("\n"))
-    sep = "\n" * max(0, 2 - trailing) if body else ""
-    return await append_text(ls, uri, sep + entry, "LocalGPT heartbeat")
+    text = ls.doc_text(uri) or ""
+    return await append_text(ls, uri, blank_line_before(text[:content_end(text)]) + entry,
+                             "LocalGPT heartbeat")
 
 
 async def replace_line_in_editor(ls: LocalGPTServer, path: Path, index: int, old: str,

@@ -89,7 +89,8 @@ class Session:
             pytest.xfail(f"the language server does not offer {command} yet ({issue})")
 
 
-def make_workspace(base: Path, config: str = "") -> tuple[Path, Path]:
+def make_workspace(base: Path, config: str = "",
+                   files: dict[str, str] | None = None) -> tuple[Path, Path]:
     home = base / "home"
     workspace = base / "workspace"
     (workspace / "knowledge").mkdir(parents=True)
@@ -101,15 +102,19 @@ def make_workspace(base: Path, config: str = "") -> tuple[Path, Path]:
     (workspace / "AGENTS.md").write_text("# Agents\n\nUse memory before answering.\n")
     (workspace / "knowledge" / "gardening.md").write_text(GARDENING)
     (workspace / "notes.md").write_text(NOTES)
+    for rel, text in (files or {}).items():
+        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / rel).write_text(text)
     # No embedding model: keyword search only, so the server starts fast.
     (home / "config.toml").write_text('[memory]\nembedding_provider = "none"\n' + config)
     return home, workspace
 
 
-def run_session(base: Path, script: str, open_file: str | None, config: str = "") -> Session:
+def run_session(base: Path, script: str, open_file: str | None, config: str = "",
+                files: dict[str, str] | None = None) -> Session:
     """Start Neovim on `open_file` of a fresh workspace, run `script`, return what it recorded."""
     nvim = nvim_binary()
-    home, workspace = make_workspace(base, config)
+    home, workspace = make_workspace(base, config, files)
     state = base / "xdg"
     out = base / "results.json"
     init = base / "init.lua"
@@ -237,12 +242,8 @@ FIRST_REPLY = "Pinch the suckers on Sunday and water deeply."
 SECOND_REPLY = "Harvest basil from the top."
 
 
-@pytest.fixture(scope="module")
-def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FakeServer]]:
-    """Two questions through :LocalGPTAsk, answered by a loopback OpenAI-compatible provider."""
-    fake = FakeServer().start()
-    fake.queue(reply("openai", FIRST_REPLY), reply("openai", SECOND_REPLY))
-    config = textwrap.dedent(f"""\
+def provider_config(fake: FakeServer) -> str:
+    return textwrap.dedent(f"""\
         [agent]
         default_model = "openai/test-model"
         [providers.openai]
@@ -251,6 +252,14 @@ def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, Fa
         [heartbeat]
         enabled = false
         """)
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FakeServer]]:
+    """Two questions through :LocalGPTAsk, answered by a loopback OpenAI-compatible provider."""
+    fake = FakeServer().start()
+    fake.queue(reply("openai", FIRST_REPLY), reply("openai", SECOND_REPLY))
+    config = provider_config(fake)
     try:
         base = tmp_path_factory.mktemp("nvim-chat")
         yield run_session(base, "chat.lua", "notes.md", config), fake
@@ -286,6 +295,32 @@ def test_chat_follow_up_continues_the_session(chat: tuple[Session, FakeServer]) 
     # The second request carries the first exchange: the server resumed the same session.
     history = json.dumps(fake.posts()[1].body)
     assert FIRST_REPLY in history and "And the basil?" in history
+
+
+CHAT_DOC = "# Chat\n\n## You\n\nWhat about the tomatoes?\n"
+DOC_REPLY = ("Give them six hours of sun and water deeply twice a week; pinch the suckers on "
+             "Sunday. " * 3).strip()
+REWRITTEN = "I reread [[gardening]] today."
+
+
+def test_chat_document_and_rewrite_in_real_neovim(tmp_path: Path) -> None:
+    fake = FakeServer().start()
+    fake.queue(reply("openai", DOC_REPLY, delay=0.01), reply("openai", REWRITTEN))
+    try:
+        session = run_session(tmp_path, "chatdoc.lua", "chats/garden.md", provider_config(fake),
+                              files={"chats/garden.md": CHAT_DOC})
+    finally:
+        fake.stop()
+    session.require_command("localgpt.sendChat", "issue 6, LSP part 2")
+    sent = session.step("send")
+    assert "Send to LocalGPT" in sent["offered"]
+    assert sent["lines"] == [*CHAT_DOC.rstrip("\n").split("\n"), "", "## LocalGPT", "",
+                             DOC_REPLY, "", "## You", ""]
+    assert sent["edits"] > 3  # header, the reply in pieces, the next ## You
+    assert sent["modified"]  # in the buffer, for the user to save: never written behind it
+    assert (session.workspace / "chats/garden.md").read_text() == CHAT_DOC
+    lines = session.step("rewrite")["lines"]
+    assert lines[2] == REWRITTEN and lines[3] == "Also see [[nowhere]] for later."
 
 
 @pytest.mark.parametrize(("result", "expected"), [
