@@ -321,6 +321,8 @@ def test_chat_document_and_rewrite_in_real_neovim(tmp_path: Path) -> None:
     assert (session.workspace / "chats/garden.md").read_text() == CHAT_DOC
     lines = session.step("rewrite")["lines"]
     assert lines[2] == REWRITTEN and lines[3] == "Also see [[nowhere]] for later."
+    today = session.step("open_today")
+    assert today["lines"][0].startswith("# Chat ") and today["lines"][2] == "## You"
 
 
 @pytest.mark.parametrize(("result", "expected"), [

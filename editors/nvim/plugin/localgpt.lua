@@ -44,6 +44,10 @@ cmd('LocalGPTToday', function()
   require('localgpt.commands').today()
 end, { desc = "LocalGPT: open today's log (memory/YYYY-MM-DD.md)" })
 
+cmd('LocalGPTChatDoc', function()
+  require('localgpt.commands').chat_document()
+end, { desc = "LocalGPT: open today's chat document (chats/YYYY-MM-DD.md)" })
+
 cmd('LocalGPTReindex', function(o)
   require('localgpt.commands').reindex(o.bang)
 end, { bang = true, desc = 'LocalGPT: update the memory index (! rebuilds it)' })

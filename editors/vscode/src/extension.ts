@@ -45,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("localgpt.rememberSelection", rememberSelection);
   register("localgpt.runHeartbeat", runHeartbeat);
   register("localgpt.openTodaysLog", openTodaysLog);
+  register("localgpt.openTodaysChat", openTodaysChat);
   register("localgpt.reindexMemory", reindexMemory);
   register("localgpt.restartServer", restartServer);
   register("localgpt.showLog", () => output?.show(true));
@@ -91,6 +92,9 @@ function createClient(): LanguageClient {
     traceOutputChannel: output,
   };
   const c = new LanguageClient("localgpt", "LocalGPT", serverOptions, clientOptions);
+  // The client's proposed features are LSP 3.18 inline completion: with them VS Code shows the
+  // server's paragraph continuations as ghost text.
+  c.registerProposedFeatures();
   c.onNotification(Notifications.status, (params: StatusParams) => status?.set(params));
   c.onNotification(Notifications.chatDelta, (params: ChatDeltaParams) => ChatPanel.onDelta(params));
   c.onDidChangeState((event) => {
@@ -355,5 +359,15 @@ async function openTodaysLog(): Promise<void> {
   const editor = await vscode.window.showTextDocument(doc, { preview: false });
   if (uri.scheme === "untitled" && doc.getText() === "") {
     await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), `# ${today()}\n\n`));
+  }
+}
+
+/** Today's chat document (chats/YYYY-MM-DD.md): the server creates it and shows it; its
+ * "Send to LocalGPT" lens and code action stream replies into it. */
+async function openTodaysChat(): Promise<void> {
+  try {
+    await runCommand<unknown>(Commands.openChatDocument, {});
+  } catch (err) {
+    void vscode.window.showErrorMessage(`LocalGPT: could not open today's chat: ${errorText(err)}`);
   }
 }

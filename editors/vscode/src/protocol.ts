@@ -65,6 +65,7 @@ export const Commands = {
   remember: "localgpt.remember",
   openDailyLog: "localgpt.openDailyLog",
   sessions: "localgpt.sessions",
+  openChatDocument: "localgpt.openChatDocument",
 } as const;
 
 export const Notifications = {

@@ -69,4 +69,12 @@ H.step('rewrite', function()
   return { lines = vim.api.nvim_buf_get_lines(notes, 0, -1, false) }
 end)
 
+H.step('open_today', function()
+  H.command('LocalGPTChatDoc', 'chatdoc')
+  H.wait(10000, function()
+    return vim.api.nvim_buf_get_name(0):match('chats/%d+%-%d+%-%d+%.md$') ~= nil
+  end, "today's chat document to be shown")
+  return { name = vim.api.nvim_buf_get_name(0), lines = vim.api.nvim_buf_get_lines(0, 0, -1, false) }
+end)
+
 H.finish()

@@ -198,6 +198,17 @@ function M.today()
   end)
 end
 
+--- :LocalGPTChatDoc: today's chat document, chats/YYYY-MM-DD.md, which the server creates and
+--- shows. Write under the last `## You` and pick "Send to LocalGPT" from vim.lsp.buf.code_action().
+function M.chat_document()
+  client_mod.exec('localgpt.openChatDocument', {}, function(err)
+    if err then
+      notify_err('could not open the chat document', err)
+    end
+    done('chatdoc', err)
+  end)
+end
+
 --- :LocalGPTReindex[!]: bring the memory index up to date (! rebuilds it).
 function M.reindex(force)
   client_mod.exec('localgpt.reindex', force and { force = true } or {}, function(err)
