@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,6 +79,21 @@ class LocalGPTProtocol(LanguageServerProtocol):
         if method_name == types.WORKSPACE_EXECUTE_COMMAND:
             COMMAND_WORK_DONE_TOKEN.set(getattr(params, "work_done_token", None))
         super()._handle_request(msg_id, method_name, params)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        # Leave now. pygls closes stdout and raises SystemExit through asyncio.run, whose
+        # cleanup cancels every task and waits for worker threads: tasks that report on the
+        # way out (status, progress) then fail on the closed pipe, each failure logged, which
+        # kept a stopped server alive for seconds. SQLite rolls back an unfinished write on
+        # the next open and file writes are atomic, so nothing is lost.
+        del args
+        code = 0 if self._shutdown else 1
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+        yield  # a generator, as pygls runs its built-in handlers; never reached
 
     @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
