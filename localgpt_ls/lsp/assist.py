@@ -18,7 +18,6 @@ is replaced: the answer goes to the log and the user is told.
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
 import re
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 from lsprotocol import types
 
 from localgpt_ls.lsp import codeactions
-from localgpt_ls.lsp.assistant import ChatStream, progress_token, remember_text
+from localgpt_ls.lsp.assistant import ChatStream, answering, progress_token, remember_text
 from localgpt_ls.lsp.edits import (
     replace_text,
     supports_document_changes,
@@ -35,7 +34,6 @@ from localgpt_ls.lsp.edits import (
 )
 from localgpt_ls.lsp.positions import line_starts, offset_of, position_of
 from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
-from localgpt_ls.lsp.status import send_status
 from localgpt_ls.workspace import safe_path
 
 ASSIST = "localgpt.assist"
@@ -367,29 +365,13 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
     if isinstance(question, str) and question.strip():
         prompt = f"About this passage from my notes: {question.strip()}"
     token = await progress_token(ls, name)
-    if token is not None:
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title=f"LocalGPT: {action.title}", message="thinking…", cancellable=True))
     stream = ChatStream(ls, "", token, deltas=False)
-    send_status(ls, "thinking", f"LocalGPT: {action.title}")
-    state, note = "ready", "LocalGPT is ready"
-    try:
-        async with ls.cancellable_request():
-            with ls.cancellable_progress(token):
-                result = await engine.agent.run_turn(
-                    f"{prompt}\n\nPassage ({passage.where}):\n\n{passage.text}",
-                    on_event=stream, tools=list(action.tools))
-    except asyncio.CancelledError:
-        note = f"{action.title}: cancelled"
-        raise
-    except Exception as exc:
-        state, note = "error", str(exc)
-        raise
-    finally:
-        stream.flush()
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=note))
-        send_status(ls, state, note)  # type: ignore[arg-type]
+    async with answering(ls, token, f"LocalGPT: {action.title}", stream), \
+            ls.cancellable_request():
+        with ls.cancellable_progress(token):
+            result = await engine.agent.run_turn(
+                f"{prompt}\n\nPassage ({passage.where}):\n\n{passage.text}",
+                on_event=stream, tools=list(action.tools))
     answer = clean_answer(result.response)
     reply = {"action": name, "response": answer, "model": result.model, "applied": False}
     if not answer:

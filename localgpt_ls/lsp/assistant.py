@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +116,35 @@ class ChatStream:
             self.pending = ""
 
 
+@contextlib.asynccontextmanager
+async def answering(ls: LocalGPTServer, token: Any, title: str,
+                    stream: ChatStream | None = None) -> AsyncIterator[None]:
+    """While the model answers: progress begun on `token` (with a cancel button) and status
+    "thinking"; afterwards what streamed is flushed, the progress ends and the status says how
+    it went. A provider error also goes to the client's log (window/logMessage)."""
+    if token is not None:
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title=title, message="thinking…", cancellable=True))
+    send_status(ls, "thinking", f"{title} is answering")
+    state, note = "ready", "LocalGPT is ready"
+    try:
+        yield
+    except asyncio.CancelledError:
+        note = f"{title}: cancelled"
+        raise
+    except Exception as exc:
+        state, note = "error", str(exc)
+        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Error,
+                                                     message=f"{title} failed: {exc}"))
+        raise
+    finally:
+        if stream is not None:
+            stream.flush()
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=note))
+        send_status(ls, state, note)  # type: ignore[arg-type]
+
+
 async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict[str, Any]:
     """One chat turn; the caller's task is what `$/cancelRequest` cancels."""
     engine = require_engine(ls)
@@ -127,27 +157,9 @@ async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict
     await _memory_synced(ls)
     attach_editor(ls)
     stream = ChatStream(ls, session_id, token)
-    if token is not None:
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="LocalGPT", message="thinking…", cancellable=True))
-    send_status(ls, "thinking", "LocalGPT is answering")
-    state, note = "ready", "LocalGPT is ready"
-    try:
+    async with answering(ls, token, "LocalGPT", stream):
         result = await engine.agent.chat(message, session_id, model, on_event=stream,
                                          approver=make_approver(ls), context=context)
-    except asyncio.CancelledError:
-        note = "chat cancelled"
-        raise
-    except Exception as exc:
-        state, note = "error", str(exc)
-        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Error,
-                                                     message=f"LocalGPT chat failed: {exc}"))
-        raise
-    finally:
-        stream.flush()
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=note))
-        send_status(ls, state, note)  # type: ignore[arg-type]
     data: dict[str, Any] = result.to_dict()
     return data
 

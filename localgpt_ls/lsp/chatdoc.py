@@ -36,12 +36,11 @@ from lsprotocol import types
 from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.llm.types import Message
 from localgpt_ls.lsp import codeactions
-from localgpt_ls.lsp.assistant import make_approver, progress_token
+from localgpt_ls.lsp.assistant import answering, make_approver, progress_token
 from localgpt_ls.lsp.edits import append_text, blank_line_before, content_end
 from localgpt_ls.lsp.heartbeat import attach_editor
 from localgpt_ls.lsp.lenses import LENSES
-from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
-from localgpt_ls.lsp.status import send_status
+from localgpt_ls.lsp.server import LocalGPTServer, command_object, require_engine
 
 SEND_CHAT = "localgpt.sendChat"
 OPEN_CHAT = "localgpt.openChatDocument"
@@ -183,37 +182,30 @@ async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
                              f"## {ASSISTANT}\n\n", "LocalGPT"):
         raise ValueError(f"{SEND_CHAT}: the editor refused the edit; is the document read-only?")
     token = await progress_token(ls, "chatdoc")
-    if token is not None:
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="LocalGPT", message="thinking…", cancellable=True))
-    send_status(ls, "thinking", "LocalGPT is answering")
-    ending, state, note = "", "ready", "LocalGPT is ready"
     path = ls.uri_path(uri)
     where = ls.rel_of(path) if path is not None else uri
-    try:
-        async with DocumentStream(ls, uri, token) as stream, ls.cancellable_request():
-            with ls.cancellable_progress(token):
-                result = await engine.agent.run_turn(
-                    question.text, on_event=stream, history=earlier,
-                    approver=make_approver(ls),
-                    system_extra=f"This conversation is the document {where} in the "
-                                 "user's editor; answer in markdown.")
-        return {"response": result.response, "model": result.model}
-    except asyncio.CancelledError:
-        ending, note = "\n\n*(stopped)*", "chat stopped"
-        raise
-    except Exception as exc:
-        ending, state, note = f"\n\n> LocalGPT failed: {exc}", "error", str(exc)
-        log.info("chat document turn failed: %s", exc)
-        raise
-    finally:
-        # Always leave the next `## You` ready: the document is the whole interface.
-        tail = ending + blank_line_before(_content(ls, uri) + ending) + f"## {YOU}\n"
-        with contextlib.suppress(Exception):
-            await asyncio.shield(append_text(ls, uri, tail, "LocalGPT"))
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=note))
-        send_status(ls, state, note)  # type: ignore[arg-type]
+    async with answering(ls, token, "LocalGPT"):
+        ending = ""
+        try:
+            async with DocumentStream(ls, uri, token) as stream, ls.cancellable_request():
+                with ls.cancellable_progress(token):
+                    result = await engine.agent.run_turn(
+                        question.text, on_event=stream, history=earlier,
+                        approver=make_approver(ls),
+                        system_extra=f"This conversation is the document {where} in the "
+                                     "user's editor; answer in markdown.")
+            return {"response": result.response, "model": result.model}
+        except asyncio.CancelledError:
+            ending = "\n\n*(stopped)*"
+            raise
+        except Exception as exc:
+            ending = f"\n\n> LocalGPT failed: {exc}"
+            raise
+        finally:
+            # Always leave the next `## You` ready: the document is the whole interface.
+            tail = ending + blank_line_before(_content(ls, uri) + ending) + f"## {YOU}\n"
+            with contextlib.suppress(Exception):
+                await asyncio.shield(append_text(ls, uri, tail, "LocalGPT"))
 
 
 def send_actions(ls: LocalGPTServer, params: types.CodeActionParams) -> list[types.CodeAction]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -16,6 +17,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.conftest import PROVIDER_ENV
+from tests.llm.fake_server import FakeServer
 
 PRESETS = ["neovim", "visual-studio-code"]
 
@@ -153,3 +155,25 @@ async def lsp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     session = await start_session(request.param, tmp_path_factory.mktemp("lsp"), NO_EMBED)
     yield session
     await stop_session(session)
+
+
+def provider_config(fake: FakeServer) -> str:
+    """config.toml for a session whose model is the loopback OpenAI-wire server `fake`."""
+    return (f'[agent]\ndefault_model = "openai/test-model"\n\n'
+            f'[providers.openai]\napi_key = "sk-test-secret"\nbase_url = "{fake.url}/v1"\n\n'
+            '[heartbeat]\nenabled = false\n\n' + NO_EMBED.split("\n\n")[0] + "\n")
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeServer]:
+    """A loopback provider per test module (its reply queue is the module's script)."""
+    server = FakeServer().start()
+    yield server
+    server.stop()
+
+
+async def command(session: Session, name: str, args: dict[str, Any] | None = None,
+                  token: str | None = None) -> Any:
+    """workspace/executeCommand with the one JSON object argument."""
+    return await session.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=name, arguments=[args if args is not None else {}], work_done_token=token))

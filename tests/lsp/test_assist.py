@@ -16,9 +16,16 @@ from lsprotocol import types
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
-from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
+from tests.lsp.conftest import (
+    NO_EMBED,
+    PRESETS,
+    Session,
+    command,
+    provider_config,
+    start_session,
+    stop_session,
+)
 from tests.lsp.editor import Editor, progress_tokens, uri_path
-from tests.lsp.test_assistant import command, provider_config
 
 DRAFT = ("# Draft\n\nIntro line about gardening.\n\n## Goals\n\nGrow tomatoes 🍅 this summer.\n"
          "Water them daily.\n\n## Shopping list\n\n- seeds\n- soil\n")
@@ -26,12 +33,6 @@ TITLES = {"Ask LocalGPT about this", "Summarize with LocalGPT", "Rewrite with Lo
           "Continue writing with LocalGPT", "Remember this (today's log)",
           "Create note from selection"}
 
-
-@pytest.fixture(scope="module")
-def fake() -> AsyncIterator[FakeServer]:
-    server = FakeServer().start()
-    yield server  # type: ignore[misc]
-    server.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)

@@ -18,19 +18,21 @@ from lsprotocol import types
 
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
-from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
+from tests.lsp.conftest import (
+    NO_EMBED,
+    PRESETS,
+    Session,
+    command,
+    provider_config,
+    start_session,
+    stop_session,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "lsp"
 
 
 def schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
-
-
-def provider_config(fake: FakeServer) -> str:
-    return (f'[agent]\ndefault_model = "openai/test-model"\n\n'
-            f'[providers.openai]\napi_key = "sk-test-secret"\nbase_url = "{fake.url}/v1"\n\n'
-            '[heartbeat]\nenabled = false\n\n' + NO_EMBED.split("\n\n")[0] + "\n")
 
 
 class Recorder:
@@ -60,12 +62,6 @@ def progress_text(session: Session, token: str) -> str:
                    if isinstance(v, types.WorkDoneProgressReport))
 
 
-@pytest.fixture(scope="module")
-def fake() -> AsyncIterator[FakeServer]:
-    server = FakeServer().start()
-    yield server  # type: ignore[misc]
-    server.stop()
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)
 async def assisted(request: pytest.FixtureRequest, fake: FakeServer,
@@ -75,12 +71,6 @@ async def assisted(request: pytest.FixtureRequest, fake: FakeServer,
                                   provider_config(fake))
     yield session, Recorder(session)
     await stop_session(session)
-
-
-async def command(session: Session, name: str, args: dict[str, Any] | None = None,
-                  token: str | None = None) -> Any:
-    return await session.client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command=name, arguments=[args if args is not None else {}], work_done_token=token))
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -16,22 +16,23 @@ from lsprotocol import types
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
-from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
+from tests.lsp.conftest import (
+    NO_EMBED,
+    PRESETS,
+    Session,
+    command,
+    provider_config,
+    start_session,
+    stop_session,
+)
 from tests.lsp.editor import Editor
 from tests.lsp.test_assist import actions
-from tests.lsp.test_assistant import command, provider_config
 
 CHAT = "# Chat\n\n## You\n\nWhen do we ship alpha?\n"
 ANSWER = ("Ship the thing by Friday, says knowledge/project-alpha.md. " * 4).strip()
 EVERYWHERE = types.Range(start=types.Position(line=0, character=0),
                          end=types.Position(line=0, character=0))
 
-
-@pytest.fixture(scope="module")
-def fake() -> AsyncIterator[FakeServer]:
-    server = FakeServer().start()
-    yield server  # type: ignore[misc]
-    server.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)

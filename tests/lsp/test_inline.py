@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,14 @@ from pytest_lsp import client_capabilities
 from localgpt_ls.lsp.inline import clean_answer
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
-from tests.lsp.conftest import NO_EMBED, PRESETS, Session, start_session, stop_session
-from tests.lsp.test_assistant import provider_config
+from tests.lsp.conftest import (
+    NO_EMBED,
+    PRESETS,
+    Session,
+    provider_config,
+    start_session,
+    stop_session,
+)
 
 # The debounce is long enough that two requests sent back to back land within it.
 OPTIONS = {"diagnosticsDebounceMs": 50, "indexDebounceMs": 100,
@@ -41,12 +47,6 @@ async def start(preset: str, root: Path, config: str, inline: bool = True) -> Se
     return await start_session(preset, root, config, init_options=OPTIONS,
                                capabilities=with_inline(preset) if inline else None)
 
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer().start()
-    yield server
-    server.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PRESETS)
