@@ -9,7 +9,8 @@ never a model call. Every action runs `localgpt.assist {action, uri, range, ques
 - ask: the answer is shown (window/showMessageRequest) and offered for insertion below;
 - summarize / rewrite / continue: the model's text lands through workspace/applyEdit (a summary
   as a quote below, a rewrite in place, a continuation after the passage);
-- remember: the passage goes to today's daily log (as `localgpt.remember`);
+- remember / remember_long: the passage goes to today's daily log / MEMORY.md, with where it
+  came from (as `localgpt.remember`);
 - extract: a new note holds the passage, which becomes a `[[link]]` to it.
 
 Edits never go behind the editor. If the passage changed while the model was answering, nothing
@@ -70,6 +71,8 @@ ACTIONS = {a.name: a for a in (
            "language and format: one or two paragraphs. Reply with the new text only: do not "
            "repeat the passage, no preamble."),
     Action("remember", "Remember this (today's log)", "refactor.localgpt.remember", "remember"),
+    Action("remember_long", "Remember this in MEMORY.md", "refactor.localgpt.remember",
+           "remember"),
     Action("extract", "Create note from selection", types.CodeActionKind.RefactorExtract.value,
            "create a note"),
 )}
@@ -350,9 +353,10 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
     passage = find_passage(ls, uri, _range_arg(args))
     if passage is None:
         raise ValueError(f"{ASSIST}: nothing to work on here; select some text first")
-    if name == "remember":
+    if name in ("remember", "remember_long"):
+        target = "daily" if name == "remember" else "memory"
         return {"action": name, **await remember_text(
-            ls, f"{passage.text.strip()}\n\n(from {passage.where})", "daily"),
+            ls, f"{passage.text.strip()}\n\n(from {passage.where})", target),
             "response": passage.text, "model": "", "applied": True}
     action = ACTIONS[name]
     choice = await engine.agent.resolve_model()

@@ -31,7 +31,7 @@ DRAFT = ("# Draft\n\nIntro line about gardening.\n\n## Goals\n\nGrow tomatoes ü
          "Water them daily.\n\n## Shopping list\n\n- seeds\n- soil\n")
 TITLES = {"Ask LocalGPT about this", "Summarize with LocalGPT", "Rewrite with LocalGPT",
           "Continue writing with LocalGPT", "Remember this (today's log)",
-          "Create note from selection"}
+          "Remember this in MEMORY.md", "Create note from selection"}
 
 
 
@@ -216,6 +216,15 @@ async def test_remember_goes_to_todays_log_with_its_source(
     daily = session.workspace / "memory" / f"{datetime.now().astimezone():%Y-%m-%d}.md"
     text = daily.read_text(encoding="utf-8")
     assert "Water them daily." in text and "(from notes/remember.md:8-8)" in text
+
+    # MEMORY.md is open in the editor: the entry goes in through it, after its unsaved text.
+    memory_uri = editor.open("MEMORY.md", "# Memory\n\nUnsaved fact.")
+    result = await run(session, editor, await pick(
+        session, uri, line_range(session, DRAFT, 6, "Grow", "summer."),
+        "Remember this in MEMORY.md"))
+    assert result["file"] == "MEMORY.md" and result["target"] == "memory"
+    assert editor.buffers[memory_uri] == ("# Memory\n\nUnsaved fact.\n\nGrow tomatoes üçÖ this "
+                                          "summer.\n\n(from notes/remember.md:7-7)\n")
 
 
 @pytest.mark.asyncio(loop_scope="module")
