@@ -5,7 +5,7 @@ then drives both servers over stdio with the same client code and the same reque
 
 - completion after `](` (paths) and after `#` in a link (headings of the target note)
 - hover on a link, definition of a link to a heading, references of a heading
-- textDocument/documentSymbol and workspace/symbol
+- textDocument/documentSymbol and workspace/symbol, and code actions on a selection
 - time to the first answered request after `initialize` (documentSymbol on an open note), the
   first workspace/symbol (needs the whole vault), and the servers' resident memory (RSS).
 
@@ -323,7 +323,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 METHODS = ("completion ](", "completion #", "hover", "definition", "references",
-           "documentSymbol", "workspace/symbol")
+           "documentSymbol", "workspace/symbol", "codeAction (selection)")
 QUERIES = ["note 12", "details", "next steps", "garden", "note 4", "open questions"]
 
 
@@ -429,6 +429,12 @@ async def measure_round(run: Run, plan: dict[str, Any], i: int) -> None:
             "context": {"includeDeclaration": False}}),
         ("documentSymbol", "textDocument/documentSymbol", {"textDocument": {"uri": uri}}),
         ("workspace/symbol", "workspace/symbol", {"query": QUERIES[i % len(QUERIES)]}),
+        # Listing must cost nothing: ours offers the assistant's actions without calling a model.
+        ("codeAction (selection)", "textDocument/codeAction", {
+            "textDocument": {"uri": uri},
+            "range": {"start": {"line": link_line, "character": 0},
+                      "end": {"line": link_line, "character": link_col}},
+            "context": {"diagnostics": []}}),
     ]
     for key, method, params in steps:
         result, ms = await run.client.request(method, params)
@@ -574,6 +580,7 @@ async def main_async(args: argparse.Namespace) -> int:
     ours_cmd = [sys.executable, "-m", "localgpt_ls", "lsp"]
     results: dict[str, Any] = {"notes": args.notes, "repeat": args.repeat,
                                "embedding_provider": args.embedding, "machine": machine(),
+                               "load_average_at_start": round(os.getloadavg()[0], 2),
                                "command": " ".join([Path(sys.executable).name, *sys.argv])}
     runs: list[Run] = []
     if not args.skip_ours:
@@ -637,9 +644,10 @@ def write_md(results: dict[str, Any], table: str) -> None:
         "nothing for links to markdown files (it previews images), ours shows the target "
         "section; completion after `](` lists the folder (peer) or the 50 best notes (ours).",
         "",
-        f"Command: `{results['command']}`  ", f"Machine: {results['machine']} (shared with "
-        "other jobs while measured: figures are noisy; rerun on an idle machine for release "
-        "numbers)", "",
+        f"Command: `{results['command']}`  ", f"Machine: {results['machine']}, 1-minute load "
+        f"average {results['load_average_at_start']} at the start (above ~1 the machine was "
+        "busy with other work and absolute figures are noisy; the ratios were measured "
+        "interleaved under the same load)", "",
         table, "",
         "The notes cache is keyed on the version of `localgpt_ls/markdown.py`: a second start "
         "re-parses everything when the parser changed in between.", "",
