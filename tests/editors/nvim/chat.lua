@@ -2,11 +2,7 @@
 local H = dofile(os.getenv('LOCALGPT_TEST_HARNESS'))
 local buf = vim.api.nvim_get_current_buf()
 
-H.step('attach', function()
-  local client = H.client(buf)
-  local provider = client.server_capabilities.executeCommandProvider or {}
-  return { root_dir = client.root_dir, commands = provider.commands or {} }
-end)
+H.attach(buf)
 
 local chat = require('localgpt.chat')
 local deltas = {}

@@ -4,11 +4,7 @@
 local H = dofile(os.getenv('LOCALGPT_TEST_HARNESS'))
 local buf = vim.api.nvim_get_current_buf()
 
-H.step('attach', function()
-  local client = H.client(buf)
-  local provider = client.server_capabilities.executeCommandProvider or {}
-  return { root_dir = client.root_dir, commands = provider.commands or {} }
-end)
+H.attach(buf)
 
 --- Titles of the code actions offered at the cursor (line 1-based).
 local function titles(line)

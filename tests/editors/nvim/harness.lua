@@ -79,6 +79,16 @@ function H.position(buf, line, col)
   return vim.lsp.util.make_position_params(win, 'utf-16')
 end
 
+--- The step every scenario starts with: wait for the client on `buf`, record its root, name and
+--- the server's commands (tests xfail on a command the server does not offer yet).
+function H.attach(buf)
+  H.step('attach', function()
+    local client = H.client(buf)
+    local provider = client.server_capabilities.executeCommandProvider or {}
+    return { root_dir = client.root_dir, name = client.name, commands = provider.commands or {} }
+  end)
+end
+
 function H.finish()
   local f = assert(io.open(H.out, 'w'))
   f:write(vim.json.encode(H.results))
