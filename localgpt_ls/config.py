@@ -31,6 +31,12 @@ class AgentConfig:
     context_window: int = 128_000
     max_tool_rounds: int = 8
     aliases: dict[str, str] = field(factory=dict)
+    # Seconds to wait for the provider's next bytes, the first included (a local model that is
+    # still loading sends nothing): raise it for a slow local model.
+    request_timeout: float = 120.0
+    # Retries after a rate limit (429), a failing or overloaded provider (5xx) or a failed
+    # connection, with backoff; 0 reports the first failure at once.
+    max_retries: int = 3
 
 
 @define
@@ -243,6 +249,21 @@ def _type_error_message(exc: Exception, file: Path, text: str) -> str:
     return f"{file}: {exc}"
 
 
+def _check_ranges(config: Config, file: Path, text: str) -> None:
+    """Numbers the types allow but that would break a turn (a zero timeout fails every call)."""
+    checks = [
+        ("agent", "request_timeout", config.agent.request_timeout > 0,
+         "a number of seconds above 0, e.g. 300 for a slow local model"),
+        ("agent", "max_retries", 0 <= config.agent.max_retries <= 20,
+         "a whole number from 0 to 20"),
+    ]
+    for section, key, ok, expected in checks:
+        if not ok:
+            line = _find_line(text, [section], key)
+            place = f"{file}:{line}" if line else str(file)
+            raise ConfigError(f"{place}: '{section}.{key}' is out of range (expected {expected})")
+
+
 def parse_config(text: str, file: Path) -> Config:
     """Structure the text of a config file; raises ConfigError with file and line."""
     try:
@@ -255,6 +276,7 @@ def parse_config(text: str, file: Path) -> Config:
         config = _converter.structure(data, Config)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         raise ConfigError(_type_error_message(exc, file, text)) from None
+    _check_ranges(config, file, text)
     config.providers.anthropic.api_key = expand_secret(config.providers.anthropic.api_key)
     config.providers.openai.api_key = expand_secret(config.providers.openai.api_key)
     config.server.auth_token = expand_secret(config.server.auth_token)

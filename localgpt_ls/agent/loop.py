@@ -121,7 +121,7 @@ class Agent:
         self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry
-        self.timeouts = timeouts or Timeouts()
+        self.timeouts = timeouts or Timeouts(read=config.agent.request_timeout)
         self._auto: tuple[float, ModelChoice] | None = None
 
     # -- model -------------------------------------------------------------------------------

@@ -127,9 +127,10 @@ async def resolve_model(name: str | None, config: Config) -> ModelChoice:
     return ModelChoice(MEMORY_ONLY)
 
 
-def retry_policy() -> RetryPolicy:
-    """Default retry policy; LOCALGPT_RETRY_BASE (seconds) shortens backoff for tests."""
-    policy = RetryPolicy()
+def retry_policy(max_retries: int = 3) -> RetryPolicy:
+    """The retry policy (`[agent] max_retries`); LOCALGPT_RETRY_BASE (seconds) shortens the
+    backoff for tests."""
+    policy = RetryPolicy(max_retries=max_retries)
     base = os.environ.get("LOCALGPT_RETRY_BASE")
     if base:
         try:
@@ -143,7 +144,7 @@ def retry_policy() -> RetryPolicy:
 def build_provider(choice: ModelChoice, config: Config,
                    retry: RetryPolicy | None = None) -> Provider:
     """The provider object for a resolved model; a missing key is a clear error."""
-    retry = retry or retry_policy()
+    retry = retry or retry_policy(config.agent.max_retries)
     if choice.provider == "anthropic":
         key = anthropic_key(config)
         if not key:

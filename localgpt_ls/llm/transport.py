@@ -161,7 +161,9 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
             raise _unreachable(ep, exc) from None
         except httpx.TimeoutException:
             raise ProviderTimeoutError(ep.provider, f"{ep.url} sent no answer in time; the "
-                                       "model may be loading or overloaded, try again") from None
+                                       "model may be loading or overloaded: try again, or "
+                                       "raise [agent] request_timeout in config.toml for a "
+                                       "slow model") from None
         except httpx.TransportError as exc:
             raise _unreachable(ep, exc) from None
         if response.status_code < 400:
@@ -192,8 +194,9 @@ async def iter_lines(response: httpx.Response, ep: Endpoint) -> AsyncIterator[st
         async for line in response.aiter_lines():
             yield line
     except httpx.ReadTimeout:
-        raise ProviderTimeoutError(ep.provider, "the stream stalled (no data within the read "
-                                   "timeout); try again") from None
+        raise ProviderTimeoutError(ep.provider, "the stream stalled (no data within [agent] "
+                                   "request_timeout); try again, or raise it in config.toml for "
+                                   "a slow model") from None
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise StreamCutError(ep.provider, f"the connection broke in the middle of the reply "
                              f"({type(exc).__name__}); try again") from None

@@ -12,6 +12,7 @@ import pytest
 
 from localgpt_ls.agent.events import AgentEvent, TextDelta, ToolEnd, ToolStart, TurnError
 from localgpt_ls.agent.sessions import SessionStore
+from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.errors import StreamCutError
 from localgpt_ls.llm.types import Message
@@ -285,3 +286,24 @@ async def test_memory_only_chat_explains_configuration_once(workspace: Path,
     engine.close()
     assert "default_model" in first.response
     assert "default_model" not in second.response and "Dr. Moreau" in second.response
+
+
+async def test_timeout_and_retries_follow_the_config(fake: FakeServer, workspace: Path,
+                                                     lg_env: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALGPT_RETRY_BASE", "0.01")  # short backoff; the count is the config's
+    config = write_config(lg_env.home, config_text(
+        fake.url, MODELS["openai"], extra="request_timeout = 0.3\nmax_retries = 1\n"))
+    engine = Engine(config, workspace)  # no test override: the policy comes from config.toml
+    sent = len(fake.posts())
+    fake.queue(error_reply(503, "busy"), error_reply(503, "busy"), reply("openai", "unused"))
+    with pytest.raises(LocalGPTError, match="HTTP 503"):
+        await engine.agent.chat("Hello?", "s-retries")
+    assert len(fake.posts()) - sent == 2  # the first try and max_retries = 1 retry
+    fake.replies.clear()
+
+    # A reply that pauses longer than request_timeout fails, saying which setting to raise.
+    fake.queue(reply("openai", "a slow local model " * 3, delay=1.0))
+    with pytest.raises(LocalGPTError, match=r"\[agent\] request_timeout"):
+        await engine.agent.chat("Still there?", "s-stall")
+    engine.close()

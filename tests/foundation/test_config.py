@@ -49,6 +49,9 @@ def test_missing_file_gives_working_defaults(lg_env: Any) -> None:
         ("[memory]\npaths = \"notes\"\n", "expected a list of strings"),
         ("[agent\nmax_tokens = 1\n", "not valid TOML"),
         ("[agent]\nmax_tokens = \n", "line 2"),
+        ("[agent]\nmax_tokens = 5\nrequest_timeout = 0\n",
+         ":3: 'agent.request_timeout' is out of range (expected a number of seconds above 0"),
+        ("[agent]\nmax_retries = -1\n", ":2: 'agent.max_retries' is out of range"),
     ],
 )
 def test_bad_config_is_one_clear_error(lg_env: Any, text: str, expected: str) -> None:
@@ -155,3 +158,5 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
         jsonschema.validate({"agent": {"max_tokns": 3}}, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"memory": {"embedding_provider": "gpu"}}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"agent": {"request_timeout": 0}}, SCHEMA)
