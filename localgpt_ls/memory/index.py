@@ -33,6 +33,7 @@ from localgpt_ls.memory.search import (
     SearchResponse,
     apply_recency,
     fts_query,
+    fts_text,
     fuse,
     normalise_bm25,
 )
@@ -41,7 +42,9 @@ from localgpt_ls.memory.vectors import VectorCache
 
 log = logging.getLogger("localgpt.memory")
 
-CHUNKING_VERSION = "2"  # bump when markdown.chunk changes its output: the index rebuilds
+# Bump when markdown.chunk or what goes into FTS changes (3: CJK characters as tokens): the
+# index rebuilds on the next open, embeddings come back from the cache.
+CHUNKING_VERSION = "3"
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
 WRITE_BATCH_FILES = 32  # files per write transaction in a reindex (each commit costs ~1 ms)
 # progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)
@@ -317,7 +320,8 @@ class MemoryIndex:
                          1 if vec is not None else 0))
                     cid = cur.lastrowid
                     c.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                              (cid, _title(item.key, ch.heading_path), ch.text))
+                              (cid, fts_text(_title(item.key, ch.heading_path)),
+                               fts_text(ch.text)))
                     if vec is not None:
                         c.execute("INSERT INTO chunks_vec(chunk_id, embedding) VALUES (?, ?)",
                                   (cid, vec))

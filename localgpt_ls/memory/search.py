@@ -31,6 +31,12 @@ DEFAULT_MIN_SCORE_FTS = 0.0  # any keyword match is worth showing
 
 _DAILY = re.compile(r"(?:^|/)memory/(\d{4})-(\d{2})-(\d{2})\.md$")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Scripts written without spaces between words (Chinese, Japanese kana and kanji; Korean, whose
+# particles attach to words). FTS5's unicode61 tokenizer would index a whole run of them as one
+# token, so a word inside the run could never be found: each such character is indexed as its
+# own token, and a query word becomes the phrase of its characters.
+_UNSPACED = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                       "\uf900-\ufaff\U00020000-\U0002fa1f])")
 
 
 @dataclass
@@ -56,14 +62,20 @@ class SearchResponse:
                 "mode": self.mode}
 
 
+def fts_text(text: str) -> str:
+    """Text as it goes into the FTS5 index: CJK characters spaced apart (see `_UNSPACED`)."""
+    return _UNSPACED.sub(r" \1 ", text) if _UNSPACED.search(text) else text
+
+
 def fts_query(query: str) -> str | None:
-    """Each word quoted (no FTS5 syntax from the user), OR-ed so partial matches still rank."""
+    """Each word quoted (no FTS5 syntax from the user), OR-ed so partial matches still rank; a
+    word with CJK characters is the phrase of its characters, matching them in sequence."""
     words = _WORD.findall(query)
     if not words:
         return None
     seen: dict[str, None] = {}
     for w in words:
-        seen.setdefault(w.lower(), None)
+        seen.setdefault(" ".join(fts_text(w.lower()).split()), None)
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in seen)
 
 

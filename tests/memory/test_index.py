@@ -286,3 +286,18 @@ def test_damaged_pages_are_recovered_on_search_and_reindex(notes_ws: Path, make_
     assert report.rebuilt == "corrupt index"
     assert fresh.stats()["total_files"] == 9
     assert list(path.parent.glob(path.name + ".corrupt-*"))
+
+
+def test_words_inside_cjk_text_are_found(notes_ws: Path, make_index) -> None:
+    # Chinese, Japanese and Korean run words together; a search for one word must find it.
+    (notes_ws / "knowledge" / "travel.md").write_text(
+        "# 旅行\n\n今日は東京でラーメンを食べました。\n\n北京烤鸭很好吃。\n\n서울에서 비빔밥을 먹었어요.\n",
+        encoding="utf-8")
+    idx = make_index(notes_ws, provider="none")
+    idx.reindex()
+    for word, line in [("東京", 3), ("ラーメン", 3), ("烤鸭", 5), ("서울", 7), ("旅行", 1)]:
+        hits = idx.search(word).results
+        assert hits and hits[0].file == "knowledge/travel.md", word
+        assert hits[0].line_start <= line <= hits[0].line_end, word
+    # The characters must be in sequence: the same characters apart do not match.
+    assert idx.search("京東").results == []

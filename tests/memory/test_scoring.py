@@ -63,3 +63,8 @@ def test_recency_only_for_daily_logs() -> None:
     out = apply_recency({1: 0.8, 2: 0.8, 3: 0.8}, files, half_life_days=7, today=today)
     assert out[1] == pytest.approx(0.4)
     assert out[2] == out[3] == 0.8
+
+
+def test_fts_query_makes_cjk_words_phrases_of_characters() -> None:
+    assert fts_query("東京 tower") == '"東 京" OR "tower"'
+    assert fts_query("CJK漢字") == '"cjk 漢 字"'
