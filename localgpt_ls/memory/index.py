@@ -45,6 +45,8 @@ log = logging.getLogger("localgpt.memory")
 # Bump when markdown.chunk or what goes into FTS changes (3: CJK characters as tokens): the
 # index rebuilds on the next open, embeddings come back from the cache.
 CHUNKING_VERSION = "3"
+CACHE_SLACK = 3  # cached vectors kept per live chunk before the cache is pruned
+CACHE_FLOOR = 20_000  # ... and never pruned below this many (about 30 MB of vectors)
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
 WRITE_BATCH_FILES = 32  # files per write transaction in a reindex (each commit costs ~1 ms)
 # progress(phase, done, total): phase is "scan", "index" (files) or "embed" (chunks)
@@ -200,10 +202,25 @@ class MemoryIndex:
             self._remove_key(key)
             report.files_removed += 1
         self.embed_pending(progress=progress, report=report)
+        self._prune_cache()
         report.seconds = round(time.perf_counter() - started, 3)
         for w in report.warnings:
             log.warning("%s", w)
         return report
+
+    def _prune_cache(self) -> None:
+        """Drop cached vectors of text the index no longer holds, once they outnumber the live
+        chunks CACHE_SLACK times (and CACHE_FLOOR rows). Until then they make an undo, a
+        re-added note or switching back to a model free; past it they only grow the file."""
+        c = self.store.conn()
+        total = c.execute("SELECT count(*) FROM embed_cache").fetchone()[0]
+        live = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if total <= max(CACHE_FLOOR, CACHE_SLACK * live):
+            return
+        with self.store.write() as w:
+            removed = w.execute("DELETE FROM embed_cache WHERE hash NOT IN "
+                                "(SELECT embed_hash FROM chunks)").rowcount
+        log.info("embedding cache: dropped %d vectors of text no longer indexed", removed)
 
     def _read_scanned(self, f: ScannedFile, old_hash: str | None,
                       report: ReindexReport) -> _FileText | None:

@@ -291,7 +291,8 @@ def test_damaged_pages_are_recovered_on_search_and_reindex(notes_ws: Path, make_
 def test_words_inside_cjk_text_are_found(notes_ws: Path, make_index) -> None:
     # Chinese, Japanese and Korean run words together; a search for one word must find it.
     (notes_ws / "knowledge" / "travel.md").write_text(
-        "# 旅行\n\n今日は東京でラーメンを食べました。\n\n北京烤鸭很好吃。\n\n서울에서 비빔밥을 먹었어요.\n",
+        "# 旅行\n\n今日は東京でラーメンを食べました。\n\n北京烤鸭很好吃。\n\n"
+        "서울에서 비빔밥을 먹었어요.\n",
         encoding="utf-8")
     idx = make_index(notes_ws, provider="none")
     idx.reindex()
@@ -301,3 +302,28 @@ def test_words_inside_cjk_text_are_found(notes_ws: Path, make_index) -> None:
         assert hits[0].line_start <= line <= hits[0].line_end, word
     # The characters must be in sequence: the same characters apart do not match.
     assert idx.search("京東").results == []
+
+
+def test_embedding_cache_is_pruned_once_it_outgrows_the_index(
+        notes_ws: Path, make_index, monkeypatch: pytest.MonkeyPatch) -> None:
+    import localgpt_ls.memory.index as index_module
+
+    monkeypatch.setattr(index_module, "CACHE_FLOOR", 0)
+    monkeypatch.setattr(index_module, "CACHE_SLACK", 1)
+    idx = make_index(notes_ws)
+    idx.reindex()
+    note = notes_ws / "knowledge" / "draft.md"
+
+    def cached() -> set[str]:
+        return {r[0] for r in idx.store.conn().execute("SELECT hash FROM embed_cache")}
+
+    def live() -> set[str]:
+        return {r[0] for r in idx.store.conn().execute("SELECT embed_hash FROM chunks")}
+
+    for version in range(3):  # each save leaves the old text's vector behind
+        note.write_text(f"# Draft\n\nVersion {version} of a note about compost heaps.\n",
+                        encoding="utf-8")
+        os.utime(note, (version + 1e6, version + 1e6))
+        idx.reindex()
+        assert cached() == live()  # the stale vectors went; the live ones stayed
+    assert idx.stats()["embedded_chunks"] == idx.stats()["total_chunks"]
