@@ -49,6 +49,13 @@ class Engine:
         return HeartbeatRunner(self.workspace, self.config.heartbeat,
                                agent_turn(lambda: self.agent))
 
+    def stop(self) -> None:
+        """Ask work running in other threads (reindex, embedding) to end at its next step, ahead
+        of `close`; opens nothing that is not open yet."""
+        memory = self.__dict__.get("memory")
+        if memory is not None:
+            memory.stop()
+
     def close(self) -> None:
         """Release files and connections; safe to call twice."""
         heartbeat = self.__dict__.pop("heartbeat", None)

@@ -32,6 +32,7 @@ from localgpt_ls.paths import state_dir
 MARKERS = ("SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md")
 # Past this many files to parse, the first scan uses worker processes.
 POOL_THRESHOLD = 1500
+SHUTDOWN_DRAIN = 2.0  # seconds shutdown waits for running index work before answering
 
 
 def root_folder(params: types.InitializeParams) -> Path | None:
@@ -91,18 +92,25 @@ def register(server: LocalGPTServer) -> None:
         await pull_settings(ls)
 
     @server.feature(types.SHUTDOWN)
-    def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
+    async def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
         if ls.profiler is not None:
             ls.profiler[0].disable()
             ls.profiler[0].dump_stats(ls.profiler[1])
         ls.debounce.cancel_all()
         for task in list(ls.background):
             task.cancel()
-        if ls.engine is not None:
-            try:
-                ls.engine.close()
-            except Exception:
-                log.exception("engine close failed")
+        if ls.engine is None:
+            return
+        ls.engine.stop()  # reindex, embedding and vector loading end at their next step
+        if not await ls.drain_blocking(SHUTDOWN_DRAIN):
+            # Still inside one long step: leave the connections to the process exit (SQLite
+            # rolls an unfinished transaction back on the next open).
+            log.info("shutdown: background work still running; not closing the index")
+            return
+        try:
+            ls.engine.close()
+        except Exception:
+            log.exception("engine close failed")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: LocalGPTServer,

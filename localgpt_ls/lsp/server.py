@@ -11,6 +11,7 @@ the scan's process pool.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import logging
@@ -177,6 +178,7 @@ class LocalGPTServer(LanguageServer):
         self._memory: Any = None
         self._memory_failed = False
         self.background: set[asyncio.Task[Any]] = set()
+        self.in_flight: set[concurrent.futures.Future[Any]] = set()  # run_blocking, still running
         # Set once the startup reindex has finished (or failed): memory commands wait for it so
         # a search right after start answers from the whole workspace.
         self.memory_synced = asyncio.Event()
@@ -329,8 +331,21 @@ class LocalGPTServer(LanguageServer):
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (SQLite, embedding, disk walks) off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.blocking, lambda: fn(*args))
+        # The thread's own future is kept, not asyncio's wrapper: cancelling the awaiting task
+        # marks the wrapper done while the thread is still running, and shutdown must know.
+        future = self.blocking.submit(fn, *args)
+        self.in_flight.add(future)
+        future.add_done_callback(self.in_flight.discard)
+        return await asyncio.wrap_future(future)
+
+    async def drain_blocking(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for blocking work already running (a thread cannot be
+        interrupted); True when none is left. Shutdown closes the SQLite connections only
+        then: closing one while another thread is inside it can crash the process."""
+        pending = [asyncio.wrap_future(f) for f in list(self.in_flight)]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        return not any(not f.done() for f in list(self.in_flight))
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """Start a background task and keep a reference so it is not garbage collected."""

@@ -74,6 +74,7 @@ class ReindexReport:
     cache_hits: int = 0  # vectors taken from the embedding cache
     seconds: float = 0.0
     rebuilt: str | None = None  # why the index was rebuilt first, if it was
+    interrupted: bool = False  # stop() cut it short; the next reindex picks up the rest
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,9 +126,17 @@ class MemoryIndex:
         self._loader_lock = threading.Lock()
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Ask running work in other threads (reindex, embedding, the vector copy load) to
+        finish early at its next file or batch, so a door can close the index soon after. What
+        was written stays written; the next reindex picks up the rest."""
+        self._stopping.set()
+        self._vectors.abort.set()
 
     def close(self) -> None:
-        self._vectors.abort.set()
+        self.stop()
         if self._loader is not None:
             self._loader.join(timeout=5)
         self._pool.shutdown(wait=True)
@@ -181,6 +190,12 @@ class MemoryIndex:
             "SELECT path, hash, mtime, size FROM files")}
         pending: list[_FileText] = []
         for i, f in enumerate(found):
+            if self._stopping.is_set():
+                # Keep what is written; the sweep, embedding and pruning wait for the next run.
+                self._write_files(pending, report)
+                report.interrupted = True
+                report.seconds = round(time.perf_counter() - started, 3)
+                return report
             if progress:
                 progress("index", i, len(found))
             old = known.get(f.key)
@@ -368,7 +383,7 @@ class MemoryIndex:
         done = 0
         model = self.embedder.model_id
         after = 0  # walk ids upwards so a chunk that keeps failing cannot loop forever
-        while done < total:
+        while done < total and not self._stopping.is_set():
             batch = c.execute(
                 "SELECT id, heading_path, text, embed_hash FROM chunks "
                 "WHERE embedded = 0 AND id > ? ORDER BY id LIMIT ?",

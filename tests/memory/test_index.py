@@ -327,3 +327,38 @@ def test_embedding_cache_is_pruned_once_it_outgrows_the_index(
         idx.reindex()
         assert cached() == live()  # the stale vectors went; the live ones stayed
     assert idx.stats()["embedded_chunks"] == idx.stats()["total_chunks"]
+
+
+def test_stop_cuts_a_reindex_short_without_losing_unreached_files(lg_env, make_index) -> None:
+    """An editor closing mid-index stops the reindex at the next file; what it had not reached
+    keeps its old text (nothing is dropped) and the next reindex finishes the job."""
+    ws = Path(lg_env.workspace)
+    ws.mkdir(exist_ok=True)
+    ws = ws.resolve()
+    for i in range(120):
+        (ws / f"note-{i:03}.md").write_text(f"# Note {i}\n\nword{i} text\n", encoding="utf-8")
+    first = make_index(ws, provider="none")
+    first.reindex()
+    for i in range(120):  # every note changes, so the next reindex has work on each file
+        (ws / f"note-{i:03}.md").write_text(f"# Note {i}\n\nchanged{i} text\n",
+                                            encoding="utf-8")
+        os.utime(ws / f"note-{i:03}.md", (time.time() + 5, time.time() + 5))
+    first.close()
+
+    idx = make_index(ws, provider="none")
+
+    def stop_midway(stage: str, done: int, total: int) -> None:
+        if stage == "index" and done == 40:
+            idx.stop()
+
+    report = idx.reindex(progress=stop_midway)
+    assert report.interrupted
+    assert report.files_removed == 0
+    stats = idx.stats()
+    assert stats["total_files"] >= 120  # nothing unreached was dropped
+    assert [h.file for h in idx.search("word100").results] == ["note-100.md"]  # old text kept
+
+    again = make_index(ws, provider="none")
+    report = again.reindex()
+    assert not report.interrupted and report.files_removed == 0
+    assert [h.file for h in again.search("changed100").results] == ["note-100.md"]
