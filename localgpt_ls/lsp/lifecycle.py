@@ -24,7 +24,7 @@ from lsprotocol import types
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.notes import load_note, lower_priority, scan
-from localgpt_ls.lsp.options import parse_options
+from localgpt_ls.lsp.options import CLIENT_SIDE_KEYS, parse_options
 from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.lsp.status import Progress, send_status
 from localgpt_ls.paths import state_dir
@@ -170,7 +170,9 @@ async def pull_settings(ls: LocalGPTServer, pushed: dict[str, Any] | None = None
         settings = answer[0] if answer and isinstance(answer[0], dict) else {}
     if settings is None:
         return
-    merged = {**ls.raw_options, **{k: v for k, v in settings.items() if k != "workspace"}}
+    ours = {k: v for k, v in settings.items()
+            if k != "workspace" and k not in CLIENT_SIDE_KEYS}
+    merged = {**ls.raw_options, **ours}
     options, problems = parse_options(merged)
     options.workspace = ls.options.workspace
     ls.options = options

@@ -49,6 +49,10 @@ class InitializationOptions:
     inline_completion: InlineCompletionOptions = field(factory=InlineCompletionOptions)
 
 
+# Keys an editor plugin keeps for itself under the same `localgpt` settings section (how to
+# start the server, protocol tracing): VS Code sends the whole section, so they are not ours.
+CLIENT_SIDE_KEYS = frozenset({"server", "trace"})
+
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 

@@ -382,10 +382,14 @@ async def test_editor_settings_override_initialization_options(lsp: Session) -> 
     uri = lsp.open("scratch-settings.md", text)
     before = await complete(lsp, uri, 0, lsp.col(text, len(text)))
     assert len(before.items) > 2
-    lsp.client.set_configuration({"completionLimit": 2}, section="localgpt")
+    # The whole section, as VS Code sends it: the extension's own keys come along.
+    section = {"completionLimit": 2, "server": {"command": ["localgpt", "lsp"]},
+               "trace": {"server": "off"}}
+    lsp.client.set_configuration(section, section="localgpt")
+    shown = len(lsp.client.messages)
     try:
         lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-            settings={"localgpt": {"completionLimit": 2}}))
+            settings={"localgpt": section}))
         after = before
         for _ in range(50):
             after = await complete(lsp, uri, 0, lsp.col(text, len(text)))
@@ -393,6 +397,8 @@ async def test_editor_settings_override_initialization_options(lsp: Session) -> 
                 break
             await asyncio.sleep(0.05)
         assert len(after.items) == 2 and after.is_incomplete
+        # the editor's own keys are not the server's business: no "unknown option" warning
+        assert [m.message for m in lsp.client.messages[shown:]] == []
     finally:
         lsp.client.set_configuration({}, section="localgpt")
         lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
