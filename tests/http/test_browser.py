@@ -1,6 +1,11 @@
 """The web UI in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright):
 open the token URL, search memory and see file:line, chat in memory-only mode and see the
-answer stream in, and check that file text is shown as text, never run as markup."""
+answer stream in, and check that file text is shown as text, never run as markup.
+
+Waits are Playwright locator assertions (`expect`) or arrow functions, never JavaScript strings:
+the page's CSP (script-src 'self', no 'unsafe-eval') blocks the eval a string-form
+wait_for_function needs once it has to poll, so such a wait only passes when its condition is
+already true at the first check, and fails on a loaded machine."""
 
 from __future__ import annotations
 
@@ -43,6 +48,14 @@ def _need_browser() -> Any:
     return sync_playwright
 
 
+def _expect() -> Any:
+    """Playwright's retrying assertions, as patient as the page's own waits (imported late:
+    without Playwright the page fixture has already skipped, or failed under CI, saying why)."""
+    from playwright.sync_api import expect
+    expect.set_options(timeout=20_000)
+    return expect
+
+
 @pytest.fixture(scope="module")
 def ui_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     base = tmp_path_factory.mktemp("ui")
@@ -77,12 +90,12 @@ def page(ui_daemon: LiveDaemon) -> Iterator[Any]:
 
 def test_token_is_traded_for_an_httponly_cookie(page: Any, ui_daemon: LiveDaemon) -> None:
     assert page.url == f"{ui_daemon.url}/"  # the redirect took the token out of the URL
-    assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
-    page.wait_for_function(
-        "document.getElementById('status-line').textContent.includes('model')")
-    assert page.locator("#auth-banner").is_hidden()
-    page.wait_for_function("document.querySelectorAll('#stats dt').length > 0")
-    assert "total_files" in page.locator("#stats").inner_text()
+    assert page.evaluate("() => document.cookie") == ""  # HttpOnly: scripts cannot read it
+    expect = _expect()
+    expect(page.locator("#status-line")).to_contain_text("model")
+    expect(page.locator("#auth-banner")).to_be_hidden()
+    expect(page.locator("#stats dt").first).to_be_attached()
+    expect(page.locator("#stats")).to_contain_text("total_files")
 
 
 def test_memory_search_shows_file_and_line(page: Any) -> None:
@@ -115,7 +128,7 @@ def test_chat_answer_streams_in(page: Any) -> None:
     assert "No model is configured" in text
     assert "knowledge/espresso.md:" in text
     assert answer.locator(".meta").inner_text() == "memory-only"
-    assert page.evaluate("window.__seenWhileStreaming") is True
+    assert page.evaluate("() => window.__seenWhileStreaming") is True
     assert "session" in page.locator("#session-label").inner_text()
     assert page.locator("#chat-log .msg.user .body").first.inner_text() == \
         "what is the espresso grinder set to?"
@@ -128,4 +141,4 @@ def test_file_text_is_shown_not_run(page: Any) -> None:
     assert page.locator("#search-results img").count() == 0
     assert page.locator("#search-results b").count() == 0
     assert "<img src=x" in page.locator("#search-results").inner_text()
-    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("() => window.__pwned") is None
