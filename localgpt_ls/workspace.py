@@ -54,9 +54,9 @@ def ensure_workspace(workspace: Path) -> Path:
 def safe_path(workspace: Path, given: str | os.PathLike[str], *, must_exist: bool = False) -> Path:
     """Resolve a user- or model-given path inside the workspace, or raise PathSafetyError.
 
-    Refuses absolute paths, `..` that climbs out, and symlinks (at any level) that lead out:
-    the check is on the fully resolved path, so a link inside the workspace pointing elsewhere
-    is caught too.
+    Refuses absolute paths, `..` that climbs out, symlinks (at any level) that lead out, and
+    symlink loops: the check is on the fully resolved path, so a link inside the workspace
+    pointing elsewhere is caught too.
     """
     text = os.fspath(given)
     if not text or "\x00" in text:
@@ -66,7 +66,13 @@ def safe_path(workspace: Path, given: str | os.PathLike[str], *, must_exist: boo
         raise PathSafetyError(f"'{text}' is absolute; give a path relative to the workspace "
                               f"({workspace})")
     root = workspace.resolve()
-    resolved = (root / candidate).resolve()
+    try:
+        resolved = (root / candidate).resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a symlink loop
+        resolved = None
+    if resolved is None or resolved.is_symlink():  # later Pythons stop at the looping link
+        raise PathSafetyError(f"'{text}' is a symlink loop (it leads back to itself); point "
+                              "the link at a real file or remove it")
     if resolved != root and root not in resolved.parents:
         raise PathSafetyError(f"'{text}' leads outside the workspace ({root}); "
                               "only files inside it can be used")

@@ -198,6 +198,9 @@ class MemoryIndex:
                 return report
             if progress:
                 progress("index", i, len(found))
+            if f.skip is not None:
+                self._skip(f, f.skip, report)
+                continue
             old = known.get(f.key)
             if not force and old is not None and old[1] == f.mtime and old[2] == f.size:
                 report.files_unchanged += 1
@@ -237,16 +240,22 @@ class MemoryIndex:
                                 "(SELECT embed_hash FROM chunks)").rowcount
         log.info("embedding cache: dropped %d vectors of text no longer indexed", removed)
 
+    def _skip(self, f: ScannedFile, why: str, report: ReindexReport) -> None:
+        """A file that cannot be indexed: say why, and drop what the index held of it (a note
+        that became binary, huge or a symlink loop leaves the index)."""
+        report.warnings.append(why)
+        report.files_skipped += 1
+        self._remove_key(f.key)
+
     def _read_scanned(self, f: ScannedFile, old_hash: str | None,
                       report: ReindexReport) -> _FileText | None:
         """Read a changed file; None when there is nothing to write (skipped, or same hash)."""
         read = read_note(f.path, f.key)
+        if read.text is None:
+            self._skip(f, read.warning or f"{f.key}: skipped", report)
+            return None
         if read.warning:
             report.warnings.append(read.warning)
-        if read.text is None:
-            report.files_skipped += 1
-            self._remove_key(f.key)  # a note that became binary or huge leaves the index
-            return None
         if old_hash == read.sha256:
             # touched, not changed: remember the new mtime so the next scan skips it cheaply
             with self.store.write() as c:

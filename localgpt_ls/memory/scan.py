@@ -1,9 +1,10 @@
 """Which files are memory, and reading them safely.
 
 Every `*.md` under the workspace, plus the configured `[memory] paths`, except: hidden folders
-(`.git`, `.obsidian`, ...), `node_modules`, symlinks that lead out of their root, files over
-5 MB (warned), and binary files (a NUL byte; warned). Invalid UTF-8 is decoded with replacement
-characters and warned about, so one bad byte never hides the rest of a note.
+(`.git`, `.obsidian`, ...), `node_modules`, symlinks that lead out of their root, symlink loops
+(warned), files over 5 MB (warned), and binary files (a NUL byte; warned). Invalid UTF-8 is
+decoded with replacement characters and warned about, so one bad byte never hides the rest of
+a note.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class ScannedFile:
     path: Path
     mtime: float
     size: int
+    # Why the scan already knows this file cannot be indexed (a symlink loop); None: read it.
+    skip: str | None = None
 
 
 @dataclass
@@ -41,12 +44,26 @@ def file_key(workspace: Path, path: Path) -> str:
     return Path(absolute).as_posix()
 
 
-def _inside(root: Path, path: Path) -> bool:
+def resolve_link(path: Path) -> Path | None:
+    """Where a symlink finally leads, or None for a loop (`a.md -> b.md -> a.md`).
+
+    Python 3.11 raises RuntimeError for a loop (not OSError), later versions raise OSError or
+    stop at the looping link; all three mean "leads nowhere".
+    """
     try:
         resolved = path.resolve()
-    except OSError:
-        return False
+    except (OSError, RuntimeError):
+        return None
+    return None if resolved.is_symlink() else resolved
+
+
+def _inside(root: Path, resolved: Path) -> bool:
     return resolved == root or root in resolved.parents
+
+
+def loop_warning(key: str) -> str:
+    return (f"{key}: skipped, a symlink loop (it leads back to itself); point it at a real "
+            "note or remove it")
 
 
 def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
@@ -74,7 +91,15 @@ def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
                     continue
                 path = Path(entry.path)
                 if entry.is_symlink():
-                    if not _inside(real_root, path) or not path.is_file():
+                    resolved = resolve_link(path)
+                    if resolved is None:
+                        # Reported, not dropped silently: the user meant this link to be a note.
+                        key = file_key(workspace, path)
+                        st = entry.stat(follow_symlinks=False)
+                        found.append(ScannedFile(key, path, st.st_mtime, st.st_size,
+                                                 skip=loop_warning(key)))
+                        continue
+                    if not _inside(real_root, resolved) or not resolved.is_file():
                         continue
                     st = path.stat()
                 elif entry.is_file(follow_symlinks=False):

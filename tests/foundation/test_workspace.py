@@ -105,6 +105,15 @@ def test_safe_path_refuses_symlink_leading_out(ws: Path, tmp_path: Path) -> None
             safe_path(ws, given)
 
 
+def test_safe_path_refuses_symlink_loop(ws: Path) -> None:
+    # The assistant's memory_get turns this error into a tool error instead of a crash.
+    (ws / "a.md").symlink_to("b.md")
+    (ws / "b.md").symlink_to("a.md")
+    for given in ("a.md", "b.md"):
+        with pytest.raises(PathSafetyError, match="symlink loop"):
+            safe_path(ws, given)
+
+
 def test_safe_path_allows_symlink_inside(ws: Path) -> None:
     (ws / "alias.md").symlink_to(ws / "knowledge" / "note.md")
     assert safe_path(ws, "alias.md") == (ws / "knowledge" / "note.md").resolve()

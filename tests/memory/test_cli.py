@@ -58,6 +58,15 @@ def test_reindex_stats_recent(ws: Path, capsys) -> None:
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
 
 
+def test_symlink_loop_does_not_stop_search(ws: Path, capsys) -> None:
+    (ws / "knowledge" / "a.md").symlink_to("b.md")
+    (ws / "knowledge" / "b.md").symlink_to("a.md")
+    assert main(["memory", "search", "Kestrel billing", "-n", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "knowledge/kestrel.md" in captured.out
+    assert "knowledge/a.md: skipped, a symlink loop" in captured.err
+
+
 def test_bad_limit_is_a_clear_error(ws: Path, capsys) -> None:
     assert main(["memory", "search", "x", "-n", "0"]) == 2
     assert "-n must be at least 1" in capsys.readouterr().err

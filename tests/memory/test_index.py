@@ -133,6 +133,19 @@ def test_bad_files_do_not_stop_indexing(notes_ws: Path, make_index, tmp_path: Pa
     assert idx.stats()["embedded_chunks"] == idx.stats()["total_chunks"]
 
 
+def test_symlink_loop_is_skipped_with_one_warning(notes_ws: Path, make_index) -> None:
+    k = notes_ws / "knowledge"
+    (k / "a.md").symlink_to("b.md")
+    (k / "b.md").symlink_to("a.md")
+    idx = make_index(notes_ws, provider="none")
+    report = idx.reindex()
+    loops = [w for w in report.warnings if "symlink loop" in w]
+    assert sorted(w.split(":")[0] for w in loops) == ["knowledge/a.md", "knowledge/b.md"]
+    assert report.files_skipped == 2
+    assert idx.stats()["total_files"] == 9  # every real note still indexed
+    assert idx.search("Kestrel").results[0].file == "knowledge/kestrel.md"
+
+
 def test_index_file_for_editor_save(notes_ws: Path, make_index) -> None:
     idx = make_index(notes_ws)
     idx.reindex()
