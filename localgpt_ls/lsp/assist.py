@@ -34,7 +34,14 @@ from localgpt_ls.lsp.edits import (
     version_of,
 )
 from localgpt_ls.lsp.positions import line_starts, offset_of, position_of
-from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
+from localgpt_ls.lsp.server import (
+    InvalidArguments,
+    LocalGPTServer,
+    RequestFailed,
+    command_object,
+    log,
+    require_engine,
+)
 from localgpt_ls.workspace import safe_path
 
 ASSIST = "localgpt.assist"
@@ -97,8 +104,8 @@ def _range_arg(args: dict[str, Any]) -> types.Range:
             start=types.Position(line=int(start["line"]), character=int(start["character"])),
             end=types.Position(line=int(end["line"]), character=int(end["character"])))
     except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{ASSIST} needs 'range' as an LSP range "
-                         "{start: {line, character}, end: {line, character}}") from None
+        raise InvalidArguments(f"{ASSIST} needs 'range' as an LSP range "
+                               "{start: {line, character}, end: {line, character}}") from None
 
 
 def find_passage(ls: LocalGPTServer, uri: str, rng: types.Range) -> Passage | None:
@@ -274,7 +281,7 @@ async def _extract(ls: LocalGPTServer, data: dict[str, Any]) -> dict[str, Any]:
     overwriting), then replace the passage with the link through the editor."""
     plan = _extract_plan(ls, data)
     if plan is None:
-        raise ValueError(f"{ASSIST}: nothing to extract here; select some text first")
+        raise RequestFailed(f"{ASSIST}: nothing to extract here; select some text first")
     passage, rel, body = plan
     path = safe_path(ls.workspace_root, rel)
 
@@ -343,16 +350,16 @@ async def _offer(ls: LocalGPTServer, answer: str) -> bool:
 async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
     name = args.get("action")
     if name not in ACTIONS:
-        raise ValueError(f"{ASSIST}: 'action' must be one of {', '.join(ACTIONS)}")
+        raise InvalidArguments(f"{ASSIST}: 'action' must be one of {', '.join(ACTIONS)}")
     uri = args.get("uri")
     if not isinstance(uri, str):
-        raise ValueError(f"{ASSIST} needs 'uri' (the document) as a string")
+        raise InvalidArguments(f"{ASSIST} needs 'uri' (the document) as a string")
     if name == "extract":
         return await _extract(ls, args)
     engine = require_engine(ls)
     passage = find_passage(ls, uri, _range_arg(args))
     if passage is None:
-        raise ValueError(f"{ASSIST}: nothing to work on here; select some text first")
+        raise RequestFailed(f"{ASSIST}: nothing to work on here; select some text first")
     if name in ("remember", "remember_long"):
         target = "daily" if name == "remember" else "memory"
         return {"action": name, **await remember_text(

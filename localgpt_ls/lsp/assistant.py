@@ -32,6 +32,7 @@ from localgpt_ls.agent.tools import ToolContext, append_plan, memory_append
 from localgpt_ls.lsp.heartbeat import append_in_editor, attach_editor
 from localgpt_ls.lsp.server import (
     COMMAND_WORK_DONE_TOKEN,
+    InvalidArguments,
     LocalGPTServer,
     command_object,
     log,
@@ -57,7 +58,7 @@ def _text(args: dict[str, Any], key: str, name: str, required: bool = True) -> s
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ValueError(f"{name} needs '{key}' as a non-empty string")
+        raise InvalidArguments(f"{name} needs '{key}' as a non-empty string")
     return value
 
 
@@ -224,7 +225,7 @@ def register(server: LocalGPTServer) -> None:
         query = _text(args, "query", MEMORY_SEARCH) or ""
         limit = args.get("limit", 6)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise ValueError(f"{MEMORY_SEARCH}: 'limit' must be an integer from 1 to 100")
+            raise InvalidArguments(f"{MEMORY_SEARCH}: 'limit' must be an integer from 1 to 100")
         engine = require_engine(ls)
         await _memory_synced(ls)
         response = await ls.run_blocking(engine.memory.search, query, limit)
@@ -256,7 +257,7 @@ def register(server: LocalGPTServer) -> None:
         text = (_text(args, "text", REMEMBER) or "").strip()
         target = args.get("target") or "daily"
         if target not in ("daily", "memory"):
-            raise ValueError(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
+            raise InvalidArguments(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
         return await remember_text(ls, text, target)
 
     @server.command(OPEN_DAILY_LOG)

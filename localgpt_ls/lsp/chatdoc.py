@@ -40,7 +40,13 @@ from localgpt_ls.lsp.assistant import answering, make_approver, progress_token
 from localgpt_ls.lsp.edits import append_text, blank_line_before, content_end
 from localgpt_ls.lsp.heartbeat import attach_editor
 from localgpt_ls.lsp.lenses import LENSES
-from localgpt_ls.lsp.server import LocalGPTServer, command_object, require_engine
+from localgpt_ls.lsp.server import (
+    InvalidArguments,
+    LocalGPTServer,
+    RequestFailed,
+    command_object,
+    require_engine,
+)
 
 SEND_CHAT = "localgpt.sendChat"
 OPEN_CHAT = "localgpt.openChatDocument"
@@ -153,15 +159,15 @@ class DocumentStream:
 async def send(ls: LocalGPTServer, uri: str) -> dict[str, Any]:
     engine = require_engine(ls)
     if not ls.is_open(uri):
-        raise ValueError(f"{SEND_CHAT}: open the chat document in the editor first")
+        raise RequestFailed(f"{SEND_CHAT}: open the chat document in the editor first")
     found = turns(ls, uri)
     question = pending(ls, uri)
     if question is None:
-        raise ValueError(f"{SEND_CHAT}: nothing to send; write your message under the last "
-                         f"'## {YOU}' heading")
+        raise RequestFailed(f"{SEND_CHAT}: nothing to send; write your message under the "
+                            f"last '## {YOU}' heading")
     busy: set[str] = ls.__dict__.setdefault("chat_documents_busy", set())
     if uri in busy:
-        raise ValueError(f"{SEND_CHAT}: LocalGPT is already answering in this document")
+        raise RequestFailed(f"{SEND_CHAT}: LocalGPT is already answering in this document")
     busy.add(uri)
     try:
         return await _answer(ls, engine, uri, question, history(found[:-1]))
@@ -180,7 +186,8 @@ async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
     attach_editor(ls)
     if not await append_text(ls, uri, blank_line_before(_content(ls, uri)) +
                              f"## {ASSISTANT}\n\n", "LocalGPT"):
-        raise ValueError(f"{SEND_CHAT}: the editor refused the edit; is the document read-only?")
+        raise RequestFailed(f"{SEND_CHAT}: the editor refused the edit; is the document "
+                            "read-only?")
     token = await progress_token(ls, "chatdoc")
     path = ls.uri_path(uri)
     where = ls.rel_of(path) if path is not None else uri
@@ -241,7 +248,7 @@ def register(server: LocalGPTServer) -> None:
         args = command_object(SEND_CHAT, arguments)
         uri = args.get("uri")
         if not isinstance(uri, str) or not is_chat(ls, uri):
-            raise ValueError(f"{SEND_CHAT} needs 'uri': a markdown file under {CHAT_DIR}/")
+            raise InvalidArguments(f"{SEND_CHAT} needs 'uri': a markdown file under {CHAT_DIR}/")
         return await send(ls, uri)
 
     @server.command(OPEN_CHAT)

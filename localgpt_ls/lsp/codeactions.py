@@ -17,7 +17,7 @@ from lsprotocol import types
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
 from localgpt_ls.lsp.positions import split_lines, units
-from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.lsp.server import InvalidArguments, LocalGPTServer
 from localgpt_ls.workspace import atomic_write, safe_path
 
 Provider = Callable[[LocalGPTServer, types.CodeActionParams], list[types.CodeAction]]
@@ -151,7 +151,7 @@ def register(server: LocalGPTServer) -> None:
         """`{path, text?}`: create a new note (never overwrites) for clients that cannot."""
         args = arguments[0] if arguments else {}
         if not isinstance(args, dict) or not isinstance(args.get("path"), str):
-            raise ValueError("localgpt.createNote takes {path: str, text?: str}")
+            raise InvalidArguments("localgpt.createNote takes {path: str, text?: str}")
         path = safe_path(ls.workspace_root, args["path"])
         if path.exists():
             return {"uri": ls.path_uri(path), "created": False}

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
@@ -23,18 +22,15 @@ from localgpt_ls.lsp.links import link_at, link_parts, resolve
 from localgpt_ls.lsp.navigation import links_to, note_position
 from localgpt_ls.lsp.notes import NoteInfo, stem_key
 from localgpt_ls.lsp.positions import to_units
-from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.lsp.server import LocalGPTServer, RequestFailed
 from localgpt_ls.markdown import Heading, slugify
 from localgpt_ls.workspace import safe_path
 
 _ATX = re.compile(r"^( {0,3}#{1,6}[ \t]+)(.*?)([ \t]+#+)?[ \t]*$")
 
 
-class RenameError(JsonRpcException):
-    CODE = -32803  # LSP RequestFailed: the request was valid but cannot be done
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
+class RenameError(RequestFailed):
+    """The rename was asked for properly but cannot be done (a note's file, a clash)."""
 
 
 @dataclass

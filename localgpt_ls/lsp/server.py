@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -50,6 +51,26 @@ COMMAND_WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "localgpt_command_work_done_token", default=None)
 
 
+class InvalidArguments(JsonRpcException):
+    """A request's arguments are wrong (answered as InvalidParams); the message tells the user
+    what the request needs."""
+
+    CODE = -32602
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
+
+
+class RequestFailed(JsonRpcException):
+    """A valid request that cannot be done now (LSP RequestFailed), e.g. the document is not
+    open or an answer is already streaming into it."""
+
+    CODE = -32803
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
+
+
 class LocalGPTProtocol(LanguageServerProtocol):
     """Answers a request whose params do not match the LSP types with InvalidParams.
 
@@ -73,6 +94,16 @@ class LocalGPTProtocol(LanguageServerProtocol):
                 ))
             log.warning("ignored a malformed message: %s", data.get("method"))
             return _Ignored()
+
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        # A user-facing refusal is an answer, not a server fault: no traceback in the log.
+        exc = None if future.cancelled() else future.exception()
+        if isinstance(exc, InvalidArguments | RequestFailed):
+            self._request_futures.pop(msg_id, None)
+            log.info("request %s refused: %s", msg_id, exc.message)
+            self._send_response(msg_id, error=exc.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
 
     def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
         # pygls hands a command only its arguments; keep the request's workDoneToken where the
@@ -405,6 +436,17 @@ class LocalGPTServer(LanguageServer):
         finally:
             self.progress_tasks.pop(token, None)
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A fault outside a request (a notification handler, an unreadable frame) goes to the
+        editor's log, not a popup as pygls does: the user cannot act on it, and the server
+        carries on. (A failed request is already answered with its error.)"""
+        if source is FeatureRequestError:
+            return
+        log.warning("internal error (%s): %s", getattr(source, "__name__", source), error)
+        with contextlib.suppress(Exception):
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Error, message=f"LocalGPT internal error: {error}"))
+
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
@@ -419,14 +461,14 @@ def command_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
     if args is None:
         args = {}
     if not isinstance(args, dict):
-        raise ValueError(f"{name} takes one JSON object argument, e.g. {{}}")
+        raise InvalidArguments(f"{name} takes one JSON object argument, e.g. {{}}")
     return args
 
 
 def require_engine(ls: LocalGPTServer) -> Any:
     """The engine, or the error a command answers with when the workspace failed to open."""
     if ls.engine is None:
-        raise ValueError("the LocalGPT workspace could not be opened; see the first message")
+        raise RequestFailed("the LocalGPT workspace could not be opened; see the first message")
     return ls.engine
 
 

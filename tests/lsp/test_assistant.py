@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import pytest_asyncio
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
@@ -203,8 +204,9 @@ async def test_memory_search_remember_daily_log_and_sessions(
 async def test_bad_arguments_are_errors_not_crashes(assisted: tuple[Session, Recorder],
                                                     name: str, args: dict[str, Any]) -> None:
     session, _ = assisted
-    with pytest.raises(Exception, match="localgpt"):
+    with pytest.raises(JsonRpcException, match="localgpt") as refused:
         await command(session, name, args)
+    assert refused.value.code == types.ErrorCodes.InvalidParams  # the editor shows the message
     assert (await command(session, "localgpt.memorySearch", {"query": "alpha"}))["results"]
 
 

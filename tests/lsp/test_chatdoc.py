@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
@@ -125,8 +126,9 @@ async def test_nothing_to_send_is_a_clear_error(chatting: tuple[Session, Editor]
     session, editor = chatting
     uri = editor.open("chats/empty.md", "# Chat\n\n## You\n\n")
     assert await send_action(session, uri) is None
-    with pytest.raises(Exception, match="nothing to send"):
+    with pytest.raises(JsonRpcException, match="nothing to send") as refused:
         await command(session, "localgpt.sendChat", {"uri": uri})
+    assert refused.value.code == types.LSPErrorCodes.RequestFailed
     outside = editor.open("notes/not-a-chat.md", CHAT)
     assert await send_action(session, outside) is None  # only files under chats/
     with pytest.raises(Exception, match="chats/"):

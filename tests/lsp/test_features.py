@@ -287,6 +287,25 @@ async def test_rename_note_renames_the_file_and_rewrites_links(lsp: Session) -> 
     assert new_texts == ["alpha-plan"] * 4 + ["alpha-plan.md"]
 
 
+async def test_a_notification_the_server_cannot_handle_is_logged_not_shown(
+        lsp: Session) -> None:
+    """An edit for a document the editor never opened is a client bug the user cannot fix:
+    it goes to the LSP log, no error popup, and the server keeps answering."""
+    shown, logged = len(lsp.client.messages), len(lsp.client.log_messages)
+    lsp.client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=lsp.uri("never-opened.md"),
+                                                            version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="# Ghost\n")]))
+    for _ in range(100):
+        if len(lsp.client.log_messages) > logged:
+            break
+        await asyncio.sleep(0.02)
+    assert any("internal error" in m.message for m in lsp.client.log_messages[logged:])
+    assert lsp.client.messages[shown:] == []
+    found = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="goal"))
+    assert found and found[0].name == "Goals"
+
+
 async def test_malformed_params_get_an_error_and_the_server_keeps_going(lsp: Session) -> None:
     # A typed client cannot even build such a request: write the JSON-RPC message by hand.
     answer: concurrent.futures.Future[object] = concurrent.futures.Future()
