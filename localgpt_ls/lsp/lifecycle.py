@@ -23,7 +23,7 @@ from lsprotocol import types
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.lsp.notes import load_note, lower_priority, scan
+from localgpt_ls.lsp.notes import is_note_path, load_note, lower_priority, scan
 from localgpt_ls.lsp.options import CLIENT_SIDE_KEYS, parse_options
 from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.lsp.status import Progress, send_status
@@ -304,6 +304,9 @@ async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]
     for path, deleted in changes:
         if not path.name.lower().endswith(".md"):
             continue
+        schedule_memory_update(ls, path)  # the index applies its own rules (configured paths)
+        if not is_note_path(ls.workspace_root, path):
+            continue  # outside the workspace or in a hidden folder: not a note
         uri = ls.path_uri(path)
         if deleted or not path.is_file():
             if not ls.is_open(uri):
@@ -313,7 +316,6 @@ async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]
             note = await ls.run_blocking(load_note, path, ls.rel_of(path))
             ls.index.put(note)
             touched = True
-        schedule_memory_update(ls, path)
     if touched:
         refresh_open_documents(ls)
 

@@ -131,10 +131,8 @@ def iter_markdown_files(root: Path) -> Iterator[Path]:
             if entry.name.startswith("."):
                 continue
             try:
-                if entry.is_symlink():
-                    target = Path(entry.path).resolve()
-                    if target != root and root not in target.parents:
-                        continue
+                if entry.is_symlink() and not inside(root, Path(entry.path)):
+                    continue
                 if entry.is_dir():
                     if entry.name != "node_modules":
                         stack.append(Path(entry.path))
@@ -142,6 +140,29 @@ def iter_markdown_files(root: Path) -> Iterator[Path]:
                     yield Path(entry.path)
             except OSError:
                 continue
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when `path`, symlinks followed, lies in the (resolved) `root`; a broken link or a
+    symlink loop is not inside anything (3.11's resolve raises RuntimeError on a loop)."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return target == root or root in target.parents
+
+
+def is_note_path(root: Path, path: Path) -> bool:
+    """Would the workspace scan pick this file up? A `*.md` inside the workspace, not in a
+    hidden folder or node_modules. Watcher events for anything else leave the notes alone."""
+    root = root.resolve()
+    if not path.name.lower().endswith(".md") or not inside(root, path.parent):
+        return False
+    try:
+        parts = path.parent.resolve().relative_to(root).parts
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return not any(p.startswith(".") or p == "node_modules" for p in (*parts, path.name))
 
 
 def relative(workspace: Path, path: Path) -> str:

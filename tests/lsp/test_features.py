@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from pathlib import Path
 
 import pytest
 from lsprotocol import types
@@ -344,8 +345,9 @@ async def test_indexing_reports_work_done_progress(lsp: Session) -> None:
 async def test_a_note_created_outside_the_editor_becomes_a_link_target(lsp: Session) -> None:
     path = lsp.workspace / "knowledge" / f"fresh-{lsp.preset}.md"
     path.write_text("# Fresh\n\n## Section One\n", encoding="utf-8")
-    if lsp.registrations:  # VS Code: the client watches and tells the server
-        assert lsp.registrations[0].method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    if lsp.preset == "visual-studio-code":  # the client watches and tells the server
+        assert [r.method for r in lsp.registrations] == [
+            types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
         lsp.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
             changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Created)]))
     # Neovim's preset cannot register watchers dynamically: the server watches the folder.
@@ -359,6 +361,33 @@ async def test_a_note_created_outside_the_editor_becomes_a_link_target(lsp: Sess
             break
         await asyncio.sleep(0.1)
     assert labels == ["Fresh", "Section One"]
+
+
+async def test_watched_files_outside_the_workspace_or_hidden_are_not_notes(
+        lsp: Session, tmp_path: Path) -> None:
+    """A client watching more than the workspace (a parent folder, .git) must not turn those
+    files into link targets or symbols."""
+    outside = tmp_path / f"outsider-{lsp.preset}.md"
+    hidden = lsp.workspace / ".trash" / f"hiddennote-{lsp.preset}.md"
+    hidden.parent.mkdir(exist_ok=True)
+    for path in (outside, hidden):
+        path.write_text(f"# Stray {path.stem}\n", encoding="utf-8")
+    fresh = lsp.workspace / f"control-{lsp.preset}.md"
+    fresh.write_text("# Control heading\n", encoding="utf-8")
+    lsp.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=p.as_uri(), type=types.FileChangeType.Created)
+        for p in (outside, hidden, fresh)]))
+    names: list[str] = []
+    for _ in range(100):  # the control note shows when the event has been handled
+        found = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(
+            query="Control heading"))
+        names = [s.name for s in found or []]
+        if "Control heading" in names:
+            break
+        await asyncio.sleep(0.05)
+    assert "Control heading" in names
+    stray = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="Stray"))
+    assert [s.name for s in stray or []] == []
 
 
 async def test_hover_on_a_plain_word_shows_memory_snippets(lsp: Session) -> None:
