@@ -46,6 +46,9 @@ from localgpt_ls.workspace import safe_path
 
 ASSIST = "localgpt.assist"
 INSERT, DISMISS = "Insert below", "Dismiss"
+# Longest passage an action works on: the per-file cap of the assistant's context. A bigger
+# one would be cut before the model sees it, and a rewrite would then replace text it never saw.
+MAX_PASSAGE_CHARS = 20_000
 NEEDS_MODEL = ("LocalGPT needs a model to {verb}. Set ANTHROPIC_API_KEY or OPENAI_API_KEY, run "
                "Ollama, or set [agent] default_model in config.toml (`localgpt config path`).")
 
@@ -360,6 +363,10 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
     passage = find_passage(ls, uri, _range_arg(args))
     if passage is None:
         raise RequestFailed(f"{ASSIST}: nothing to work on here; select some text first")
+    if len(passage.text) > MAX_PASSAGE_CHARS:
+        raise RequestFailed(
+            f"{ASSIST}: {passage.where} is {len(passage.text):,} characters; select at most "
+            f"{MAX_PASSAGE_CHARS:,} (a paragraph or a section) and try again")
     if name in ("remember", "remember_long"):
         target = "daily" if name == "remember" else "memory"
         return {"action": name, **await remember_text(

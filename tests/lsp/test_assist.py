@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
@@ -120,6 +121,26 @@ async def test_actions_are_listed_without_work_and_resolved(editing: tuple[Sessi
         a.title for a in section}
     rewrites = await actions(session, uri, cursor, only=["refactor.rewrite"])
     assert [a.title for a in rewrites] == ["Rewrite with LocalGPT"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_passage_too_big_for_the_model_is_refused_not_cut(
+        editing: tuple[Session, Editor], fake: FakeServer) -> None:
+    """A note with no headings is one section: asking about it with the cursor anywhere would
+    send megabytes, and a rewrite of a cut passage would drop the rest. The user is told to
+    select less, and the model is never called."""
+    session, editor = editing
+    text = ("A long line of notes about the garden and the weather. " * 40 + "\n\n") * 20
+    uri = editor.open("notes/enormous.md", text)
+    posts = len(fake.posts())
+    cursor = {"start": {"line": 2, "character": 3}, "end": {"line": 2, "character": 3}}
+    for action in ("rewrite", "remember"):
+        with pytest.raises(JsonRpcException, match="select at most 20,000") as refused:
+            await command(session, "localgpt.assist",
+                          {"action": action, "uri": uri, "range": cursor})
+        assert refused.value.code == types.LSPErrorCodes.RequestFailed
+    assert len(fake.posts()) == posts
+    assert editor.buffers[uri] == text
 
 
 @pytest.mark.asyncio(loop_scope="module")
