@@ -39,7 +39,13 @@ from localgpt_ls import __version__
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError, PathSafetyError
-from localgpt_ls.http.security import COOKIE_NAME, Guard, cookie_value, token_matches
+from localgpt_ls.http.security import (
+    Guard,
+    cookie_name,
+    cookie_value,
+    server_port,
+    token_matches,
+)
 
 log = logging.getLogger("localgpt_ls.http")
 
@@ -172,7 +178,8 @@ async def index(request: Request) -> Response:
                                 "URL that <code>localgpt daemon</code> printed at start.</p>",
                                 status_code=401, headers=PAGE_HEADERS)
         response = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
-        response.set_cookie(COOKIE_NAME, cookie_value(state.token), httponly=True,
+        port = server_port(request.scope)
+        response.set_cookie(cookie_name(port), cookie_value(state.token, port), httponly=True,
                             samesite="strict", path="/")
         return response
     page = resources.files("localgpt_ls.http").joinpath("static/index.html")

@@ -8,7 +8,9 @@ that only the owner can read, and browsers are kept out unless the page is our o
 - the web UI trades `/?token=...` for an HttpOnly SameSite=Strict cookie, and the cookie counts
   only on a same-origin request (Origin equal to our own, Sec-Fetch-Site: same-origin, or the
   UI's X-LocalGPT-UI header), so another site, or another app on a different localhost port,
-  cannot ride on it;
+  cannot ride on it. Browsers keep cookies per host, not per port, so the cookie is named
+  after the daemon's port (as Jupyter does) and its value is bound to that port: a second
+  daemon on 127.0.0.1 neither overwrites the first one's session nor accepts its cookie;
 - the Host header must name a loopback address or a configured host (DNS rebinding: a foreign
   name resolving to 127.0.0.1 still carries its own Host);
 - a foreign Origin is refused outright, and no CORS header is ever sent;
@@ -42,7 +44,7 @@ MAX_BODY_BYTES = 1024 * 1024
 # After deciding on 413 we read and discard up to this much more of the body, so the client has
 # finished sending and reads our answer instead of a connection reset; past it we just answer.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
-COOKIE_NAME = "localgpt_ui"
+COOKIE_PREFIX = "localgpt_ui"
 UI_HEADER = "x-localgpt-ui"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -93,10 +95,26 @@ def _tighten_mode(token_file: Path) -> None:
         pass
 
 
-def cookie_value(token: str) -> str:
-    """What the UI cookie holds: derived from the token (never the token itself), so it changes
-    when the token does and reading it does not reveal the token."""
-    return hmac.new(token.encode(), b"localgpt-ui-cookie", hashlib.sha256).hexdigest()
+def server_port(scope: Scope) -> int | None:
+    """The port this request arrived on (the listening socket's, not what Host claims)."""
+    server = scope.get("server")
+    if isinstance(server, tuple | list) and len(server) >= 2 and isinstance(server[1], int):
+        return server[1]
+    return None
+
+
+def cookie_name(port: int | None) -> str:
+    """The UI cookie of the daemon on `port`: 'localgpt_ui_31327'. Every port of a host shares
+    the browser's cookies, so one fixed name would let each daemon log the others out."""
+    return f"{COOKIE_PREFIX}_{port}" if port is not None else COOKIE_PREFIX
+
+
+def cookie_value(token: str, port: int | None) -> str:
+    """What the UI cookie holds: derived from the token and the port (never the token itself),
+    so it changes when the token does, reading it does not reveal the token, and two daemons
+    sharing one token file still do not accept each other's cookie."""
+    message = f"localgpt-ui-cookie:{port if port is not None else ''}".encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
 
 
 def token_matches(given: str | None, token: str) -> bool:
@@ -135,7 +153,6 @@ class Guard:
                  max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.token = token
-        self.cookie = cookie_value(token)
         self.allowed_hosts = frozenset(split_host(h)[0] for h in allowed_hosts if h.strip())
         self.max_body = max_body
 
@@ -167,18 +184,19 @@ class Guard:
             return 403, "cross-origin requests are refused"
         path: str = scope.get("path", "")
         is_api = path == "/api" or path.startswith("/api/")
-        if is_api and not self._authorized(headers, host):
+        if is_api and not self._authorized(headers, host, server_port(scope)):
             return 401, ("missing or wrong token: send 'Authorization: Bearer <token>' "
                          f"(the token is in {paths.token_path()}) or open the URL the "
                          "daemon printed at start")
         return None
 
-    def _authorized(self, headers: dict[str, str], host: str) -> bool:
+    def _authorized(self, headers: dict[str, str], host: str, port: int | None) -> bool:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and value:
             return token_matches(value.strip(), self.token)
-        cookie = _cookie(headers.get("cookie", ""), COOKIE_NAME)
-        if cookie is None or not hmac.compare_digest(cookie.encode(), self.cookie.encode()):
+        cookie = _cookie(headers.get("cookie", ""), cookie_name(port))
+        expected = cookie_value(self.token, port)
+        if cookie is None or not hmac.compare_digest(cookie.encode(), expected.encode()):
             return False
         # The cookie is sent by the browser on its own, so it only counts when the request
         # also shows it comes from our page: a same-origin Origin or Sec-Fetch-Site, or the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from http.cookiejar import CookieJar
 
 import httpx
 import pytest
@@ -17,10 +18,12 @@ from localgpt_ls.config import Config
 from localgpt_ls.engine import Engine
 from localgpt_ls.http import Options, create_app
 from localgpt_ls.http.app import ROUTES
-from localgpt_ls.http.security import COOKIE_NAME, load_or_create_token
+from localgpt_ls.http.security import cookie_name, load_or_create_token
 from localgpt_ls.http.server import bind_socket, check_bind
 from tests.conftest import LGEnv
 from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate
+
+COOKIE = cookie_name(31327)  # the UI cookie of the daemon at BASE
 
 
 def _api_routes() -> list[tuple[str, str]]:
@@ -126,8 +129,9 @@ async def test_token_url_sets_cookie_and_strips_token(client: httpx.AsyncClient)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert cookie.startswith("localgpt_ui_31327=")
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert "Path=/" in cookie
     assert TOKEN not in cookie  # the cookie is derived from the token, not the token
 
 
@@ -139,7 +143,7 @@ async def test_wrong_token_url_sets_no_cookie(client: httpx.AsyncClient) -> None
 
 async def test_cookie_counts_only_on_same_origin_requests(client: httpx.AsyncClient) -> None:
     await client.get(f"/?token={TOKEN}")  # the client keeps the cookie
-    assert client.cookies.get(COOKIE_NAME)
+    assert client.cookies.get(COOKIE)
     ok = await client.get("/api/memory/stats", headers={"Origin": BASE})
     assert ok.status_code == 200
     fetch_meta = await client.get("/api/memory/stats", headers={"Sec-Fetch-Site": "same-origin"})
@@ -155,8 +159,46 @@ async def test_cookie_counts_only_on_same_origin_requests(client: httpx.AsyncCli
     assert cross.status_code == 403
 
 
+def _tab(engine: Engine, token: str, port: int, jar: CookieJar) -> httpx.AsyncClient:
+    """A browser tab on the web UI of a daemon at 127.0.0.1:`port`. Tabs share `jar`, as a
+    browser's tabs share one cookie jar for the host whatever the port."""
+    app = create_app(engine, token, Options(watch=False, heartbeat=False))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), cookies=jar,
+                             base_url=f"http://127.0.0.1:{port}",
+                             headers={"X-LocalGPT-UI": "1"})
+
+
+async def test_two_daemons_on_different_ports_keep_separate_sessions(engine: Engine) -> None:
+    jar = CookieJar()
+    second_token = "second-daemon-token-98765"
+    async with _tab(engine, TOKEN, 31327, jar) as first, \
+            _tab(engine, second_token, 31328, jar) as second:
+        assert (await first.get(f"/?token={TOKEN}")).status_code == 303
+        assert (await second.get(f"/?token={second_token}")).status_code == 303
+        # Opening the second daemon's UI did not log the first one out.
+        assert (await first.get("/api/memory/stats")).status_code == 200
+        assert (await second.get("/api/memory/stats")).status_code == 200
+        assert {c.name for c in jar} == {"localgpt_ui_31327", "localgpt_ui_31328"}
+
+
+async def test_a_cookie_opens_only_its_own_daemon(engine: Engine) -> None:
+    """Two daemons of one LOCALGPT_HOME share the token file, and the browser sends the cookie
+    it got from one to every port of the host: it must not open the other."""
+    jar = CookieJar()
+    async with _tab(engine, TOKEN, 31327, jar) as first, \
+            _tab(engine, TOKEN, 31328, jar) as other:
+        assert (await first.get(f"/?token={TOKEN}")).status_code == 303
+        assert (await other.get("/api/memory/stats")).status_code == 401
+        # Renamed to the other port's name, the same value still opens nothing there.
+        value = first.cookies.get("localgpt_ui_31327")
+        assert value
+        other.cookies.set("localgpt_ui_31328", value)
+        assert (await other.get("/api/memory/stats")).status_code == 401
+        assert (await first.get("/api/memory/stats")).status_code == 200
+
+
 async def test_forged_cookie_refused(client: httpx.AsyncClient) -> None:
-    client.cookies.set(COOKIE_NAME, TOKEN)
+    client.cookies.set(COOKIE, TOKEN)
     response = await client.get("/api/memory/stats", headers={"Origin": BASE})
     assert response.status_code == 401
 
