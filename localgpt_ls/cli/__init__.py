@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from localgpt_ls import __version__
 from localgpt_ls.cli import chat, config_cmd, daemon, heartbeat, lsp, memory, workspace_cmd
+from localgpt_ls.cli.common import cli_logging
 from localgpt_ls.errors import LocalGPTError
 
 GROUPS = (workspace_cmd, chat, memory, heartbeat, daemon, lsp, config_cmd)
@@ -34,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(handler(args) or 0)
+        with cli_logging(args.command):
+            return int(handler(args) or 0)
     except LocalGPTError as exc:
         print(f"localgpt: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from localgpt_ls.cli.common import print_json
+from localgpt_ls.cli.common import ProgressBar, print_json
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
 
@@ -56,40 +55,6 @@ def register(sub: Any) -> None:
     rc.set_defaults(handler=_index_errors(recent))
 
 
-class ProgressBar:
-    """A one-line bar on stderr, drawn only on a terminal and at most ~20 times a second."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self._last = 0.0
-        self._drawn = False
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last < 0.05:
-            return
-        self._last = now
-        width = 30
-        filled = int(width * done / total)
-        label = {"index": "indexing", "embed": "embedding", "scan": "scanning"}.get(phase, phase)
-        sys.stderr.write(f"\r{label:<9} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{total}   ")
-        sys.stderr.flush()
-        self._drawn = True
-
-    def finish(self) -> None:
-        if self._drawn:
-            sys.stderr.write("\r" + " " * 60 + "\r")
-            sys.stderr.flush()
-
-
-def _say_warnings(warnings: list[str]) -> None:
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-
-
 def _snippet(text: str, width: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[:width - 1] + "…"
@@ -103,9 +68,9 @@ def search(args: argparse.Namespace) -> int:
         memory = engine.memory
         # Cheap when nothing changed (a stat per file), and a fresh user gets results at once.
         bar = ProgressBar()
-        report = memory.reindex(progress=bar)
+        # Its warnings were logged as they arose, and cli_logging showed them: not repeated.
+        memory.reindex(progress=bar)
         bar.finish()
-        _say_warnings(report.warnings)
         response = memory.search(args.query, limit=args.limit, min_score=args.min_score)
     finally:
         engine.close()
@@ -132,7 +97,6 @@ def reindex(args: argparse.Namespace) -> int:
         stats_now = engine.memory.stats()
     finally:
         engine.close()
-    _say_warnings(report.warnings)
     if report.rebuilt:
         print(f"Rebuilt the index ({report.rebuilt}).")
     print(f"Indexed {report.files_indexed} changed file(s) of {report.files_seen}, removed "
@@ -148,7 +112,6 @@ def stats(args: argparse.Namespace) -> int:
     engine = Engine()
     try:
         data = engine.memory.stats()
-        _say_warnings(engine.memory.pop_warnings())
     finally:
         engine.close()
     if args.json:

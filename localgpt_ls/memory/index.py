@@ -143,7 +143,9 @@ class MemoryIndex:
         self.store.close()
 
     def pop_warnings(self) -> list[str]:
-        """Warnings not yet shown (e.g. a corrupt index was moved aside), each said once."""
+        """Warnings of the index file (e.g. a corrupt index was moved aside) not yet handed
+        out, each once. They were logged when they arose; this is for a door that also lists
+        them somewhere (the next reindex report holds them too)."""
         out, self.store.warnings = self.store.warnings, []
         return out
 
@@ -222,8 +224,6 @@ class MemoryIndex:
         self.embed_pending(progress=progress, report=report)
         self._prune_cache()
         report.seconds = round(time.perf_counter() - started, 3)
-        for w in report.warnings:
-            log.warning("%s", w)
         return report
 
     def _prune_cache(self) -> None:
@@ -240,10 +240,17 @@ class MemoryIndex:
                                 "(SELECT embed_hash FROM chunks)").rowcount
         log.info("embedding cache: dropped %d vectors of text no longer indexed", removed)
 
+    @staticmethod
+    def _warn(report: ReindexReport, message: str) -> None:
+        """Log a warning once, where it arises (doors show the log), and keep it in the report
+        for callers that list them; nobody logs the report's warnings again."""
+        log.warning("%s", message)
+        report.warnings.append(message)
+
     def _skip(self, f: ScannedFile, why: str, report: ReindexReport) -> None:
         """A file that cannot be indexed: say why, and drop what the index held of it (a note
         that became binary, huge or a symlink loop leaves the index)."""
-        report.warnings.append(why)
+        self._warn(report, why)
         report.files_skipped += 1
         self._remove_key(f.key)
 
@@ -255,7 +262,7 @@ class MemoryIndex:
             self._skip(f, read.warning or f"{f.key}: skipped", report)
             return None
         if read.warning:
-            report.warnings.append(read.warning)
+            self._warn(report, read.warning)
         if old_hash == read.sha256:
             # touched, not changed: remember the new mtime so the next scan skips it cheaply
             with self.store.write() as c:
@@ -413,9 +420,9 @@ class MemoryIndex:
                 try:
                     vectors = self.embedder.embed(list(todo.values()))
                 except EmbeddingError as exc:
+                    log.warning("embeddings stopped: %s", exc)
                     if report is not None:
                         report.warnings.append(f"embeddings stopped: {exc}")
-                    log.warning("embeddings stopped: %s", exc)
                     break
                 fresh = {h: np.asarray(v, dtype=np.float32).tobytes()
                          for h, v in zip(todo, vectors, strict=True)}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from localgpt_ls import paths
 from localgpt_ls.cli import main
 
 from .conftest import NOTES
@@ -19,6 +23,20 @@ def ws(lg_env, local_embedder) -> Path:
     lg_env.workspace.mkdir(parents=True, exist_ok=True)
     shutil.copytree(NOTES, lg_env.workspace, dirs_exist_ok=True)
     return lg_env.workspace
+
+
+@pytest.fixture
+def fts_ws(lg_env) -> Path:
+    """The notes with keyword search only, for commands run as a real process (no model)."""
+    shutil.copytree(NOTES, lg_env.workspace, dirs_exist_ok=True)
+    (lg_env.home / "config.toml").write_text('[memory]\nembedding_provider = "none"\n')
+    return lg_env.workspace.resolve()
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`localgpt ...` in its own process: logging as a user gets it, no pytest handlers."""
+    return subprocess.run([sys.executable, "-m", "localgpt_ls", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})
 
 
 def test_search_indexes_a_fresh_workspace_and_prints_lines(ws: Path, capsys) -> None:
@@ -65,6 +83,43 @@ def test_symlink_loop_does_not_stop_search(ws: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert "knowledge/kestrel.md" in captured.out
     assert "knowledge/a.md: skipped, a symlink loop" in captured.err
+
+
+def _corrupt_index_and_binary_note(ws: Path) -> None:
+    (ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00binary")
+    index = paths.index_path(ws)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_bytes(b"this is not a database" * 100)
+
+
+def test_each_warning_is_shown_once(fts_ws: Path) -> None:
+    _corrupt_index_and_binary_note(fts_ws)
+    result = run_cli("memory", "search", "Kestrel")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    binary = [ln for ln in lines if "looks binary" in ln]
+    corrupt = [ln for ln in lines if "could not be read" in ln]
+    assert binary == ["warning: knowledge/bin.md: skipped, looks binary (NUL bytes)"]
+    assert len(corrupt) == 1 and corrupt[0].startswith("warning: the memory index ")
+    assert "knowledge/kestrel.md" in result.stdout
+
+
+def test_localgpt_log_shows_records_once_with_their_logger(fts_ws: Path) -> None:
+    _corrupt_index_and_binary_note(fts_ws)
+    result = run_cli("memory", "reindex", LOCALGPT_LOG="debug")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert [ln for ln in lines if "looks binary" in ln] == [
+        "WARNING localgpt.memory: knowledge/bin.md: skipped, looks binary (NUL bytes)"]
+    assert len([ln for ln in lines if "could not be read" in ln]) == 1
+    assert not [ln for ln in lines if ln.startswith("warning: ")]
+
+
+def test_bad_localgpt_log_is_one_clear_line(fts_ws: Path) -> None:
+    result = run_cli("memory", "stats", LOCALGPT_LOG="loud")
+    assert result.returncode == 2
+    assert result.stderr.startswith("localgpt: error: LOCALGPT_LOG='loud' is not a log level")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_bad_limit_is_a_clear_error(ws: Path, capsys) -> None:
