@@ -12,6 +12,7 @@ from localgpt_ls.llm.errors import ProtocolError, ProviderError, StreamCutError
 from localgpt_ls.llm.transport import (
     Endpoint,
     RetryPolicy,
+    header_key,
     iter_sse,
     open_stream,
     parse_arguments,
@@ -63,16 +64,19 @@ def to_wire(messages: list[Message]) -> list[dict[str, Any]]:
 class AnthropicProvider(HTTPProvider):
     name = "anthropic"
 
+    KEY_SETTING = "ANTHROPIC_API_KEY or [providers.anthropic] api_key in config.toml"
+
     def __init__(self, model: str, api_key: str, base_url: str,
                  retry: RetryPolicy | None = None) -> None:
+        api_key = header_key(self.name, api_key, self.KEY_SETTING) or ""
         base = base_url.rstrip("/")
         url = base + ("/messages" if base.endswith("/v1") else "/v1/messages")
         endpoint = Endpoint(
             provider=self.name, url=url, model=model,
-            key_hint="check ANTHROPIC_API_KEY or [providers.anthropic] api_key in config.toml",
+            key_hint=f"check {self.KEY_SETTING}",
             list_hint="model names look like claude-sonnet-4-5; see "
                       "https://docs.anthropic.com/en/docs/about-claude/models",
-            secrets=(api_key,))
+            secrets=(api_key,) if api_key else ())
         super().__init__(model, endpoint, retry)
         self._api_key = api_key
 

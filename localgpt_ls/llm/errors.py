@@ -7,7 +7,7 @@ request headers, so an API key cannot leak into a message.
 
 from __future__ import annotations
 
-from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.errors import ConfigError, LocalGPTError
 
 
 class ProviderError(LocalGPTError):
@@ -62,3 +62,10 @@ class ProtocolError(ProviderError):
 
 class NoKeyError(ProviderError):
     """A provider that needs a key has none configured."""
+
+
+class ProviderSettingError(ProviderError, ConfigError):
+    """A provider setting (API key, base_url, endpoint) cannot be used as it is.
+
+    Raised before any request is made, so the message names the setting to fix, never its
+    value when that may be a secret; the CLI exits 2 as for any other config error."""

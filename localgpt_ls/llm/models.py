@@ -19,7 +19,7 @@ from localgpt_ls.llm.base import Provider
 from localgpt_ls.llm.errors import NoKeyError
 from localgpt_ls.llm.ollama import OllamaProvider
 from localgpt_ls.llm.openai import OpenAIProvider
-from localgpt_ls.llm.transport import RetryPolicy
+from localgpt_ls.llm.transport import RetryPolicy, header_key
 
 log = logging.getLogger("localgpt_ls.llm")
 
@@ -57,12 +57,37 @@ def aliases(config: Config) -> dict[str, str]:
     return {**BUILTIN_ALIASES, **config.agent.aliases}
 
 
+KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+
+
+def _key_and_source(config: Config, provider: str) -> tuple[str | None, str]:
+    """The provider's API key, config.toml first then the environment, with surrounding
+    whitespace removed (a blank value counts as unset), and where it was set, so a message
+    about a bad key can say which setting to fix."""
+    section = config.providers.anthropic if provider == "anthropic" else config.providers.openai
+    configured = (section.api_key or "").strip()
+    if configured:
+        return configured, f"[providers.{provider}] api_key in config.toml"
+    env = KEY_ENV[provider]
+    from_env = os.environ.get(env, "").strip()
+    if from_env:
+        return from_env, f"the {env} environment variable"
+    return None, ""
+
+
 def anthropic_key(config: Config) -> str | None:
-    return config.providers.anthropic.api_key or os.environ.get("ANTHROPIC_API_KEY") or None
+    return _key_and_source(config, "anthropic")[0]
 
 
 def openai_key(config: Config) -> str | None:
-    return config.providers.openai.api_key or os.environ.get("OPENAI_API_KEY") or None
+    return _key_and_source(config, "openai")[0]
+
+
+def checked_key(config: Config, provider: str) -> str | None:
+    """The key as it will be sent; one that cannot go in a header is a clear error naming
+    its setting (checked here, not in "auto", so a bad key is reported, not skipped)."""
+    key, where = _key_and_source(config, provider)
+    return header_key(provider, key, where)
 
 
 def ollama_endpoint(config: Config) -> str:
@@ -146,14 +171,14 @@ def build_provider(choice: ModelChoice, config: Config,
     """The provider object for a resolved model; a missing key is a clear error."""
     retry = retry or retry_policy(config.agent.max_retries)
     if choice.provider == "anthropic":
-        key = anthropic_key(config)
+        key = checked_key(config, "anthropic")
         if not key:
             raise NoKeyError("anthropic", "no API key: set ANTHROPIC_API_KEY or api_key under "
                              "[providers.anthropic] in config.toml (api_key = "
                              "\"${ANTHROPIC_API_KEY}\" reads it from the environment)")
         return AnthropicProvider(choice.model, key, config.providers.anthropic.base_url, retry)
     if choice.provider == "openai":
-        key = openai_key(config)
+        key = checked_key(config, "openai")
         base = config.providers.openai.base_url
         if not key and "api.openai.com" in base:
             raise NoKeyError("openai", "no API key: set OPENAI_API_KEY or api_key under "

@@ -15,6 +15,7 @@ from localgpt_ls.llm.errors import ProviderError, StreamCutError
 from localgpt_ls.llm.transport import (
     Endpoint,
     RetryPolicy,
+    header_key,
     iter_sse,
     open_stream,
     parse_arguments,
@@ -59,13 +60,16 @@ def to_wire(system: str, messages: list[Message]) -> list[dict[str, Any]]:
 class OpenAIProvider(HTTPProvider):
     name = "openai"
 
+    KEY_SETTING = "OPENAI_API_KEY or [providers.openai] api_key in config.toml"
+
     def __init__(self, model: str, api_key: str | None, base_url: str,
                  retry: RetryPolicy | None = None) -> None:
+        api_key = header_key(self.name, api_key, self.KEY_SETTING)
         base = base_url.rstrip("/")
         self._official = urlparse(base).hostname == "api.openai.com"
         endpoint = Endpoint(
             provider=self.name, url=base + "/chat/completions", model=model,
-            key_hint="check OPENAI_API_KEY or [providers.openai] api_key in config.toml",
+            key_hint=f"check {self.KEY_SETTING}",
             list_hint=f"list the server's models with `curl {base}/models`",
             secrets=(api_key,) if api_key else ())
         super().__init__(model, endpoint, retry)

@@ -25,6 +25,7 @@ from localgpt_ls.llm.errors import (
     ModelNotFoundError,
     ProtocolError,
     ProviderError,
+    ProviderSettingError,
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
@@ -80,6 +81,47 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "********")
     return text
+
+
+def _char_kind(ch: str) -> str:
+    """How to name a character the user cannot see in their key, without showing the key."""
+    if ch in "\r\n":
+        return "a line break"
+    if ch.isspace():
+        return "a space"
+    if not ch.isascii():
+        return "a non-ASCII character"
+    return "a control character"
+
+
+def header_key(provider: str, key: str | None, where: str) -> str | None:
+    """An API key ready to go in an HTTP header, or None when nothing is left of it.
+
+    Surrounding whitespace is removed: a key read from a file (`$(cat key.txt)`) ends with a
+    newline and a pasted one often carries spaces. A key that still holds a character no
+    header can carry is refused here, before any request: sent as is, h11 rejects it with an
+    error that quotes the raw header (the key) and httpx crashes on non-ASCII. The message
+    names `where` the key was set and never shows the key itself.
+    """
+    if key is None or not key.strip():
+        return None
+    key = key.strip()
+    bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise ProviderSettingError(
+            provider, f"the API key in {where} cannot be sent in an HTTP header: character "
+            f"{bad + 1} of {len(key)} is {_char_kind(key[bad])}; set it to the key alone, "
+            "on one line, as the provider's console shows it")
+    return key
+
+
+def _check_headers(ep: Endpoint, headers: dict[str, str]) -> None:
+    """Refuse header values HTTP cannot carry before h11 does: its error quotes the value,
+    which may be the key. Providers clean their keys with header_key; this is the backstop."""
+    for value in headers.values():
+        if not all(" " <= ch <= "~" or ch == "\t" for ch in value):
+            raise ProviderSettingError(ep.provider, "a request header holds a character HTTP "
+                                       f"cannot carry (a line break or non-ASCII); {ep.key_hint}")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -145,6 +187,7 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
 
     Retries 429/5xx and connection failures with backoff, honouring Retry-After.
     """
+    _check_headers(ep, headers)
     attempt = 0
     while True:
         try:
@@ -164,6 +207,11 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
                                        "model may be loading or overloaded: try again, or "
                                        "raise [agent] request_timeout in config.toml for a "
                                        "slow model") from None
+        except httpx.LocalProtocolError:
+            # Our request broke HTTP's rules; h11's text quotes the offending header (maybe
+            # the key), so it is not shown. Nothing was sent: the server is not to blame.
+            raise ProviderSettingError(ep.provider, "the request could not be sent (it broke "
+                                       f"HTTP's rules); {ep.key_hint}") from None
         except httpx.TransportError as exc:
             raise _unreachable(ep, exc) from None
         if response.status_code < 400:

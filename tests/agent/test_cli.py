@@ -193,3 +193,30 @@ def test_terminal_asks_before_writing_a_file(answer: str, fake: FakeServer, work
     assert written == (answer == "y")
     if answer != "y":
         assert "the user declined" in out
+
+
+def test_key_from_a_file_works_and_a_broken_key_is_refused_without_echo(
+        fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """A key ending in a newline (read from a file) is stripped and works; one with a line
+    break inside is refused with one line naming the setting. With debug logging on (httpx
+    and httpcore included) the key appears nowhere: not on stderr, stdout or in a session."""
+    plain = config_text(fake.url, MODELS["openai"])
+    fake.queue(reply("openai", "Keys work."))
+    (lg_env.home / "config.toml").write_text(
+        plain.replace(f'api_key = "{SECRET}"', f'api_key = "{SECRET}\\r\\n"'))
+    ok = run("ask", "hello")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "Keys work.\n"
+    assert fake.posts()[0].headers["authorization"] == f"Bearer {SECRET}"
+
+    (lg_env.home / "config.toml").write_text(
+        plain.replace(f'api_key = "{SECRET}"', f'api_key = "{SECRET}\\nsk-old-key-0000"'))
+    bad = run("ask", "hello again", "--json")
+    assert bad.returncode == 2
+    assert "DEBUG" in bad.stderr and "Traceback" not in bad.stderr
+    (line,) = [x for x in bad.stderr.splitlines() if x.startswith("localgpt: error:")]
+    assert line.startswith("localgpt: error: openai: the API key in [providers.openai] api_key")
+    assert "cannot reach" not in bad.stderr
+    for text in (ok.stderr, bad.stderr, bad.stdout, session_text(lg_env.home)):
+        assert SECRET not in text and "sk-old-key" not in text
+    assert len(fake.posts()) == 1  # nothing was sent with the broken key

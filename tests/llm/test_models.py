@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ import pytest
 
 from localgpt_ls.config import parse_config
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.llm.errors import NoKeyError
+from localgpt_ls.llm.errors import NoKeyError, ProviderSettingError
 from localgpt_ls.llm.models import ModelChoice, build_provider, parse_model, resolve_model
+from tests.llm.conftest import SECRET
 from tests.llm.fake_server import FakeServer, Reply, free_port
 
 
@@ -67,3 +69,40 @@ def test_explicit_model_without_key_says_how_to_set_it(lg_env: Any) -> None:
     # A local OpenAI-compatible server needs no key.
     local = cfg('[providers.openai]\nbase_url = "http://127.0.0.1:1234/v1"\n')
     assert build_provider(ModelChoice("openai", "qwen"), local).name == "openai"
+
+
+@pytest.mark.parametrize("dialect", ["anthropic", "openai"])
+@pytest.mark.parametrize("source", ["env", "config"])
+@pytest.mark.parametrize("bad", [f"{SECRET}\nsk-second-line", f"{SECRET}\u00e9", f"{SECRET} x",
+                                 f"{SECRET}\x1b"])
+def test_key_that_cannot_go_in_a_header_is_refused_without_echo(
+        dialect: str, source: str, bad: str, lg_env: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sent as is, h11 refused such a key with an error quoting it (and blaming the server)
+    or httpx crashed on non-ASCII; now it is refused up front, naming where it was set."""
+    env = f"{dialect.upper()}_API_KEY"
+    if source == "env":
+        monkeypatch.setenv(env, bad)
+        config = cfg(no_ollama())
+    else:
+        config = cfg(no_ollama() + f"[providers.{dialect}]\napi_key = {json.dumps(bad)}\n")
+    with pytest.raises(ProviderSettingError) as info:
+        build_provider(ModelChoice(dialect, "m"), config)
+    message = str(info.value)
+    assert message.startswith(f"{dialect}: the API key in ")
+    assert (env if source == "env" else f"[providers.{dialect}] api_key") in message
+    assert "cannot be sent in an HTTP header" in message and "cannot reach" not in message
+    assert SECRET not in message and SECRET[:8] not in message
+    assert info.value.exit_code == 2 and "\n" not in message
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", "  ", "\t"])
+def test_key_with_surrounding_whitespace_is_stripped(padding: str, lg_env: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", f"{padding}{SECRET}{padding}")
+    provider = build_provider(ModelChoice("anthropic", "m"), cfg(no_ollama()))
+    assert provider.endpoint.secrets == (SECRET,)  # type: ignore[attr-defined]
+    # A key that is only whitespace is no key: the error says how to set one.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", padding)
+    with pytest.raises(NoKeyError):
+        build_provider(ModelChoice("anthropic", "m"), cfg())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -278,3 +279,25 @@ async def test_a_stalled_stream_times_out_clearly(dialect: str, fake: FakeServer
             async for _event in provider.stream(client, Request("s", [Message("user", "q")])):
                 pass
     assert f"{dialect}: " in str(info.value) and "stalled" in str(info.value)
+
+
+@pytest.mark.parametrize("dialect", ["anthropic", "openai"])
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " "])
+async def test_key_read_from_a_file_is_sent_without_its_newline(
+        dialect: str, padding: str, fake: FakeServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """`api_key = $(cat key.txt)` ends with a newline; h11 refused that header and the
+    error said the server could not be reached. The key is sent stripped and works."""
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore debug logs included
+    from localgpt_ls.llm.anthropic import AnthropicProvider
+    from localgpt_ls.llm.openai import OpenAIProvider
+    fake.queue(reply(dialect, "ok"))
+    key = f"{padding}{SECRET}{padding}"
+    provider = (AnthropicProvider("m", key, fake.url) if dialect == "anthropic"
+                else OpenAIProvider("m", key, fake.url + "/v1"))
+    events = await collect(provider, Request("s", [Message("user", "q")]))
+    assert text_of(events) == "ok"
+    headers = fake.posts()[0].headers
+    sent = headers["x-api-key"] if dialect == "anthropic" else headers["authorization"]
+    assert sent == (SECRET if dialect == "anthropic" else f"Bearer {SECRET}")
+    assert "httpcore" in caplog.text and SECRET not in caplog.text
