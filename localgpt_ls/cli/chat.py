@@ -168,18 +168,32 @@ class ChatREPL:
         return 0
 
     def turn(self, message: str) -> None:
+        from localgpt_ls.agent.sessions import new_session_id
+
+        # The id is chosen here, not by the agent, so a turn that fails or is cancelled still
+        # tells us which session holds the message: the next message continues that one
+        # (not a fresh session, nor whichever session another process touched last).
+        session_id = self.session_id or new_session_id()
         try:
-            result = asyncio.run(self.agent.chat(message, self.session_id, self.model,
+            result = asyncio.run(self.agent.chat(message, session_id, self.model,
                                                  on_event=_printer(True),
                                                  approver=self.approver))
         except KeyboardInterrupt:
             print("\n[cancelled: the reply was stopped; your message is kept]", file=sys.stderr)
-            # The session was created before the provider was called; continue in it.
-            self.session_id = self.session_id or self.agent.sessions.latest()
+            self._continue_in(session_id)
             return
+        except LocalGPTError:
+            self._continue_in(session_id)
+            raise
         self.session_id = result.session_id
         if not result.response.endswith("\n"):
             print()
+
+    def _continue_in(self, session_id: str) -> None:
+        """After a failed turn, stay in its session if one was created (a turn refused before
+        that, e.g. an unknown model, leaves nothing to continue)."""
+        if self.agent.sessions.exists(session_id):
+            self.session_id = session_id
 
     def command(self, line: str) -> str | None:
         name, _, rest = line.partition(" ")

@@ -220,3 +220,52 @@ def test_key_from_a_file_works_and_a_broken_key_is_refused_without_echo(
     for text in (ok.stderr, bad.stderr, bad.stdout, session_text(lg_env.home)):
         assert SECRET not in text and "sk-old-key" not in text
     assert len(fake.posts()) == 1  # nothing was sent with the broken key
+
+
+def test_chat_continues_the_session_of_a_failed_first_turn(fake: FakeServer, workspace: Path,
+                                                           lg_env: Any) -> None:
+    """The first turn fails after its session was created: the next message goes on in that
+    session, so the model sees the first message too and no orphan session is left."""
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    fake.queue(error_reply(400, "context too long"), reply("openai", "Got both."))
+    result = run("chat", stdin="My name is Ada.\nWhat is my name?\n")
+    assert result.returncode == 0, result.stderr
+    assert "error: openai: HTTP 400" in result.stderr
+    assert "Got both." in result.stdout
+    sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
+    assert sent == ["My name is Ada.", "What is my name?"]
+    assert len(list((lg_env.home / "sessions").glob("*.jsonl"))) == 1
+
+
+def test_ctrl_c_on_a_new_session_continues_its_own_session(fake: FakeServer, workspace: Path,
+                                                           lg_env: Any) -> None:
+    """Another process's session may be the most recent one when Ctrl-C stops the first
+    reply: the REPL still continues in the session that holds its own message."""
+    import signal
+    import time
+
+    from localgpt_ls.agent.sessions import SessionStore
+    from localgpt_ls.llm.types import Message
+
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
+    fake.queue(reply("openai", "blah " * 400, delay=0.02), reply("openai", "Short answer."))
+    env = {**os.environ, "LOCALGPT_RETRY_BASE": "0.01"}
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("Talk a lot\n")
+    proc.stdin.flush()
+    assert proc.stdout.read(4) == "blah"
+    other = SessionStore(lg_env.home / "sessions").create("openai/gpt-test", workspace, "other")
+    other.append(Message("user", "Someone else's question"))
+    future = time.time() + 3600  # the newest session, whatever this one writes meanwhile
+    os.utime(other.path, (future, future))
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    out, err = proc.communicate("Second question\n/quit\n", timeout=30)
+    assert proc.returncode == 0, err
+    assert "[cancelled" in err and "Short answer." in out
+    sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
+    assert sent[0] == "Talk a lot" and sent[-1] == "Second question"
+    assert "Someone else's question" not in json.dumps(fake.posts()[1].body)
