@@ -11,8 +11,9 @@ that only the owner can read, and browsers are kept out unless the page is our o
   cannot ride on it. Browsers keep cookies per host, not per port, so the cookie is named
   after the daemon's port (as Jupyter does) and its value is bound to that port: a second
   daemon on 127.0.0.1 neither overwrites the first one's session nor accepts its cookie;
-- the Host header must name a loopback address or a configured host (DNS rebinding: a foreign
-  name resolving to 127.0.0.1 still carries its own Host);
+- the Host header must be exactly a loopback address or a configured host, with an optional
+  numeric port (DNS rebinding: a foreign name resolving to 127.0.0.1 still carries its own
+  Host; and a Host that only starts like localhost, 'localhost:1@evil.example', is foreign);
 - a foreign Origin is refused outright, and no CORS header is ever sent;
 - request bodies above the cap get 413 while they stream in, whatever Content-Length claims.
 
@@ -27,6 +28,7 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterable
@@ -121,17 +123,29 @@ def token_matches(given: str | None, token: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), token.encode())
 
 
-def split_host(host: str) -> tuple[str, str | None]:
-    """'[::1]:8080' -> ('::1', '8080'); 'localhost' -> ('localhost', None). Lowercased."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        name, _, rest = host[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
-        return name, port or None
-    if host.count(":") == 1:
-        name, _, port = host.partition(":")
-        return name, port or None
-    return host, None
+# host [":" port] as a Host header carries it: a name or IPv4 address, or an IPv6 address in
+# brackets, then optionally ':' and ASCII digits. Nothing else: no userinfo, no list, no path.
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<port>[0-9]{1,5}))?",
+                   re.ASCII)
+
+
+def split_host(host: str) -> tuple[str, int | None] | None:
+    """'[::1]:8080' -> ('::1', 8080); 'localhost' -> ('localhost', None); lowercased. None for
+    anything that is not exactly a host and an optional port: 'localhost:1@evil.example' or
+    '127.0.0.1:80, evil.example' must not pass as localhost because they start like it."""
+    match = _HOST.fullmatch(host.strip().lower())
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    if match["v6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["v6"])
+        except ValueError:
+            return None
+        return match["v6"], port
+    return match["name"], port
 
 
 def is_loopback_address(address: str) -> bool:
@@ -153,7 +167,7 @@ class Guard:
                  max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.token = token
-        self.allowed_hosts = frozenset(split_host(h)[0] for h in allowed_hosts if h.strip())
+        self.allowed_hosts = frozenset(_host_name(h) for h in allowed_hosts if h.strip())
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,8 +189,9 @@ class Guard:
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         """(status, reason) when the request must not reach the app, else None."""
         host = headers.get("host", "")
-        name, _port = split_host(host)
-        if not host or not (is_loopback_address(name) or name in self.allowed_hosts):
+        parsed = split_host(host)
+        name = parsed[0] if parsed is not None else ""
+        if not name or not (is_loopback_address(name) or name in self.allowed_hosts):
             return 403, ("Host not allowed: open the daemon as http://127.0.0.1:PORT or add "
                          "the name to [server] allowed_hosts")
         origin = headers.get("origin")
@@ -250,6 +265,12 @@ class Guard:
     async def _too_large(self, send: Send) -> None:
         await _send_json(send, 413, {"error": f"request body is larger than {self.max_body} "
                                               "bytes"})
+
+
+def _host_name(entry: str) -> str:
+    """The name of an `allowed_hosts` entry ('my-box.lan:8080' -> 'my-box.lan')."""
+    parsed = split_host(entry)
+    return parsed[0] if parsed is not None else entry.strip().lower()
 
 
 class _BodyTooLarge(HTTPException):

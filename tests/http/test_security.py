@@ -84,6 +84,24 @@ async def test_api_refused_with_foreign_host(client: httpx.AsyncClient, method: 
     assert "Host" in response.json()["error"]
 
 
+@pytest.mark.parametrize("host", [
+    "localhost:1@evil.example", "127.0.0.1:31327, evil.example", "127.0.0.1:31327,evil.example",
+    "localhost:31327 evil.example", "evil.example@localhost:31327", "localhost:31327/evil",
+    "localhost:abc", "localhost:", "localhost:99999", "localhost:0", "127.0.0.1:\uff13\uff11",
+    "[::1", "[::1]x", "[127.0.0.1]:31327", "::1", "localhost:31327:1",
+])
+async def test_host_that_only_starts_like_loopback_is_refused(client: httpx.AsyncClient,
+                                                              host: str) -> None:
+    """Only a loopback name and an optional all-digit port: a Host with more after it is the
+    Host of some other site, however it starts."""
+    raw = host.encode()  # as bytes: httpx sends them as they are (fullwidth digits too)
+    response = await client.get("/api/memory/stats", headers={**AUTH, "Host": raw})
+    assert response.status_code == 403
+    assert "Host" in response.json()["error"]
+    page = await client.get("/", headers={"Host": raw})
+    assert page.status_code == 403
+
+
 @pytest.mark.parametrize(("method", "path"), API_ROUTES)
 @pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:9999",
                                     "https://127.0.0.1:31327", "null"])
@@ -101,7 +119,8 @@ async def test_foreign_host_refused_for_the_page_too(client: httpx.AsyncClient) 
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:31327", "localhost:31327", "[::1]:31327",
-                                  "LOCALHOST:31327", "localhost"])
+                                  "LOCALHOST:31327", "localhost", "[::1]", "127.0.0.2:8080",
+                                  " localhost:31327 "])
 async def test_loopback_hosts_accepted(client: httpx.AsyncClient, host: str) -> None:
     response = await client.get("/api/memory/stats", headers={**AUTH, "Host": host})
     assert response.status_code == 200
@@ -122,6 +141,8 @@ async def test_configured_allowed_host(engine: Engine) -> None:
         assert (await c.get("/api/memory/stats", headers=AUTH)).status_code == 200
         other = await c.get("/api/memory/stats", headers={**AUTH, "Host": "other.lan"})
         assert other.status_code == 403
+        tail = await c.get("/api/memory/stats", headers={**AUTH, "Host": "my-box.lan:1@x.example"})
+        assert tail.status_code == 403
 
 
 async def test_token_url_sets_cookie_and_strips_token(client: httpx.AsyncClient) -> None:
@@ -254,6 +275,9 @@ def test_live_daemon_refuses_foreign_host_and_origin(live: LiveDaemon) -> None:
         assert c.get("/api/status").status_code == 401
         assert c.get("/api/status", headers={**live.auth, "Host": "evil.example"}
                      ).status_code == 403
+        port = live.url.rsplit(":", 1)[1]
+        for host in ("localhost:1@evil.example", f"127.0.0.1:{port}, evil.example"):
+            assert c.get("/api/status", headers={**live.auth, "Host": host}).status_code == 403
         assert c.get("/api/status", headers={**live.auth, "Origin": "http://evil.example"}
                      ).status_code == 403
         assert c.get("/api/status", headers=live.auth).status_code == 200
