@@ -190,6 +190,7 @@ class MemoryIndex:
         report.files_seen = len(found)
         known = {row[0]: (row[1], row[2], row[3]) for row in self.store.conn().execute(
             "SELECT path, hash, mtime, size FROM files")}
+        skipped = self._skipped()
         pending: list[_FileText] = []
         for i, f in enumerate(found):
             if self._stopping.is_set():
@@ -200,8 +201,11 @@ class MemoryIndex:
                 return report
             if progress:
                 progress("index", i, len(found))
+            if not force and self._still_skipped(f, skipped.get(f.key)):
+                report.files_skipped += 1  # warned when it was first skipped
+                continue
             if f.skip is not None:
-                self._skip(f, f.skip, report)
+                self._skip(f, f.skip, report, "loop")
                 continue
             old = known.get(f.key)
             if not force and old is not None and old[1] == f.mtime and old[2] == f.size:
@@ -217,10 +221,14 @@ class MemoryIndex:
         self._write_files(pending, report)
         if progress:
             progress("index", len(found), len(found))
-        vanished = set(known) - {f.key for f in found}
-        for key in sorted(vanished):
+        found_keys = {f.key for f in found}
+        for key in sorted(set(known) - found_keys):
             self._remove_key(key)
             report.files_removed += 1
+        gone = [(key,) for key in set(skipped) - found_keys]
+        if gone:
+            with self.store.write() as c:
+                c.executemany("DELETE FROM skipped WHERE path = ?", gone)
         self.embed_pending(progress=progress, report=report)
         self._prune_cache()
         report.seconds = round(time.perf_counter() - started, 3)
@@ -247,19 +255,43 @@ class MemoryIndex:
         log.warning("%s", message)
         report.warnings.append(message)
 
-    def _skip(self, f: ScannedFile, why: str, report: ReindexReport) -> None:
+    def _skipped(self) -> dict[str, tuple[float, int, str]]:
+        return {row[0]: (row[1], row[2], row[3]) for row in self.store.conn().execute(
+            "SELECT path, mtime, size, kind FROM skipped")}
+
+    @staticmethod
+    def _still_skipped(f: ScannedFile, was: tuple[float, int, str] | None) -> bool:
+        """True when `f` was skipped before and has not changed since, so it is neither read
+        nor warned about again. A binary or huge note is re-read once its mtime or size
+        changes; a symlink loop is found by every scan, so only a loop that is still one
+        (same link) counts."""
+        if was is None or (was[0], was[1]) != (f.mtime, f.size):
+            return False
+        return (was[2] == "loop") == (f.skip is not None)
+
+    def _skip(self, f: ScannedFile, why: str, report: ReindexReport,
+              kind: str | None) -> None:
         """A file that cannot be indexed: say why, and drop what the index held of it (a note
-        that became binary, huge or a symlink loop leaves the index)."""
+        that became binary, huge or a symlink loop leaves the index). With a `kind` the skip
+        is remembered by (mtime, size), so it is warned about once, not on every search."""
         self._warn(report, why)
         report.files_skipped += 1
-        self._remove_key(f.key)
+        with self.store.write() as c:
+            self._delete_chunks(c, f.key)
+            c.execute("DELETE FROM files WHERE path = ?", (f.key,))
+            if kind is not None:
+                c.execute("INSERT OR REPLACE INTO skipped(path, mtime, size, kind) "
+                          "VALUES (?, ?, ?, ?)", (f.key, f.mtime, f.size, kind))
+            else:  # a failed read is tried again next time, and warned about again
+                c.execute("DELETE FROM skipped WHERE path = ?", (f.key,))
 
     def _read_scanned(self, f: ScannedFile, old_hash: str | None,
                       report: ReindexReport) -> _FileText | None:
         """Read a changed file; None when there is nothing to write (skipped, or same hash)."""
         read = read_note(f.path, f.key)
         if read.text is None:
-            self._skip(f, read.warning or f"{f.key}: skipped", report)
+            self._skip(f, read.warning or f"{f.key}: skipped", report,
+                       "content" if read.lasting else None)
             return None
         if read.warning:
             self._warn(report, read.warning)
@@ -292,11 +324,16 @@ class MemoryIndex:
                 report.files_removed = 1
             return report
         st = p.stat()
-        row = self.store.conn().execute("SELECT hash FROM files WHERE path = ?", (key,)
-                                        ).fetchone()
+        c = self.store.conn()
+        row = c.execute("SELECT hash FROM files WHERE path = ?", (key,)).fetchone()
+        was = c.execute("SELECT mtime, size, kind FROM skipped WHERE path = ?", (key,)
+                        ).fetchone()
         report.files_seen = 1
-        item = self._read_scanned(ScannedFile(key, p, st.st_mtime, st.st_size),
-                                  row[0] if row else None, report)
+        scanned = ScannedFile(key, p, st.st_mtime, st.st_size)
+        if self._still_skipped(scanned, tuple(was) if was else None):
+            report.files_skipped = 1
+            return report
+        item = self._read_scanned(scanned, row[0] if row else None, report)
         if item is not None:
             self._write_files([item], report)
         if embed:
@@ -334,6 +371,7 @@ class MemoryIndex:
     def _remove_key(self, key: str) -> bool:
         with self.store.write() as c:
             self._delete_chunks(c, key)
+            c.execute("DELETE FROM skipped WHERE path = ?", (key,))
             return c.execute("DELETE FROM files WHERE path = ?", (key,)).rowcount > 0
 
     def _chunks(self, text: str) -> list[Chunk]:
@@ -377,6 +415,7 @@ class MemoryIndex:
                 c.execute("INSERT OR REPLACE INTO files(path, hash, mtime, size, indexed_at) "
                           "VALUES (?, ?, ?, ?, ?)",
                           (item.key, item.sha256, item.mtime, item.size, time.time()))
+                c.execute("DELETE FROM skipped WHERE path = ?", (item.key,))  # readable again
                 report.files_indexed += 1
                 report.chunks_added += len(chunk_rows)
             if hits:

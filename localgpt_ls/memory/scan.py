@@ -33,6 +33,9 @@ class ReadResult:
     text: str | None  # None: skipped
     sha256: str
     warning: str | None
+    # A skip that lasts until the file changes (binary, too big), unlike a failed read, which
+    # may work next time (permissions fixed) without the file's mtime or size changing.
+    lasting: bool = False
 
 
 def file_key(workspace: Path, path: Path) -> str:
@@ -134,13 +137,15 @@ def read_note(path: Path, key: str) -> ReadResult:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return ReadResult(None, "", f"{key}: skipped, {size / 1e6:.1f} MB is over the "
-                                        f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit")
+                                        f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit",
+                              lasting=True)
         data = path.read_bytes()
     except OSError as exc:
         return ReadResult(None, "", f"{key}: cannot be read ({exc.strerror})")
     digest = hashlib.sha256(data).hexdigest()
     if b"\x00" in data:
-        return ReadResult(None, digest, f"{key}: skipped, looks binary (NUL bytes)")
+        return ReadResult(None, digest, f"{key}: skipped, looks binary (NUL bytes)",
+                          lasting=True)
     try:
         text = data.decode("utf-8")
         warning = None

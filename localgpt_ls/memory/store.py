@@ -5,6 +5,9 @@ Tables
   vec_gen (bumped whenever vectors are added or removed, so in-memory copies know to refresh),
   epoch (new on every rebuild: chunk ids start again, in-memory copies reload from scratch).
 - files(path, hash, mtime, size, indexed_at): what was indexed, to diff against the disk.
+- skipped(path, mtime, size, kind): files found but not indexed, kind 'content' (binary, too
+  big: re-read only once mtime or size change) or 'loop' (a symlink loop the scan finds again
+  each time; remembered so it is warned about once).
 - chunks(id, path, line_start, line_end, heading_path, text, embed_hash, embedded); ids are
   never reused (AUTOINCREMENT), so an id names one chunk text for ever (vectors.py relies on it).
 - chunks_fts: FTS5 (unicode61, diacritics removed), contentless with delete, rowid = chunk id.
@@ -68,6 +71,8 @@ CREATE TABLE IF NOT EXISTS chunks (
   id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, line_start INTEGER NOT NULL,
   line_end INTEGER NOT NULL, heading_path TEXT NOT NULL, text TEXT NOT NULL,
   embed_hash TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS skipped (
+  path TEXT PRIMARY KEY, mtime REAL NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -79,7 +84,7 @@ CREATE TABLE IF NOT EXISTS embed_cache (
 """
 
 # Tables that hold derived data: dropped on a rebuild (the embedding cache is kept).
-_DERIVED = ("files", "chunks", "chunks_fts", "chunks_vec")
+_DERIVED = ("files", "skipped", "chunks", "chunks_fts", "chunks_vec")
 
 
 def sha256_text(text: str) -> str:

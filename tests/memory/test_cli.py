@@ -104,6 +104,16 @@ def test_each_warning_is_shown_once(fts_ws: Path) -> None:
     assert "knowledge/kestrel.md" in result.stdout
 
 
+def test_skipped_note_is_not_warned_about_on_every_search(fts_ws: Path, capsys) -> None:
+    (fts_ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00binary")
+    assert main(["memory", "search", "Kestrel"]) == 0
+    assert "bin.md: skipped, looks binary" in capsys.readouterr().err
+    assert main(["memory", "search", "Kestrel"]) == 0
+    assert main(["memory", "recent"]) == 0
+    captured = capsys.readouterr()
+    assert "bin.md" not in captured.err and "bin.md" not in captured.out
+
+
 def test_localgpt_log_shows_records_once_with_their_logger(fts_ws: Path) -> None:
     _corrupt_index_and_binary_note(fts_ws)
     result = run_cli("memory", "reindex", LOCALGPT_LOG="debug")

@@ -146,6 +146,53 @@ def test_symlink_loop_is_skipped_with_one_warning(notes_ws: Path, make_index) ->
     assert idx.search("Kestrel").results[0].file == "knowledge/kestrel.md"
 
 
+def test_binary_and_huge_notes_are_warned_about_once(notes_ws: Path, make_index,
+                                                     monkeypatch) -> None:
+    from localgpt_ls.memory import index as index_module
+
+    k = notes_ws / "knowledge"
+    binary, huge = k / "binary.md", k / "huge.md"
+    binary.write_bytes(b"# zebrafish\n\x00\x00binary")
+    huge.write_bytes(b"# zebrafish\n" + b"x" * (5 * 1024 * 1024 + 10))
+    idx = make_index(notes_ws, provider="none")
+    first = idx.reindex()
+    assert len([w for w in first.warnings if "skipped" in w]) == 2
+    reads: list[str] = []
+    real_read = index_module.read_note
+    monkeypatch.setattr(index_module, "read_note",
+                        lambda path, key: reads.append(key) or real_read(path, key))
+    for _ in range(2):  # what every `memory search` and `recent` does first
+        again = idx.reindex()
+        assert again.warnings == [] and reads == []
+        assert again.files_skipped == 2
+    assert idx.stats()["total_files"] == 9
+    assert not {"knowledge/binary.md", "knowledge/huge.md"} & {r["file"] for r in idx.recent(50)}
+    assert not idx.search("zebrafish").results
+    assert idx.index_file(binary).warnings == []  # an editor save of the unchanged file
+    binary.write_bytes(b"# zebrafish\n\x00still binary, now longer")
+    changed = idx.reindex()
+    assert reads == ["knowledge/binary.md"]
+    assert [w.split(":")[0] for w in changed.warnings] == ["knowledge/binary.md"]
+    binary.write_text("# Zebrafish\n\nNow a real note.\n")
+    idx.reindex()
+    assert idx.search("zebrafish").results[0].file == "knowledge/binary.md"
+    binary.write_bytes(b"\x00binary once more")  # skipped again: warned again
+    assert [w.split(":")[0] for w in idx.reindex().warnings] == ["knowledge/binary.md"]
+
+
+def test_symlink_loop_is_warned_about_once(notes_ws: Path, make_index) -> None:
+    (notes_ws / "knowledge" / "a.md").symlink_to("b.md")
+    (notes_ws / "knowledge" / "b.md").symlink_to("a.md")
+    idx = make_index(notes_ws, provider="none")
+    assert len(idx.reindex().warnings) == 2
+    assert idx.reindex().warnings == []
+    (notes_ws / "knowledge" / "b.md").unlink()
+    (notes_ws / "knowledge" / "b.md").write_text("# Loop fixed\n\nplatypus\n")
+    idx.reindex()
+    assert {h.file for h in idx.search("platypus").results} == {"knowledge/a.md",
+                                                                  "knowledge/b.md"}
+
+
 def test_index_file_for_editor_save(notes_ws: Path, make_index) -> None:
     idx = make_index(notes_ws)
     idx.reindex()
