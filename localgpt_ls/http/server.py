@@ -31,13 +31,19 @@ class ServeOptions:
 
 
 def check_bind(bind: str, allow_remote: bool) -> None:
-    """Refuse a non-loopback address unless the user said so explicitly."""
+    """Refuse a non-loopback address unless the user said so explicitly. Silent: the CLI
+    calls it before opening the engine and serve() again, and the warning is serve()'s."""
+    if is_loopback_address(bind) or allow_remote:
+        return
+    raise LocalGPTError(f"refusing to listen on {bind}: that exposes your assistant and its "
+                        "memory beyond this machine; use --bind 127.0.0.1, or pass "
+                        "--allow-remote if you really mean it")
+
+
+def warn_remote(bind: str) -> None:
+    """The one warning a user gets when the daemon listens beyond this machine."""
     if is_loopback_address(bind):
         return
-    if not allow_remote:
-        raise LocalGPTError(f"refusing to listen on {bind}: that exposes your assistant and its "
-                            "memory beyond this machine; use --bind 127.0.0.1, or pass "
-                            "--allow-remote if you really mean it")
     print(f"localgpt: WARNING: listening on {bind}, reachable from other machines over plain "
           "HTTP. Anyone who has the token can read your memory and use your model keys; prefer "
           "an SSH tunnel. Requests must name this host: list the names clients use in "
@@ -80,6 +86,7 @@ def serve(options: ServeOptions, engine: Engine | None = None) -> int:
     import uvicorn
 
     check_bind(options.bind, options.allow_remote)
+    warn_remote(options.bind)
     engine = engine or Engine()
     token = load_or_create_token(engine.config.server.auth_token)
     allowed = [*engine.config.server.allowed_hosts, *options.allowed_hosts]

@@ -19,7 +19,7 @@ from localgpt_ls.engine import Engine
 from localgpt_ls.http import Options, create_app
 from localgpt_ls.http.app import ROUTES
 from localgpt_ls.http.security import cookie_name, load_or_create_token
-from localgpt_ls.http.server import bind_socket, check_bind
+from localgpt_ls.http.server import bind_socket, check_bind, warn_remote
 from tests.conftest import LGEnv
 from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate
 
@@ -321,12 +321,23 @@ def test_non_loopback_bind_needs_explicit_flag(lg_env: LGEnv, bind: str,
     assert "--allow-remote" in err and bind in err
 
 
-def test_allow_remote_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    check_bind("0.0.0.0", allow_remote=True)
+def test_allow_remote_warns_once(lg_env: LGEnv, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`localgpt daemon --bind 0.0.0.0 --allow-remote` as a user runs it: one WARNING line.
+    uvicorn's run is replaced so nothing ever listens beyond this machine."""
+    import uvicorn
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    assert main(["daemon", "--bind", "0.0.0.0", "--allow-remote", "--port", "0",
+                 "--no-watch", "--no-heartbeat"]) == 0
     err = capsys.readouterr().err
-    assert "WARNING" in err and "0.0.0.0" in err and "allowed_hosts" in err
-    check_bind("127.0.0.1", allow_remote=False)
-    check_bind("::1", allow_remote=False)
+    assert err.count("WARNING") == 1, err
+    assert "0.0.0.0" in err and "allowed_hosts" in err
+
+
+def test_loopback_bind_does_not_warn(capsys: pytest.CaptureFixture[str]) -> None:
+    for bind in ("127.0.0.1", "::1", "localhost"):
+        check_bind(bind, allow_remote=False)
+        warn_remote(bind)
     assert capsys.readouterr().err == ""
 
 
