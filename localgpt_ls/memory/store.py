@@ -171,9 +171,20 @@ class Store:
             self._move_aside(str(exc))
             self._init_schema()
 
-    def _move_aside(self, why: str) -> None:
+    def _backup_name(self) -> Path:
+        """A name no backup has yet: `<index>.corrupt-<date>-<time>[-N]`. Two recoveries in one
+        second (a file that keeps going bad, two quick commands) each keep their own copy."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        base = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        aside, n = base, 1
+        while any(Path(str(aside) + suffix).exists() for suffix in ("", "-wal", "-shm")):
+            n += 1
+            aside = base.with_name(f"{base.name}-{n}")
+        return aside
+
+    def _move_aside(self, why: str) -> None:
+        # Callers hold the index's file lock, so no other process picks the same name meanwhile.
+        aside = self._backup_name()
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
             if src.exists():

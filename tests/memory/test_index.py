@@ -308,6 +308,26 @@ def test_corrupt_index_is_moved_aside_and_rebuilt(notes_ws: Path, make_index, ca
     assert fresh.stats()["embedded_chunks"] == fresh.stats()["total_chunks"]
 
 
+def test_two_recoveries_in_one_second_keep_both_backups(notes_ws: Path, make_index,
+                                                         monkeypatch) -> None:
+    from localgpt_ls.memory import store
+
+    monkeypatch.setattr(store.time, "strftime", lambda fmt: "20250101-120000")
+    idx = make_index(notes_ws, provider="none")
+    path = idx.path
+    idx.close()
+    for n in (1, 2, 3):
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        path.write_bytes(f"damaged copy {n} ".encode() * 100)
+        make_index(notes_ws, provider="none").close()
+    backups = sorted(path.parent.glob(path.name + ".corrupt-*"))
+    assert [p.name.removeprefix(path.name) for p in backups] == [
+        ".corrupt-20250101-120000", ".corrupt-20250101-120000-2", ".corrupt-20250101-120000-3"]
+    assert [p.read_bytes()[:14] for p in backups] == [
+        b"damaged copy 1", b"damaged copy 2", b"damaged copy 3"]
+
+
 def test_thread_safe_search_while_indexing(notes_ws: Path, make_index) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
