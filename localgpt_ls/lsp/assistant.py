@@ -236,11 +236,14 @@ def register(server: LocalGPTServer) -> None:
     @server.command(REINDEX)
     async def reindex(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
         args = command_object(REINDEX, arguments)
-        force = bool(args.get("force", False))
+        force = args.get("force", False)
+        if not isinstance(force, bool):
+            raise InvalidArguments(f"{REINDEX}: 'force' must be true or false")
         engine = require_engine(ls)
         send_status(ls, "indexing", "reindexing memory")
         try:
-            async with Progress(ls, "LocalGPT: reindexing memory") as progress:
+            async with Progress(ls, "LocalGPT: reindexing memory",
+                                COMMAND_WORK_DONE_TOKEN.get()) as progress:
                 def report(phase: str, done: int, total: int) -> None:
                     percent = int(100 * done / total) if total else None
                     progress.report(f"{phase} {done}/{total}", percent)

@@ -8,7 +8,7 @@ Editors show it in a status line; it is sent on every state change.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 
@@ -30,10 +30,11 @@ class Progress:
     `report` is thread-safe (indexing reports from a worker thread).
     """
 
-    def __init__(self, server: LocalGPTServer, title: str) -> None:
+    def __init__(self, server: LocalGPTServer, title: str, token: Any = None) -> None:
         self.server = server
         self.title = title
-        self.token: str | None = None
+        self.given = token  # a request's own workDoneToken: report on it, create nothing
+        self.token: Any = None
         self._loop = None
 
     def _supported(self) -> bool:
@@ -44,7 +45,11 @@ class Progress:
         import asyncio
 
         self._loop = asyncio.get_running_loop()  # type: ignore[assignment]
-        if self._supported():
+        if self.given is not None:
+            self.token = self.given
+            self.server.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
+                title=self.title, percentage=0, cancellable=False))
+        elif self._supported():
             token = f"localgpt-{uuid.uuid4().hex[:12]}"
             try:
                 await asyncio.wait_for(self.server.work_done_progress.create_async(token), 5)

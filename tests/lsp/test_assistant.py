@@ -17,6 +17,7 @@ import pytest_asyncio
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 from tests.lsp.conftest import (
@@ -90,6 +91,8 @@ async def test_chat_streams_and_returns_the_contract_shape(assisted: tuple[Sessi
     assert result["model"] == "openai/test-model"
     assert "".join(d["text"] for d in rec.deltas) == answer
     assert {d["session_id"] for d in rec.deltas} == {result["session_id"]}
+    for delta in rec.deltas:
+        jsonschema.validate(delta, schema("localgpt.chatDelta.json"))
     assert progress_text(session, "chat-token-1") == answer
     sent = fake.posts()[-1].body
     assert "knowledge/beta.md:3" in json.dumps(sent)  # the editor context reached the model
@@ -180,6 +183,7 @@ async def test_memory_search_remember_daily_log_and_sessions(
 
     remembered = await command(session, "localgpt.remember",
                                {"text": "The alpha launch moved to Monday"})
+    check_schema("localgpt.remember", remembered)
     today = datetime.now().astimezone().date().isoformat()
     assert remembered["file"] == f"memory/{today}.md"
     log = (session.workspace / remembered["file"]).read_text(encoding="utf-8")
@@ -188,12 +192,36 @@ async def test_memory_search_remember_daily_log_and_sessions(
     assert any(r["file"] == remembered["file"] for r in again["results"])
 
     opened = await command(session, "localgpt.openDailyLog")
+    check_schema("localgpt.openDailyLog", opened)
     assert opened["file"] == remembered["file"]
-    if session.preset == "visual-studio-code":  # the Neovim preset has no showDocument support
-        shown = session.client.shown_documents[-1].uri
-        assert shown == (session.workspace / opened["file"]).as_uri()
+    # both presets announce window/showDocument: the editor is asked to show the log
+    shown = session.client.shown_documents[-1].uri
+    assert shown == (session.workspace / opened["file"]).as_uri()
     listed = await command(session, "localgpt.sessions")
+    check_schema("localgpt.sessions", listed)
     assert listed["sessions"] and all("id" in s for s in listed["sessions"])
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_reindex_picks_up_a_note_written_behind_the_editor(
+        assisted: tuple[Session, Recorder]) -> None:
+    session, _ = assisted
+    before = await command(session, "localgpt.reindex")
+    check_schema("localgpt.reindex", before)
+    note = session.workspace / "knowledge" / f"quokka-{session.preset}.md"
+    note.write_text("# Quokka\n\nThe quokkafacts live here.\n", encoding="utf-8")
+    token = f"reindex-{session.preset}"
+    session.client.progress_reports[token] = []
+    after = await command(session, "localgpt.reindex", {"force": True}, token=token)
+    check_schema("localgpt.reindex", after)
+    kinds = [type(r).__name__ for r in session.client.progress_reports[token]]
+    assert kinds[0] == "WorkDoneProgressBegin" and kinds[-1] == "WorkDoneProgressEnd"
+    assert after["total_files"] == before["total_files"] + 1
+    found = await command(session, "localgpt.memorySearch", {"query": "quokkafacts"})
+    assert found["results"][0]["file"] == f"knowledge/quokka-{session.preset}.md"
+    with pytest.raises(JsonRpcException, match="force") as refused:
+        await command(session, "localgpt.reindex", {"force": "yes"})
+    assert refused.value.code == types.ErrorCodes.InvalidParams
 
 
 @pytest.mark.asyncio(loop_scope="module")
