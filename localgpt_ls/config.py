@@ -128,6 +128,13 @@ def _structure_strict_int(value: Any, _type: type) -> int:
     return value
 
 
+def _structure_strict_float(value: Any, _type: type) -> float:
+    # cattrs would take "5" or true as a number; a whole number is a fine float (timeout = 5).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def _structure_strict_str(value: Any, _type: type) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__} {value!r}")
@@ -148,6 +155,7 @@ def _structure_str_list(value: Any, _type: type) -> list[str]:
 
 _converter.register_structure_hook_func(lambda t: t == list[str], _structure_str_list)
 _converter.register_structure_hook(int, _structure_strict_int)
+_converter.register_structure_hook(float, _structure_strict_float)
 _converter.register_structure_hook(str, _structure_strict_str)
 _converter.register_structure_hook(bool, _structure_strict_bool)
 

@@ -52,6 +52,10 @@ def test_missing_file_gives_working_defaults(lg_env: Any) -> None:
         ("[agent]\nmax_tokens = 5\nrequest_timeout = 0\n",
          ":3: 'agent.request_timeout' is out of range (expected a number of seconds above 0"),
         ("[agent]\nmax_retries = -1\n", ":2: 'agent.max_retries' is out of range"),
+        ("[agent]\nrequest_timeout = \"5\"\n",
+         ":2: 'agent.request_timeout' has the wrong type (expected a number, got str '5')"),
+        ("[agent]\nrequest_timeout = true\n",
+         ":2: 'agent.request_timeout' has the wrong type (expected a number, got bool True)"),
     ],
 )
 def test_bad_config_is_one_clear_error(lg_env: Any, text: str, expected: str) -> None:
@@ -76,6 +80,12 @@ def test_cli_reports_config_errors_without_traceback(lg_env: Any, text: str) -> 
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("localgpt: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_whole_number_is_a_fine_float(lg_env: Any) -> None:
+    write_config(lg_env.home, "[agent]\nrequest_timeout = 5\n")
+    timeout = load_config().agent.request_timeout
+    assert timeout == 5.0 and isinstance(timeout, float)
 
 
 def test_non_utf8_config_is_reported(lg_env: Any) -> None:
