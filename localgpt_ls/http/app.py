@@ -58,6 +58,8 @@ SSE_NAMES = {"text_delta": "delta", "tool_start": "tool_start", "tool_end": "too
              "turn_error": "error"}
 # Session ids as schemas/openapi.json states them (the agent's own check applies as well).
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
+INTERNAL_ERROR = ("internal error: the daemon could not handle this request; the details are "
+                  "in its log (the terminal running `localgpt daemon`)")
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
 PAGE_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -112,14 +114,28 @@ def _plain(value: Any) -> Any:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; 400 with a reason for anything else (empty body = {})."""
+    """The request's JSON object; 400 with a reason for anything else (empty body = {}).
+    Whatever a client sends, a body problem is the client's to fix, never a 500."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Decoded here, strictly: json.loads(bytes) would guess UTF-16/32 and let encoded
+        # surrogates (ED A0 80) through 'surrogatepass' into the session files.
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, f"the body is not UTF-8 (invalid byte 0x{raw[exc.start]:02x} "
+                                 f"at offset {exc.start}): send the JSON encoded as UTF-8"
+                            ) from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise HTTPException(400, "the body is not valid JSON: it is nested too deeply") from None
+    except json.JSONDecodeError as exc:
         raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    except ValueError:  # an integer past Python's digit limit; its message speaks of sys.*
+        raise HTTPException(400, "the body is not valid JSON: a number in it is too long"
+                            ) from None
     if not isinstance(data, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return data
@@ -248,9 +264,9 @@ async def chat_stream(request: Request) -> Response:
                 if not error_sent:
                     yield _sse("error", {"message": str(exc)})
                 return
-            except Exception as exc:  # the stream must end with a word, not a cut
+            except Exception:  # the stream must end with a word, not a cut
                 log.exception("chat turn failed")
-                yield _sse("error", {"message": f"internal error: {type(exc).__name__}: {exc}"})
+                yield _sse("error", {"message": INTERNAL_ERROR})
                 return
             yield _sse("done", _plain(result))
         finally:
@@ -409,8 +425,10 @@ def _provider_errors() -> tuple[type[BaseException], ...]:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug, not the caller's doing: the traceback goes to the daemon's log, and the answer
+    says where to look without handing Python internals (exception names, paths) to a client."""
     log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
-    return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+    return _error(500, INTERNAL_ERROR)
 
 
 # --- the app ---------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from localgpt_ls.engine import Engine
-from tests.http.conftest import AUTH, validate, validate_sse
+from localgpt_ls.http import Options, create_app
+from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate, validate_sse
 
 
 @pytest.fixture
@@ -135,6 +136,60 @@ async def test_chat_stream_bad_body_is_json_400(client: httpx.AsyncClient,
     response = await client.post("/api/chat/stream", headers=AUTH, json={"message": ""})
     assert response.status_code == 400
     validate(response, "/api/chat/stream", "post")
+
+
+BAD_BYTES = {
+    "invalid UTF-8": b'{"message": "caf\xe9 au lait"}',
+    "UTF-8-encoded surrogate": b'{"message": "\xed\xa0\x80"}',
+    "UTF-16": '{"message": "hi"}'.encode("utf-16"),
+}
+BAD_JSON = {
+    "cut short": b'{"message": "hi',
+    "nested too deeply": b'{"message": ' + b"[" * 100_000,
+    "a number too long": b'{"message": ' + b"9" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/chat/stream", "/api/memory/reindex"])
+@pytest.mark.parametrize("body", [*BAD_BYTES.values(), *BAD_JSON.values()],
+                         ids=[*BAD_BYTES, *BAD_JSON])
+async def test_unreadable_body_is_a_400_that_says_why(client: httpx.AsyncClient, engine: Engine,
+                                                      path: str, body: bytes) -> None:
+    response = await client.post(path, headers={**AUTH, "Content-Type": "application/json"},
+                                 content=body)
+    assert response.status_code == 400
+    error = validate(response, path, "post")["error"]
+    expected = "not UTF-8" if body in BAD_BYTES.values() else "not valid JSON"
+    assert expected in error, error
+    assert "Error" not in error and "sys." not in error  # no Python internals
+
+
+def test_live_daemon_answers_invalid_utf8_with_400(live: LiveDaemon) -> None:
+    response = httpx.post(live.url + "/api/chat", headers={**live.auth,
+                          "Content-Type": "application/json"},
+                          content=BAD_BYTES["invalid UTF-8"], timeout=30)
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body is not UTF-8 (invalid byte 0xe9 at offset 16):"
+                                        " send the JSON encoded as UTF-8"}
+    ok = httpx.post(live.url + "/api/chat", headers=live.auth, json={"message": "café"},
+                    timeout=30)
+    assert ok.status_code == 200
+
+
+async def test_a_bug_is_a_500_without_python_internals(engine: Engine,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise RuntimeError("/home/someone/.localgpt/index.sqlite exploded")
+
+    monkeypatch.setattr(engine.memory, "stats", broken)
+    app = create_app(engine, TOKEN, Options(watch=False, heartbeat=False))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+        response = await c.get("/api/memory/stats", headers=AUTH)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error.startswith("internal error:") and "log" in error
+    assert "RuntimeError" not in error and "/home/someone" not in error
 
 
 async def test_sessions_list_get_delete(client: httpx.AsyncClient, indexed: Engine) -> None:
