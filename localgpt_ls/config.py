@@ -257,19 +257,62 @@ def _type_error_message(exc: Exception, file: Path, text: str) -> str:
     return f"{file}: {exc}"
 
 
+@define(frozen=True)
+class Range:
+    """Numbers a key's type allows but that would break something (a zero timeout fails every
+    call, port 99999 cannot be bound, chunk_size 0 cuts notes into thousands of scraps).
+    schemas/config.schema.json states the same bounds (a test compares them)."""
+
+    section: str
+    key: str
+    minimum: float
+    maximum: float | None
+    expected: str  # what to write instead, for the error message
+    exclusive_minimum: bool = False
+
+    def allows(self, value: float) -> bool:
+        above = value > self.minimum if self.exclusive_minimum else value >= self.minimum
+        return above and (self.maximum is None or value <= self.maximum)
+
+
+MIN_CHUNK_TOKENS = 16  # about one sentence: less and a note falls apart into scraps
+MAX_CHUNK_TOKENS = 8192
+
+RANGES = (
+    Range("agent", "request_timeout", 0, None,
+          "a number of seconds above 0, e.g. 300 for a slow local model", exclusive_minimum=True),
+    Range("agent", "max_retries", 0, 20, "a whole number from 0 to 20"),
+    Range("memory", "chunk_size", MIN_CHUNK_TOKENS, MAX_CHUNK_TOKENS,
+          f"a whole number of tokens from {MIN_CHUNK_TOKENS} to {MAX_CHUNK_TOKENS}; "
+          "400 is the default"),
+    Range("memory", "chunk_overlap", 0, MAX_CHUNK_TOKENS - 1,
+          "a whole number of tokens from 0 up to less than chunk_size; 80 is the default"),
+    Range("server", "port", 1, 65535, "a port number from 1 to 65535; 31327 is the default"),
+)
+
+
+def _out_of_range(file: Path, text: str, section: str, key: str, expected: str) -> ConfigError:
+    line = _find_line(text, [section], key)
+    place = f"{file}:{line}" if line else str(file)
+    return ConfigError(f"{place}: '{section}.{key}' is out of range (expected {expected})")
+
+
 def _check_ranges(config: Config, file: Path, text: str) -> None:
-    """Numbers the types allow but that would break a turn (a zero timeout fails every call)."""
-    checks = [
-        ("agent", "request_timeout", config.agent.request_timeout > 0,
-         "a number of seconds above 0, e.g. 300 for a slow local model"),
-        ("agent", "max_retries", 0 <= config.agent.max_retries <= 20,
-         "a whole number from 0 to 20"),
-    ]
-    for section, key, ok, expected in checks:
-        if not ok:
-            line = _find_line(text, [section], key)
-            place = f"{file}:{line}" if line else str(file)
-            raise ConfigError(f"{place}: '{section}.{key}' is out of range (expected {expected})")
+    """Reject values outside RANGES, and an overlap that is not smaller than its chunk."""
+    for r in RANGES:
+        if not r.allows(getattr(getattr(config, r.section), r.key)):
+            raise _out_of_range(file, text, r.section, r.key, r.expected)
+    mem = config.memory
+    if mem.chunk_overlap < mem.chunk_size:
+        return
+    if _find_line(text, ["memory"], "chunk_overlap") is None:
+        # Only chunk_size was written: the default overlap is what no longer fits.
+        raise _out_of_range(file, text, "memory", "chunk_size",
+                            f"more than chunk_overlap, {mem.chunk_overlap} by default; raise "
+                            f"chunk_size or set chunk_overlap below it")
+    raise _out_of_range(file, text, "memory", "chunk_overlap",
+                        f"a whole number of tokens smaller than chunk_size "
+                        f"({mem.chunk_size}), from 0 to {mem.chunk_size - 1}")
 
 
 def parse_config(text: str, file: Path) -> Config:

@@ -52,6 +52,21 @@ def test_missing_file_gives_working_defaults(lg_env: Any) -> None:
         ("[agent]\nmax_tokens = 5\nrequest_timeout = 0\n",
          ":3: 'agent.request_timeout' is out of range (expected a number of seconds above 0"),
         ("[agent]\nmax_retries = -1\n", ":2: 'agent.max_retries' is out of range"),
+        ("[server]\nport = 99999\n",
+         ":2: 'server.port' is out of range (expected a port number from 1 to 65535"),
+        ("[server]\nport = 0\n", ":2: 'server.port' is out of range"),
+        ("[memory]\nchunk_size = 0\n",
+         ":2: 'memory.chunk_size' is out of range (expected a whole number of tokens from 16 "
+         "to 8192"),
+        ("[memory]\nchunk_size = -5\n", ":2: 'memory.chunk_size' is out of range"),
+        ("[memory]\nchunk_overlap = -1\n", ":2: 'memory.chunk_overlap' is out of range"),
+        ("[memory]\nchunk_size = 400\nchunk_overlap = 1000\n",
+         ":3: 'memory.chunk_overlap' is out of range (expected a whole number of tokens smaller "
+         "than chunk_size (400), from 0 to 399)"),
+        ("[memory]\nchunk_size = 64\nchunk_overlap = 64\n", "smaller than chunk_size (64)"),
+        ("[memory]\nchunk_size = 50\n",
+         ":2: 'memory.chunk_size' is out of range (expected more than chunk_overlap, 80 by "
+         "default"),
         ("[agent]\nrequest_timeout = \"5\"\n",
          ":2: 'agent.request_timeout' has the wrong type (expected a number, got str '5')"),
         ("[agent]\nrequest_timeout = true\n",
@@ -163,6 +178,33 @@ def test_configs_validate_against_schema(config: Config) -> None:
     jsonschema.validate(_drop_none(to_dict(config, redact=False)), SCHEMA)
 
 
+def test_schema_states_the_loaders_ranges() -> None:
+    from localgpt_ls.config import RANGES
+
+    for r in RANGES:
+        prop = SCHEMA["properties"][r.section]["properties"][r.key]
+        lower = "exclusiveMinimum" if r.exclusive_minimum else "minimum"
+        assert prop.get(lower) == r.minimum, f"{r.section}.{r.key} {lower}"
+        assert prop.get("maximum") == r.maximum, f"{r.section}.{r.key} maximum"
+
+
+def test_in_range_values_load(lg_env: Any) -> None:
+    write_config(lg_env.home, "[memory]\nchunk_size = 16\nchunk_overlap = 15\n"
+                              "[server]\nport = 65535\n")
+    config = load_config()
+    assert (config.memory.chunk_size, config.memory.chunk_overlap) == (16, 15)
+    assert config.server.port == 65535
+
+
+def test_daemon_with_a_bad_port_is_one_clear_line(lg_env: Any) -> None:
+    write_config(lg_env.home, "[server]\nport = 99999\n")
+    result = run_cli("daemon")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("localgpt: error: ")
+    assert "'server.port' is out of range" in result.stderr
+
+
 def test_schema_rejects_what_the_loader_rejects() -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"agent": {"max_tokns": 3}}, SCHEMA)
@@ -170,3 +212,7 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
         jsonschema.validate({"memory": {"embedding_provider": "gpu"}}, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"agent": {"request_timeout": 0}}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"server": {"port": 99999}}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"memory": {"chunk_size": 0}}, SCHEMA)
