@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pytest_lsp import client_capabilities
 
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
@@ -239,8 +240,9 @@ async def test_bad_arguments_are_errors_not_crashes(assisted: tuple[Session, Rec
 
 
 @pytest.mark.asyncio
-async def test_memory_only_chat_answers_without_a_provider(tmp_path: Path) -> None:
-    session = await start_session("neovim", tmp_path, NO_EMBED)
+@pytest.mark.parametrize("preset", PRESETS)
+async def test_memory_only_chat_answers_without_a_provider(tmp_path: Path, preset: str) -> None:
+    session = await start_session(preset, tmp_path, NO_EMBED)
     try:
         result = await command(session, "localgpt.chat", {"message": "What are the goals?"})
     finally:
@@ -248,3 +250,26 @@ async def test_memory_only_chat_answers_without_a_provider(tmp_path: Path) -> No
     assert result["model"] == "memory-only"
     assert "No model is configured" in result["response"]
     assert "project-alpha.md" in result["response"]
+
+
+@pytest.mark.asyncio
+async def test_a_file_tool_is_refused_where_the_editor_cannot_ask(tmp_path: Path) -> None:
+    """A client without window/showMessageRequest cannot approve a write: the tool is refused
+    with a message the model passes on, and nothing is written."""
+    fake = FakeServer().start()
+    capabilities = client_capabilities("neovim")
+    assert capabilities.window is not None
+    capabilities.window.show_message = None
+    session = await start_session("neovim", tmp_path, provider_config(fake),
+                                  capabilities=capabilities)
+    try:
+        call = ("w1", "write_file", {"path": "knowledge/unasked.md", "content": "# No\n"})
+        fake.queue(reply("openai", "", [call]), reply("openai", "I could not write it."))
+        result = await command(session, "localgpt.chat", {"message": "Write the note"})
+        tool_result = json.dumps(fake.posts()[-1].body["messages"][-1])
+    finally:
+        await stop_session(session)
+        fake.stop()
+    assert result["response"] == "I could not write it."
+    assert not (session.workspace / "knowledge/unasked.md").exists()
+    assert "nobody can approve here" in tool_result, tool_result

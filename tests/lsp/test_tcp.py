@@ -1,0 +1,113 @@
+"""`localgpt lsp --tcp HOST:PORT`: the same server over a socket, for editors that connect
+instead of spawning (and for debugging the server in a terminal)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import PROVIDER_ENV
+from tests.lsp.conftest import NO_EMBED, write_vault
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Rpc:
+    """Just enough JSON-RPC framing to talk to the server over a socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buffer, self.next_id = sock, b"", 0
+
+    def send(self, method: str, params: Any = None, request: bool = True) -> int | None:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if request:
+            self.next_id += 1
+            message["id"] = self.next_id
+        body = json.dumps(message).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return message.get("id")
+
+    def read(self) -> dict[str, Any]:
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._recv()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length"))
+        while len(rest) < length:
+            rest += self._recv()
+        self.buffer = rest[length:]
+        return dict(json.loads(rest[:length]))
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        return data
+
+    def answer(self, request_id: int | None) -> dict[str, Any]:
+        """The response to `request_id`; server requests on the way get an empty answer."""
+        while True:
+            message = self.read()
+            if message.get("id") == request_id and "method" not in message:
+                return message
+            if "method" in message and "id" in message:
+                body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body.encode())
+
+
+def test_the_server_answers_over_tcp(tmp_path: Path) -> None:
+    home, workspace = tmp_path / "home", tmp_path / "workspace"
+    home.mkdir()
+    workspace.mkdir()
+    write_vault(workspace)
+    (home / "config.toml").write_text(NO_EMBED, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp", "--tcp",
+                               f"127.0.0.1:{port}"], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        with sock:
+            rpc = Rpc(sock)
+            init = rpc.answer(rpc.send("initialize", {
+                "processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}))
+            assert init["result"]["serverInfo"]["name"] == "localgpt-ls"
+            rpc.send("initialized", {}, request=False)
+            found: list[Any] = []
+            for _ in range(100):  # the notes are read in the background after start
+                found = rpc.answer(rpc.send("workspace/symbol", {"query": "goals"}))["result"]
+                if found:
+                    break
+                time.sleep(0.05)
+            assert found[0]["name"] == "Goals"
+            assert found[0]["location"]["uri"].endswith("knowledge/project-alpha.md")
+            assert "error" not in rpc.answer(rpc.send("shutdown"))
+            rpc.send("exit", request=False)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
+        assert server.stderr is not None
+        server.stderr.close()
