@@ -343,7 +343,8 @@ def load_config(file: Path | None = None) -> Config:
     except FileNotFoundError:
         return Config()
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
+        why = paths.home_problem() or exc.strerror
+        raise ConfigError(f"{file}: cannot read the config file: {why}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

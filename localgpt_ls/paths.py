@@ -13,6 +13,16 @@ def home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".localgpt"
 
 
+def home_problem() -> str | None:
+    """Why LOCALGPT_HOME cannot hold config and state, when the reason is that it is not a
+    folder (a file of that name); None otherwise. For error messages that say what to do."""
+    where = home()
+    if where.exists() and not where.is_dir():
+        return (f"LOCALGPT_HOME ({where}) is a file, not a folder; point LOCALGPT_HOME at a "
+                "folder or move that file away")
+    return None
+
+
 def config_path() -> Path:
     return home() / "config.toml"
 

@@ -41,6 +41,11 @@ def run_init(args: argparse.Namespace) -> int:
         raise LocalGPTError(f"{target} already exists; use --force to replace it with defaults")
     header = ("# LocalGPT configuration. Every key is optional; these are the defaults.\n"
               "# Secrets may say ${VAR} to read an environment variable.\n\n")
-    atomic_write(target, header + to_toml(to_dict(Config(), redact=False)))
+    try:
+        atomic_write(target, header + to_toml(to_dict(Config(), redact=False)))
+    except OSError as exc:
+        why = paths.home_problem() or (f"{exc.strerror}; check that LOCALGPT_HOME "
+                                       f"({paths.home()}) is a writable folder")
+        raise LocalGPTError(f"cannot write {target}: {why}") from None
     print(f"wrote {target}")
     return 0

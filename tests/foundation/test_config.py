@@ -136,6 +136,20 @@ def test_config_init_writes_a_file_that_loads_back(lg_env: Any) -> None:
     assert run_cli("config", "path").stdout.strip() == str(path)
 
 
+def test_config_init_when_home_is_a_file_is_one_clear_line(
+        lg_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "home-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("LOCALGPT_HOME", str(blocker))
+    for command in (("config", "init"), ("config", "show"), ("init",)):
+        result = run_cli(*command)
+        assert result.returncode == 2, command
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("localgpt: error: ")
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert f"LOCALGPT_HOME ({blocker}) is a file, not a folder" in result.stderr
+
+
 def _schema_keys(node: dict[str, Any], prefix: str = "") -> set[str]:
     keys = set()
     for name, sub in node.get("properties", {}).items():
