@@ -133,7 +133,7 @@ async def test_cancel_stops_the_provider_stream(assisted: tuple[Session, Recorde
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_completion_answers_while_a_slow_chat_is_in_flight(
+async def test_completion_and_hover_answer_while_a_slow_chat_is_in_flight(
         assisted: tuple[Session, Recorder], fake: FakeServer) -> None:
     session, rec = assisted
     fake.queue(reply("openai", "thinking " * 60, delay=0.03))
@@ -146,6 +146,10 @@ async def test_completion_answers_while_a_slow_chat_is_in_flight(
     items = await session.client.text_document_completion_async(types.CompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=types.Position(line=0, character=10)))
+    # any hover answer will do: what counts is that it comes while the model still streams
+    await session.client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=0, character=1)))
     assert not chat.done(), "the chat finished before completion answered: nothing was tested"
     labels = [i.label for i in (items.items if isinstance(items, types.CompletionList) else items)]
     assert any("project-alpha" in label.lower() or "Project Alpha" in label for label in labels)
