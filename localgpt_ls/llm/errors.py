@@ -48,6 +48,13 @@ class UnreachableError(ProviderError):
     retryable = True
 
 
+class ConnectionDroppedError(ProviderError):
+    """The server took the request and closed the connection before any reply: a crash or
+    restart, or a proxy in between. Nothing reached the user, so it is retried."""
+
+    retryable = True
+
+
 class ProviderTimeoutError(ProviderError):
     """No data for longer than the read timeout."""
 

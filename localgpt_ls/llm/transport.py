@@ -1,7 +1,8 @@
 """HTTP plumbing shared by the providers: timeouts, retries, error mapping, SSE and NDJSON.
 
-Retries happen only while opening a request (429, 5xx, connection errors), that is before a
-single token reached the caller, so a retry can never duplicate text the user already saw.
+Retries happen only while opening a request (429, 5xx, connection errors, a connection dropped
+before the reply began), that is before a single token reached the caller, so a retry can never
+duplicate text the user already saw.
 A stream that breaks later is a StreamCutError and the turn fails cleanly.
 """
 
@@ -22,6 +23,7 @@ import httpx
 from localgpt_ls.llm.errors import (
     AuthError,
     BadRequestError,
+    ConnectionDroppedError,
     ModelNotFoundError,
     ProtocolError,
     ProviderError,
@@ -181,27 +183,41 @@ def _unreachable(ep: Endpoint, exc: Exception) -> UnreachableError:
                             "running and the URL right? " + ep.list_hint)
 
 
+# Failures while sending the request or waiting for the status line, when no byte of a
+# reply has reached the caller, so trying again cannot duplicate text the user saw.
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+DROPPED_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+def _dropped(ep: Endpoint, exc: Exception, tries: int) -> ConnectionDroppedError:
+    reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                    ep.secrets)
+    attempts = f"{tries} attempts" if tries > 1 else "1 attempt"
+    return ConnectionDroppedError(
+        ep.provider, f"{ep.url} closed the connection before replying ({reason}; "
+        f"{attempts}); the server may have crashed or restarted, or a proxy cut the "
+        "connection: try again, and check the server's log if it keeps happening")
+
+
 async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str, str],
                       payload: dict[str, Any], retry: RetryPolicy) -> httpx.Response:
     """POST `payload` and return the open streaming response (caller closes it).
 
-    Retries 429/5xx and connection failures with backoff, honouring Retry-After.
+    Retries 429/5xx, connection failures and connections dropped before the reply began, with
+    backoff, honouring Retry-After. Once this returns, nothing is retried: the caller streams.
     """
     _check_headers(ep, headers)
     attempt = 0
     while True:
+        failure: ProviderError
+        wait: float | None = None  # the server's Retry-After, if it sent one
         try:
             request = client.build_request("POST", ep.url, headers=headers, json=payload)
             response = await client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            if attempt < retry.max_retries:
-                delay = retry.delay(attempt)
-                log.info("%s: cannot connect (%s), retry %d in %.2fs", ep.provider,
-                         type(exc).__name__, attempt + 1, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-                continue
-            raise _unreachable(ep, exc) from None
+        except CONNECT_ERRORS as exc:
+            failure, what = _unreachable(ep, exc), "cannot connect"
+        except DROPPED_ERRORS as exc:
+            failure, what = _dropped(ep, exc, attempt + 1), "connection dropped"
         except httpx.TimeoutException:
             raise ProviderTimeoutError(ep.provider, f"{ep.url} sent no answer in time; the "
                                        "model may be loading or overloaded: try again, or "
@@ -214,26 +230,30 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
                                        f"HTTP's rules); {ep.key_hint}") from None
         except httpx.TransportError as exc:
             raise _unreachable(ep, exc) from None
-        if response.status_code < 400:
-            log.debug("%s: %s -> %d", ep.provider, ep.url, response.status_code)
-            return response
-        try:
-            body = await response.aread()
-        except httpx.HTTPError:
-            body = b""
-        finally:
-            await response.aclose()
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        log.info("%s: %s -> HTTP %d", ep.provider, ep.url, status)
-        if status in RETRY_STATUSES and attempt < retry.max_retries and (
-                retry_after is None or retry_after <= retry.max_retry_after):
-            delay = retry_after if retry_after is not None else retry.delay(attempt)
-            log.info("%s: HTTP %d, retry %d in %.2fs", ep.provider, status, attempt + 1, delay)
-            attempt += 1
-            await asyncio.sleep(delay)
-            continue
-        raise error_for_status(ep, status, body, retry_after)
+        else:
+            if response.status_code < 400:
+                log.debug("%s: %s -> %d", ep.provider, ep.url, response.status_code)
+                return response
+            try:
+                body = await response.aread()
+            except httpx.HTTPError:
+                body = b""
+            finally:
+                await response.aclose()
+            status = response.status_code
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            log.info("%s: %s -> HTTP %d", ep.provider, ep.url, status)
+            failure, what = error_for_status(ep, status, body, retry_after), f"HTTP {status}"
+            if status not in RETRY_STATUSES or (
+                    retry_after is not None and retry_after > retry.max_retry_after):
+                raise failure
+            wait = retry_after
+        if attempt >= retry.max_retries:
+            raise failure from None
+        delay = wait if wait is not None else retry.delay(attempt)
+        log.info("%s: %s, retry %d in %.2fs", ep.provider, what, attempt + 1, delay)
+        attempt += 1
+        await asyncio.sleep(delay)
 
 
 async def iter_lines(response: httpx.Response, ep: Endpoint) -> AsyncIterator[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -25,6 +26,9 @@ class Reply:
     content_type: str = "text/event-stream"
     delay: float = 0.0  # seconds between chunks
     cut: bool = False  # close the socket instead of ending the chunked body
+    # Read the request, then hang up before any status line: "close" (a clean FIN, httpx's
+    # RemoteProtocolError) or "reset" (an RST, httpx's ReadError).
+    drop: str = ""
 
 
 @dataclass
@@ -83,6 +87,15 @@ class FakeServer:
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:
+                if reply.drop:
+                    self.close_connection = True
+                    if reply.drop == "reset":
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                   struct.pack("ii", 1, 0))
+                        self.connection.close()
+                    else:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(reply.status)
                 self.send_header("content-type", reply.content_type)
                 for key, value in reply.headers.items():

@@ -13,6 +13,7 @@ import pytest
 
 from localgpt_ls.llm.errors import (
     AuthError,
+    ConnectionDroppedError,
     ModelNotFoundError,
     ProtocolError,
     ProviderError,
@@ -301,3 +302,28 @@ async def test_key_read_from_a_file_is_sent_without_its_newline(
     sent = headers["x-api-key"] if dialect == "anthropic" else headers["authorization"]
     assert sent == (SECRET if dialect == "anthropic" else f"Bearer {SECRET}")
     assert "httpcore" in caplog.text and SECRET not in caplog.text
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_connection_dropped_before_the_reply_is_retried(dialect: str, drop: str,
+                                                              fake: FakeServer) -> None:
+    """The server took the request and hung up before answering (a restart, a proxy):
+    nothing had streamed, so it is retried like a 5xx and the answer arrives."""
+    fake.queue(Reply(drop=drop), Reply(drop=drop), reply(dialect, "made it"))
+    events = await collect(make_provider(dialect, fake.url), Request("s", [Message("user", "q")]))
+    assert text_of(events) == "made it"
+    assert len(fake.posts()) == 3
+
+
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_connection_dropped_every_time_says_so(drop: str, fake: FakeServer) -> None:
+    fake.queue(*[Reply(drop=drop) for _ in range(3)])
+    with pytest.raises(ConnectionDroppedError) as info:
+        await collect(make_provider("openai", fake.url, retries=2),
+                      Request("s", [Message("user", "q")]))
+    message = str(info.value)
+    assert message.startswith("openai: http://127.0.0.1")
+    assert "closed the connection before replying" in message and "3 attempts" in message
+    assert "cannot reach" not in message and "is the server running" not in message
+    assert len(fake.posts()) == 3
