@@ -9,10 +9,45 @@ export interface ServerLaunch {
   env: Record<string, string>;
 }
 
-/** The server reports unknown initializationOptions keys to the user, so send only known ones. */
+/**
+ * initializationOptions as the server reads them (localgpt_ls/lsp/options.py, camelCase). The
+ * server reports unknown keys to the user, so only these are ever sent.
+ */
 export interface InitOptions {
   workspace?: string;
+  diagnosticsDebounceMs?: number;
+  indexDebounceMs?: number;
+  completionLimit?: number;
+  memory?: {
+    indexOnStartup?: boolean;
+    suggestByMeaning?: boolean;
+    hoverMinScore?: number;
+    hoverTimeout?: number;
+  };
+  inlineCompletion?: {
+    enabled?: boolean;
+    debounceMs?: number;
+    maxChars?: number;
+  };
 }
+
+/**
+ * The `localgpt.*` settings that are the server's own (everything but `workspace`, which is a
+ * path and handled apart), dotted as in package.json; a dot nests the option one level down.
+ * tests/editors/test_vscode_manifest.py checks this list against package.json and options.py.
+ */
+export const SERVER_SETTINGS = [
+  "diagnosticsDebounceMs",
+  "indexDebounceMs",
+  "completionLimit",
+  "memory.indexOnStartup",
+  "memory.suggestByMeaning",
+  "memory.hoverMinScore",
+  "memory.hoverTimeout",
+  "inlineCompletion.enabled",
+  "inlineCompletion.debounceMs",
+  "inlineCompletion.maxChars",
+] as const;
 
 const DEFAULT_COMMAND = ["localgpt", "lsp"];
 
@@ -46,15 +81,40 @@ export function serverLaunch(): ServerLaunch {
   return { command: argv[0], args: argv.slice(1), env };
 }
 
-/** initializationOptions: only what the user set, so config.toml stays the fallback. */
+/** True when the user (or the workspace) set `key`, as opposed to it showing its default. */
+function isSet(cfg: vscode.WorkspaceConfiguration, key: string): boolean {
+  const seen = cfg.inspect(key);
+  return (
+    seen !== undefined &&
+    (seen.globalValue !== undefined ||
+      seen.workspaceValue !== undefined ||
+      seen.workspaceFolderValue !== undefined)
+  );
+}
+
+/**
+ * initializationOptions: only what the user set, so the server's own defaults (and config.toml
+ * for the workspace) stay the fallback and a default changed in the server is not pinned here.
+ */
 export function initOptions(): InitOptions {
   const cfg = vscode.workspace.getConfiguration("localgpt");
-  const options: InitOptions = {};
+  const options: Record<string, unknown> = {};
   const workspace = expandPath(cfg.get<string>("workspace") ?? "");
   if (workspace) {
     options.workspace = workspace;
   }
-  return options;
+  for (const key of SERVER_SETTINGS) {
+    if (!isSet(cfg, key)) {
+      continue;
+    }
+    const parts = key.split(".");
+    let target = options;
+    for (const part of parts.slice(0, -1)) {
+      target = (target[part] ??= {}) as Record<string, unknown>;
+    }
+    target[parts[parts.length - 1]] = cfg.get(key);
+  }
+  return options as InitOptions;
 }
 
 /** Settings whose change needs a server restart (the others travel by didChangeConfiguration). */
