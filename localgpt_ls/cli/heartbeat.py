@@ -87,12 +87,17 @@ def show_status(args: argparse.Namespace) -> int:
         if hours:
             now = "active now" if status["active_now"] else "outside them now"
             schedule += f", active {hours['start']}-{hours['end']} {hours['timezone']} ({now})"
+    elif status["config_error"]:
+        schedule = "off until the config problem above is fixed"
     else:
         schedule = "off ([heartbeat] enabled = false or interval = \"0m\")"
     print(f"  schedule:  {schedule}")
     if status["last_run"]:
         duration = status.get("duration_ms") or 0
-        print(f"  last run:  {_when(status['last_run'])}  {status['outcome']}  "
+        outcome = status["outcome"]
+        if outcome == "alert" and status.get("duplicate"):
+            outcome += ", not shown again (the same alert was delivered within 24 h)"
+        print(f"  last run:  {_when(status['last_run'])}  {outcome}  "
               f"({duration / 1000:.1f} s)")
     else:
         print("  last run:  never")

@@ -241,7 +241,7 @@ class HeartbeatRunner:
         try:
             self._status.update(last_run=result.started_at.isoformat(), outcome=result.label,
                                 duration_ms=result.duration_ms, response=result.response[:2000],
-                                delivered=result.delivered)
+                                delivered=result.delivered, duplicate=result.duplicate)
         except OSError as exc:
             log.warning("heartbeat: cannot save status: %s", exc)
 
@@ -342,6 +342,8 @@ class HeartbeatRunner:
             "outcome": data.get("outcome"),
             "duration_ms": data.get("duration_ms"),
             "delivered": data.get("delivered"),
+            # an alert already delivered within 24 h, so not again (delivered is then false)
+            "duplicate": data.get("duplicate"),
             "response": data.get("response"),
             # A next_run saved by a process that has exited means nothing: show it only while
             # some process holds the schedule.

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from localgpt_ls import paths
 from localgpt_ls.workspace import atomic_write
 
@@ -48,10 +50,14 @@ class StatusStore:
         return _read_json(self.path)
 
     def update(self, **fields: Any) -> dict[str, Any]:
-        """Merge `fields` into the stored status (read-modify-write; callers hold a lock)."""
-        data = self.read()
-        data.update(fields)
-        _write_json(self.path, data)
+        """Merge `fields` into the stored status. The schedule's owner (next_run) and a
+        `heartbeat once` in another process (last run) both write it: the file lock keeps one
+        from dropping the other's fields."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=10):
+            data = self.read()
+            data.update(fields)
+            _write_json(self.path, data)
         return data
 
 

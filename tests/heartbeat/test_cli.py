@@ -64,6 +64,10 @@ def test_alert_through_the_real_agent_is_logged_once(fake: FakeServer, ws: Path,
     second = once()
     assert second["outcome"] == "alert" and second["duplicate"] and not second["delivered"]
     assert (ws / first["daily_log"]).read_text() == log
+    status = json.loads(run("status", "--json").stdout)
+    check_schema("localgpt.heartbeatStatus", status)
+    assert status["outcome"] == "alert" and status["duplicate"] is True
+    assert "not shown again" in run("status").stdout  # not "alert" as if the user saw it
 
     third = once()
     assert third["outcome"] == "ok" and not third["delivered"]
@@ -110,3 +114,11 @@ def test_a_heartbeat_run_can_tick_its_task_done(fake: FakeServer, ws: Path, lg_e
     data = once()
     assert data["outcome"] == "ok"
     assert first_open.replace("- [ ]", "- [x]") in (ws / "HEARTBEAT.md").read_text()
+
+
+def test_status_with_a_bad_heartbeat_config_names_the_problem(ws: Path, lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_text('[heartbeat]\ninterval = "soon"\n')
+    human = run("status")
+    assert human.returncode == 0, human.stderr
+    assert "interval" in human.stdout and "off until the config problem" in human.stdout
+    assert "enabled = false" not in human.stdout  # it is not the user who turned it off
