@@ -6,31 +6,52 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from localgpt_ls import paths
 from localgpt_ls.cli.common import ProgressBar, print_json
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
 
+if TYPE_CHECKING:  # the CLI imports every group at start: keep SQLite off `--version`
+    from localgpt_ls.memory import ReindexReport
 
-def _index_errors(handler: Callable[[argparse.Namespace], int]
-                  ) -> Callable[[argparse.Namespace], int]:
-    """An index that stays locked past the busy timeout (or an unwritable state folder) is one
-    clear line, not a traceback. Damaged files never get here: the index recovers from those."""
+
+IndexHandler = Callable[[argparse.Namespace, Engine], int]
+
+
+def _with_index(handler: IndexHandler) -> Callable[[argparse.Namespace], int]:
+    """Run a memory command with an Engine, closed afterwards. An index that cannot be used
+    (locked past the busy timeout, a folder where the file should be, unreadable) is one line
+    saying what is wrong with which path and what to do, not a traceback. Damaged files never
+    get here: the index recovers from those."""
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         # imported here so `localgpt --version` never loads SQLite extensions
-        from localgpt_ls.memory.store import DatabaseErrors
+        from localgpt_ls.memory.store import DatabaseErrors, explain_database_error
 
+        engine = Engine()
         try:
-            return handler(args)
+            return handler(args, engine)
         except DatabaseErrors as exc:
-            raise LocalGPTError(f"the memory index cannot be used right now ({exc}); another "
-                                "program may hold it: try again in a moment") from None
+            raise LocalGPTError(explain_database_error(paths.index_path(engine.workspace), exc)
+                                ) from None
         except PermissionError as exc:
             raise LocalGPTError(f"cannot write the memory index: {exc}; check that "
                                 "LOCALGPT_HOME is writable") from None
+        finally:
+            engine.close()
     return run
+
+
+def _bring_up_to_date(engine: Engine, force: bool = False) -> ReindexReport:
+    """Reindex with a progress bar. Cheap when nothing changed (a stat per file). Its warnings
+    were logged as they arose and cli_logging showed them, so they are not repeated here."""
+    bar = ProgressBar()
+    try:
+        return engine.memory.reindex(force=force, progress=bar)
+    finally:
+        bar.finish()
 
 
 def register(sub: Any) -> None:
@@ -42,17 +63,17 @@ def register(sub: Any) -> None:
     s.add_argument("--min-score", type=float, default=None,
                    help="drop results scoring below this (0..1)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(handler=_index_errors(search))
+    s.set_defaults(handler=_with_index(search))
     r = ms.add_parser("reindex", help="bring the index up to date with the workspace")
     r.add_argument("--force", action="store_true", help="re-read every file")
-    r.set_defaults(handler=_index_errors(reindex))
+    r.set_defaults(handler=_with_index(reindex))
     st = ms.add_parser("stats", help="files, chunks and embeddings in the index")
     st.add_argument("--json", action="store_true")
-    st.set_defaults(handler=_index_errors(stats))
+    st.set_defaults(handler=_with_index(stats))
     rc = ms.add_parser("recent", help="recently changed memory files")
     rc.add_argument("-n", "--limit", type=int, default=10)
     rc.add_argument("--json", action="store_true")
-    rc.set_defaults(handler=_index_errors(recent))
+    rc.set_defaults(handler=_with_index(recent))
 
 
 def _snippet(text: str, width: int = 160) -> str:
@@ -60,20 +81,11 @@ def _snippet(text: str, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
-def search(args: argparse.Namespace) -> int:
+def search(args: argparse.Namespace, engine: Engine) -> int:
     if args.limit < 1:
         raise LocalGPTError("-n must be at least 1")
-    engine = Engine()
-    try:
-        memory = engine.memory
-        # Cheap when nothing changed (a stat per file), and a fresh user gets results at once.
-        bar = ProgressBar()
-        # Its warnings were logged as they arose, and cli_logging showed them: not repeated.
-        memory.reindex(progress=bar)
-        bar.finish()
-        response = memory.search(args.query, limit=args.limit, min_score=args.min_score)
-    finally:
-        engine.close()
+    _bring_up_to_date(engine)  # a fresh user gets results at once
+    response = engine.memory.search(args.query, limit=args.limit, min_score=args.min_score)
     if args.json:
         print_json(response.to_dict())
         return 0
@@ -88,15 +100,9 @@ def search(args: argparse.Namespace) -> int:
     return 0
 
 
-def reindex(args: argparse.Namespace) -> int:
-    engine = Engine()
-    try:
-        bar = ProgressBar()
-        report = engine.memory.reindex(force=args.force, progress=bar)
-        bar.finish()
-        stats_now = engine.memory.stats()
-    finally:
-        engine.close()
+def reindex(args: argparse.Namespace, engine: Engine) -> int:
+    report = _bring_up_to_date(engine, force=args.force)
+    stats_now = engine.memory.stats()
     if report.rebuilt:
         print(f"Rebuilt the index ({report.rebuilt}).")
     print(f"Indexed {report.files_indexed} changed file(s) of {report.files_seen}, removed "
@@ -108,12 +114,12 @@ def reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-def stats(args: argparse.Namespace) -> int:
-    engine = Engine()
-    try:
-        data = engine.memory.stats()
-    finally:
-        engine.close()
+def stats(args: argparse.Namespace, engine: Engine) -> int:
+    if engine.memory.needs_reindex:
+        # New, rebuilt or recovered from damage: 0 files would describe the index, not the
+        # workspace, so fill it first, as search does.
+        _bring_up_to_date(engine)
+    data = engine.memory.stats()
     if args.json:
         print_json(data)
         return 0
@@ -123,13 +129,9 @@ def stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def recent(args: argparse.Namespace) -> int:
-    engine = Engine()
-    try:
-        engine.memory.reindex()
-        rows = engine.memory.recent(args.limit)
-    finally:
-        engine.close()
+def recent(args: argparse.Namespace, engine: Engine) -> int:
+    engine.memory.reindex()
+    rows = engine.memory.recent(args.limit)
     if args.json:
         print_json(rows)
         return 0

@@ -142,6 +142,13 @@ class MemoryIndex:
         self._pool.shutdown(wait=True)
         self.store.close()
 
+    @property
+    def needs_reindex(self) -> bool:
+        """True when the index holds nothing from the workspace yet: just created, rebuilt for
+        new settings, or recovered from damage. Counts (`stats`) would say 0 files until the
+        next reindex, so a door showing them reindexes first."""
+        return self.store.unfilled
+
     def pop_warnings(self) -> list[str]:
         """Warnings of the index file (e.g. a corrupt index was moved aside) not yet handed
         out, each once. They were logged when they arose; this is for a door that also lists
@@ -231,6 +238,7 @@ class MemoryIndex:
                 c.executemany("DELETE FROM skipped WHERE path = ?", gone)
         self.embed_pending(progress=progress, report=report)
         self._prune_cache()
+        self.store.unfilled = False
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 

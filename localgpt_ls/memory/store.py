@@ -40,6 +40,8 @@ import sqlean as sqlite3
 import sqlite_vec
 from filelock import FileLock
 
+from localgpt_ls.errors import LocalGPTError
+
 log = logging.getLogger("localgpt.memory")
 
 SCHEMA_VERSION = "1"
@@ -60,6 +62,37 @@ def is_corruption(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+class IndexUnavailableError(LocalGPTError):
+    """The index file cannot be opened or used for a reason other than damage (it is a
+    folder, unreadable, locked, the disk is full): moving it aside would not help, so the user
+    is told what is wrong with which path and what to do."""
+
+
+def explain_database_error(path: Path, exc: BaseException) -> str:
+    """One line for an index error that is not damage: what is wrong with `path`, and what to
+    do. The index holds only what the workspace can rebuild, so deleting it is always safe."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return (f"the memory index cannot be used right now ({exc}): another program holds "
+                f"{path} (another localgpt, an editor's language server); try again in a "
+                "moment")
+    if path.is_dir():
+        return (f"the memory index {path} is a folder, not a file; move or delete that folder "
+                "and run the command again (the index is rebuilt from the workspace)")
+    if name.startswith("SQLITE_CANTOPEN"):
+        return (f"cannot open the memory index {path} ({exc}); check that the file and its "
+                "folder are readable and writable, or delete the file (the index is rebuilt "
+                "from the workspace)")
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return (f"the memory index {path} is read-only ({exc}); make it and its folder "
+                "writable, or delete it (the index is rebuilt from the workspace)")
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return f"the disk holding the memory index {path} is full; free some space and retry"
+    return (f"the memory index {path} cannot be used ({exc}); if this persists, delete it "
+            "(the index is rebuilt from the workspace)")
 
 
 _SCHEMA = """
@@ -115,9 +148,21 @@ class Store:
         self._local = threading.local()
         self._conns: list[Any] = []
         self._conns_lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock", timeout=60):
-            self._open_checked()
+        # The index holds nothing from the workspace yet (created, rebuilt or recovered by this
+        # open): doors that show counts reindex first (MemoryIndex.needs_reindex).
+        self.unfilled = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexUnavailableError(
+                f"cannot create the folder for the memory index {path.parent}: {exc.strerror}; "
+                "check that LOCALGPT_HOME is a writable folder") from None
+        try:
+            with FileLock(str(path) + ".lock", timeout=60):
+                self._open_checked()
+        except DatabaseErrors as exc:  # damage was handled inside; this is something else
+            self.close()
+            raise IndexUnavailableError(explain_database_error(path, exc)) from None
 
     # -- connections -------------------------------------------------------------------------
 
@@ -204,6 +249,7 @@ class Store:
         if not meta.get("schema"):
             self._set_meta({"schema": SCHEMA_VERSION, "epoch": uuid.uuid4().hex,
                             **self.wanted_meta})
+            self.unfilled = True
             return
         changed = [k for k, v in {"schema": SCHEMA_VERSION, **self.wanted_meta}.items()
                    if meta.get(k) != v]
@@ -226,6 +272,7 @@ class Store:
         # A new epoch: chunk ids restart, so in-memory vector copies must reload from scratch.
         self._set_meta({"schema": SCHEMA_VERSION, "epoch": uuid.uuid4().hex, **self.wanted_meta})
         self.rebuilt_reason = reason
+        self.unfilled = True
 
     def _set_meta(self, values: dict[str, str]) -> None:
         with self.write() as c:

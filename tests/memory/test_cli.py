@@ -125,6 +125,25 @@ def test_localgpt_log_shows_records_once_with_their_logger(fts_ws: Path) -> None
     assert not [ln for ln in lines if ln.startswith("warning: ")]
 
 
+def test_index_path_that_is_a_folder_is_explained(fts_ws: Path, capsys) -> None:
+    index = paths.index_path(fts_ws)
+    index.mkdir(parents=True)
+    assert main(["memory", "search", "Kestrel"]) == 2
+    err = capsys.readouterr().err
+    assert f"the memory index {index} is a folder, not a file; move or delete that folder" in err
+    assert "try again" not in err and "Traceback" not in err
+    assert index.is_dir() and not list(index.parent.glob("*.corrupt-*"))  # nothing moved
+
+
+def test_stats_after_recovery_shows_the_rebuilt_index(fts_ws: Path, capsys) -> None:
+    _corrupt_index_and_binary_note(fts_ws)
+    assert main(["memory", "stats", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("is being rebuilt from the workspace") == 1
+    data = json.loads(captured.out)
+    assert data["total_files"] == 9 and data["total_chunks"] > 0
+
+
 def test_bad_localgpt_log_is_one_clear_line(fts_ws: Path) -> None:
     result = run_cli("memory", "stats", LOCALGPT_LOG="loud")
     assert result.returncode == 2

@@ -328,6 +328,15 @@ def test_two_recoveries_in_one_second_keep_both_backups(notes_ws: Path, make_ind
         b"damaged copy 1", b"damaged copy 2", b"damaged copy 3"]
 
 
+def test_unopenable_index_is_a_user_error_for_every_door(notes_ws: Path, make_index) -> None:
+    from localgpt_ls import paths
+    from localgpt_ls.errors import LocalGPTError
+
+    paths.index_path(notes_ws).mkdir(parents=True)
+    with pytest.raises(LocalGPTError, match="is a folder, not a file"):
+        make_index(notes_ws, provider="none")
+
+
 def test_thread_safe_search_while_indexing(notes_ws: Path, make_index) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
