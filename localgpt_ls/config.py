@@ -317,6 +317,8 @@ def _check_ranges(config: Config, file: Path, text: str) -> None:
 
 def parse_config(text: str, file: Path) -> Config:
     """Structure the text of a config file; raises ConfigError with file and line."""
+    # Windows editors (Notepad) save UTF-8 with a byte-order mark, which TOML does not allow.
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

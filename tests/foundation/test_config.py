@@ -103,6 +103,14 @@ def test_whole_number_is_a_fine_float(lg_env: Any) -> None:
     assert timeout == 5.0 and isinstance(timeout, float)
 
 
+def test_utf8_bom_is_accepted(lg_env: Any) -> None:
+    (lg_env.home / "config.toml").write_bytes(b"\xef\xbb\xbf[agent]\nmax_tokens = 7\n")
+    assert load_config().agent.max_tokens == 7
+    (lg_env.home / "config.toml").write_bytes(b"\xef\xbb\xbf[agent]\nmax_tokns = 7\n")
+    with pytest.raises(ConfigError, match=r"config.toml:2: unknown key 'agent.max_tokns'"):
+        load_config()
+
+
 def test_non_utf8_config_is_reported(lg_env: Any) -> None:
     (lg_env.home / "config.toml").write_bytes(b"[agent]\ndefault_model = \"\xff\"\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
