@@ -25,6 +25,18 @@ def not_implemented(args: argparse.Namespace) -> int:
     raise LocalGPTError(f"'{args.command}' is not implemented yet in this version")
 
 
+def count_at_least_one(text: str) -> int:
+    """argparse type for counts like -n: a whole number from 1, so `-n -1` or `-n 0` is a
+    usage error naming the option instead of an empty answer that looks like no data."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from localgpt_ls import paths
-from localgpt_ls.cli.common import ProgressBar, print_json
+from localgpt_ls.cli.common import ProgressBar, count_at_least_one, print_json
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
 
@@ -59,7 +59,8 @@ def register(sub: Any) -> None:
     ms = p.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
     s = ms.add_parser("search", help="hybrid keyword + meaning search over the workspace")
     s.add_argument("query")
-    s.add_argument("-n", "--limit", type=int, default=6)
+    s.add_argument("-n", "--limit", type=count_at_least_one, default=6,
+                   help="most results to show (default 6)")
     s.add_argument("--min-score", type=float, default=None,
                    help="drop results scoring below this (0..1)")
     s.add_argument("--json", action="store_true")
@@ -71,7 +72,8 @@ def register(sub: Any) -> None:
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=_with_index(stats))
     rc = ms.add_parser("recent", help="recently changed memory files")
-    rc.add_argument("-n", "--limit", type=int, default=10)
+    rc.add_argument("-n", "--limit", type=count_at_least_one, default=10,
+                    help="most files to list (default 10)")
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(handler=_with_index(recent))
 
@@ -82,8 +84,6 @@ def _snippet(text: str, width: int = 160) -> str:
 
 
 def search(args: argparse.Namespace, engine: Engine) -> int:
-    if args.limit < 1:
-        raise LocalGPTError("-n must be at least 1")
     _bring_up_to_date(engine)  # a fresh user gets results at once
     response = engine.memory.search(args.query, limit=args.limit, min_score=args.min_score)
     if args.json:

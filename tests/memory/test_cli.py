@@ -151,9 +151,18 @@ def test_bad_localgpt_log_is_one_clear_line(fts_ws: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_bad_limit_is_a_clear_error(ws: Path, capsys) -> None:
-    assert main(["memory", "search", "x", "-n", "0"]) == 2
-    assert "-n must be at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize(("command", "value"), [
+    (["memory", "search", "x"], "0"), (["memory", "search", "x"], "-1"),
+    (["memory", "recent"], "-1"), (["memory", "recent"], "0"), (["memory", "recent"], "two"),
+])
+def test_bad_limit_is_a_usage_error(lg_env, capsys, command: list[str], value: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "-n", value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument -n/--limit:" in err
+    assert ("must be at least 1" in err) if value != "two" else ("expected a whole number" in err)
+    assert not lg_env.workspace.exists()  # refused before anything ran
 
 
 def test_locked_index_is_one_clear_line(ws: Path, capsys, monkeypatch) -> None:
