@@ -12,6 +12,7 @@ from localgpt_ls.llm.errors import ProtocolError, ProviderError, StreamCutError
 from localgpt_ls.llm.transport import (
     Endpoint,
     RetryPolicy,
+    endpoint_url,
     header_key,
     iter_sse,
     open_stream,
@@ -65,11 +66,12 @@ class AnthropicProvider(HTTPProvider):
     name = "anthropic"
 
     KEY_SETTING = "ANTHROPIC_API_KEY or [providers.anthropic] api_key in config.toml"
+    URL_SETTING = "[providers.anthropic] base_url in config.toml"
 
     def __init__(self, model: str, api_key: str, base_url: str,
                  retry: RetryPolicy | None = None) -> None:
         api_key = header_key(self.name, api_key, self.KEY_SETTING) or ""
-        base = base_url.rstrip("/")
+        base = endpoint_url(self.name, base_url, self.URL_SETTING, "https://api.anthropic.com")
         url = base + ("/messages" if base.endswith("/v1") else "/v1/messages")
         endpoint = Endpoint(
             provider=self.name, url=url, model=model,

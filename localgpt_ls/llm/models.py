@@ -16,10 +16,10 @@ from localgpt_ls.config import Config
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.anthropic import AnthropicProvider
 from localgpt_ls.llm.base import Provider
-from localgpt_ls.llm.errors import NoKeyError
+from localgpt_ls.llm.errors import NoKeyError, ProviderSettingError
 from localgpt_ls.llm.ollama import OllamaProvider
 from localgpt_ls.llm.openai import OpenAIProvider
-from localgpt_ls.llm.transport import RetryPolicy, header_key
+from localgpt_ls.llm.transport import RetryPolicy, endpoint_url, header_key
 
 log = logging.getLogger("localgpt_ls.llm")
 
@@ -90,13 +90,18 @@ def checked_key(config: Config, provider: str) -> str | None:
     return header_key(provider, key, where)
 
 
-def ollama_endpoint(config: Config) -> str:
-    """[providers.ollama] endpoint, or OLLAMA_HOST when the config keeps the default."""
+def ollama_setting(config: Config) -> tuple[str, str]:
+    """(URL, where it was set): [providers.ollama] endpoint, or OLLAMA_HOST when the config
+    keeps the default."""
     configured = config.providers.ollama.endpoint
     host = os.environ.get("OLLAMA_HOST")
     if host and configured == "http://localhost:11434":
-        return host if "://" in host else f"http://{host}"
-    return configured
+        return (host if "://" in host else f"http://{host}"), "the OLLAMA_HOST environment variable"
+    return configured, OllamaProvider.URL_SETTING
+
+
+def ollama_endpoint(config: Config) -> str:
+    return ollama_setting(config)[0]
 
 
 def parse_model(name: str, config: Config) -> ModelChoice:
@@ -122,14 +127,23 @@ def parse_model(name: str, config: Config) -> ModelChoice:
 
 
 async def probe_ollama(endpoint: str, timeout: float = OLLAMA_PROBE_TIMEOUT) -> str | None:
-    """The first installed model of an Ollama that answers quickly, else None."""
+    """The first installed model of an Ollama that answers quickly, else None.
+
+    "auto" must never fail, so an endpoint that is not even a valid URL counts as no Ollama
+    (memory-only mode still answers); naming the model explicitly reports the bad setting."""
+    try:
+        base = endpoint_url("ollama", endpoint, "the Ollama endpoint", OllamaProvider.URL_EXAMPLE)
+    except ProviderSettingError as exc:
+        log.info("not probing Ollama: %s", exc)
+        return None
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(endpoint.rstrip("/") + "/api/tags")
+            response = await client.get(base + "/api/tags")
             if response.status_code != 200:
                 return None
             models = response.json().get("models") or []
-    except (httpx.HTTPError, ValueError, AttributeError):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError, OverflowError,
+            OSError):
         return None
     names = [m.get("name") or m.get("model") for m in models if isinstance(m, dict)]
     return next((n for n in names if n), None)
@@ -186,5 +200,6 @@ def build_provider(choice: ModelChoice, config: Config,
                              "vLLM) set base_url instead")
         return OpenAIProvider(choice.model, key, base, retry)
     if choice.provider == "ollama":
-        return OllamaProvider(choice.model, ollama_endpoint(config), retry)
+        endpoint, where = ollama_setting(config)
+        return OllamaProvider(choice.model, endpoint, retry, setting=where)
     raise LocalGPTError(f"no provider for '{choice.label}'")

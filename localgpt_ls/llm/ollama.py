@@ -13,6 +13,7 @@ from localgpt_ls.llm.errors import ProviderError, StreamCutError
 from localgpt_ls.llm.transport import (
     Endpoint,
     RetryPolicy,
+    endpoint_url,
     iter_lines,
     open_stream,
     parse_arguments,
@@ -52,8 +53,12 @@ def to_wire(system: str, messages: list[Message]) -> list[dict[str, Any]]:
 class OllamaProvider(HTTPProvider):
     name = "ollama"
 
-    def __init__(self, model: str, endpoint: str, retry: RetryPolicy | None = None) -> None:
-        base = endpoint.rstrip("/")
+    URL_SETTING = "[providers.ollama] endpoint in config.toml"
+    URL_EXAMPLE = "http://localhost:11434"
+
+    def __init__(self, model: str, endpoint: str, retry: RetryPolicy | None = None,
+                 setting: str = URL_SETTING) -> None:
+        base = endpoint_url(self.name, endpoint, setting, self.URL_EXAMPLE)
         ep = Endpoint(
             provider=self.name, url=base + "/api/chat", model=model,
             key_hint="Ollama needs no key; check the reverse proxy in front of it",

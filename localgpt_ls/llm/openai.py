@@ -15,6 +15,7 @@ from localgpt_ls.llm.errors import ProviderError, StreamCutError
 from localgpt_ls.llm.transport import (
     Endpoint,
     RetryPolicy,
+    endpoint_url,
     header_key,
     iter_sse,
     open_stream,
@@ -61,11 +62,13 @@ class OpenAIProvider(HTTPProvider):
     name = "openai"
 
     KEY_SETTING = "OPENAI_API_KEY or [providers.openai] api_key in config.toml"
+    URL_SETTING = "[providers.openai] base_url in config.toml"
 
     def __init__(self, model: str, api_key: str | None, base_url: str,
                  retry: RetryPolicy | None = None) -> None:
         api_key = header_key(self.name, api_key, self.KEY_SETTING)
-        base = base_url.rstrip("/")
+        base = endpoint_url(self.name, base_url, self.URL_SETTING,
+                            "https://api.openai.com/v1 or http://localhost:1234/v1")
         self._official = urlparse(base).hostname == "api.openai.com"
         endpoint = Endpoint(
             provider=self.name, url=base + "/chat/completions", model=model,

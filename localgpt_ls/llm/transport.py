@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -124,6 +125,48 @@ def _check_headers(ep: Endpoint, headers: dict[str, str]) -> None:
         if not all(" " <= ch <= "~" or ch == "\t" for ch in value):
             raise ProviderSettingError(ep.provider, "a request header holds a character HTTP "
                                        f"cannot carry (a line break or non-ASCII); {ep.key_hint}")
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes `url` unusable as a provider endpoint, in words that do not repeat it (it may
+    carry credentials), or None when httpx can send to it."""
+    if not url:
+        return "it is empty"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "it contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        if "IPv6" in str(exc):
+            return "a '[' or ']' around the host is unbalanced (IPv6 hosts go in brackets)"
+        return "the port must be a number from 1 to 65535"
+    if parts.scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not parts.hostname:
+        return "it has no host name"
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):  # IDNA rejects some host names (UnicodeError)
+        return "the host name is not valid"
+    return None
+
+
+def endpoint_url(provider: str, url: str, setting: str, example: str) -> str:
+    """`url` with surrounding whitespace and trailing slashes removed, once it is checked to be
+    an http(s) URL httpx can send to.
+
+    Checked where a provider is built so a typo in config.toml is one clear line naming
+    `setting`, instead of a ValueError or OverflowError traceback from deep inside httpx.
+    """
+    url = url.strip()
+    problem = _url_problem(url)
+    if problem:
+        raise ProviderSettingError(provider, f"{setting} is not a usable URL: {problem}; "
+                                   f"expected http(s)://host[:port][/path], e.g. {example}")
+    return url.rstrip("/")
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -269,3 +269,27 @@ def test_ctrl_c_on_a_new_session_continues_its_own_session(fake: FakeServer, wor
     sent = [m["content"] for m in fake.posts()[1].body["messages"][1:]]
     assert sent[0] == "Talk a lot" and sent[-1] == "Second question"
     assert "Someone else's question" not in json.dumps(fake.posts()[1].body)
+
+
+def test_malformed_endpoints_are_one_line_errors_and_auto_still_answers(
+        workspace: Path, lg_env: Any) -> None:
+    """Port 99999 in the Ollama endpoint crashed even memory-only `ask` (the auto probe let
+    an OverflowError through); a bad base_url crashed with a traceback."""
+    base = '[memory]\nembedding_provider = "none"\n'
+    home = lg_env.home
+    (home / "config.toml").write_text(
+        base + '[providers.ollama]\nendpoint = "http://127.0.0.1:99999"\n')
+    auto = run("ask", "dentist appointment", "--json")
+    assert auto.returncode == 0, auto.stderr
+    assert json.loads(auto.stdout)["model"] == "memory-only"
+
+    explicit = run("ask", "dentist?", "-m", "ollama/llama3")
+    assert explicit.returncode == 2 and "Traceback" not in explicit.stderr
+    assert ("localgpt: error: ollama: [providers.ollama] endpoint in config.toml is not a "
+            "usable URL: the port must be a number from 1 to 65535") in explicit.stderr
+
+    (home / "config.toml").write_text(
+        base + '[providers.openai]\nbase_url = "http://[bad/v1"\n')
+    bad = run("ask", "dentist?", "-m", "openai/gpt-test")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "localgpt: error: openai: [providers.openai] base_url in config.toml" in bad.stderr

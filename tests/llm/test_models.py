@@ -106,3 +106,37 @@ def test_key_with_surrounding_whitespace_is_stripped(padding: str, lg_env: Any,
     monkeypatch.setenv("ANTHROPIC_API_KEY", padding)
     with pytest.raises(NoKeyError):
         build_provider(ModelChoice("anthropic", "m"), cfg())
+
+
+@pytest.mark.parametrize(("dialect", "url", "why"), [
+    ("openai", "http://[bad/v1", "unbalanced"),
+    ("openai", "http://127.0.0.1:99999/v1", "port must be a number from 1 to 65535"),
+    ("anthropic", "api.anthropic.com", "must start with http:// or https://"),
+    ("anthropic", "https://api.anthropic .com", "space"),
+    ("ollama", "http://127.0.0.1:99999", "port must be a number"),
+    ("ollama", "http://:11434", "no host name"),
+])
+def test_malformed_base_url_is_one_clear_line(dialect: str, url: str, why: str,
+                                              lg_env: Any) -> None:
+    """Such URLs crashed with a ValueError or OverflowError traceback from urllib/httpx."""
+    key = "" if dialect == "ollama" else f'api_key = "{SECRET}"\n'
+    setting = "endpoint" if dialect == "ollama" else "base_url"
+    config = cfg(f'[providers.{dialect}]\n{key}{setting} = "{url}"\n')
+    with pytest.raises(ProviderSettingError) as info:
+        build_provider(ModelChoice(dialect, "m"), config)
+    message = str(info.value)
+    assert message.startswith(f"{dialect}: [providers.{dialect}] {setting} in config.toml is "
+                              "not a usable URL: ")
+    assert why in message and "expected http(s)://host[:port][/path]" in message
+    assert info.value.exit_code == 2
+
+
+async def test_auto_treats_a_broken_ollama_endpoint_as_no_ollama(
+        lg_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for endpoint in ("http://127.0.0.1:99999", "http://[bad", "nonsense"):
+        choice = await resolve_model(None, cfg(f'[providers.ollama]\nendpoint = "{endpoint}"\n'))
+        assert choice.memory_only
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:99999:1")
+    assert (await resolve_model(None, cfg())).memory_only
+    with pytest.raises(ProviderSettingError, match="OLLAMA_HOST environment variable"):
+        build_provider(ModelChoice("ollama", "m"), cfg())
