@@ -80,7 +80,7 @@ function H.position(buf, line, col)
 end
 
 --- The step every scenario starts with: wait for the client on `buf`, record its root, name and
---- the server's commands (tests xfail on a command the server does not offer yet).
+--- the commands the server offers.
 function H.attach(buf)
   H.step('attach', function()
     local client = H.client(buf)
