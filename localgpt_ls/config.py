@@ -71,6 +71,9 @@ class MemoryConfig:
     chunk_size: int = 400
     chunk_overlap: int = 80
     paths: list[str] = field(factory=list)
+    # Days after which a daily log (memory/YYYY-MM-DD.md) counts half in search, so recent days
+    # rank first; MEMORY.md and knowledge never fade. 0 turns it off.
+    recency_half_life_days: float = 0.0
 
 
 @define
@@ -287,6 +290,8 @@ RANGES = (
           "400 is the default"),
     Range("memory", "chunk_overlap", 0, MAX_CHUNK_TOKENS - 1,
           "a whole number of tokens from 0 up to less than chunk_size; 80 is the default"),
+    Range("memory", "recency_half_life_days", 0, None,
+          "a number of days, 0 (off) or more, e.g. 30: a 30-day-old daily log counts half"),
     Range("server", "port", 1, 65535, "a port number from 1 to 65535; 31327 is the default"),
 )
 

@@ -54,6 +54,17 @@ def _bring_up_to_date(engine: Engine, force: bool = False) -> ReindexReport:
         bar.finish()
 
 
+def _days(text: str) -> float:
+    """argparse type for --recency: a number of days, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got '{text}'") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 (off) or more days, got {text}")
+    return value
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("memory", help="search and maintain the memory index")
     ms = p.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
@@ -63,6 +74,9 @@ def register(sub: Any) -> None:
                    help="most results to show (default 6)")
     s.add_argument("--min-score", type=float, default=None,
                    help="drop results scoring below this (0..1)")
+    s.add_argument("--recency", metavar="DAYS", type=_days, default=None,
+                   help="daily logs (memory/YYYY-MM-DD.md) count half after DAYS days; 0 is "
+                        "off (default: [memory] recency_half_life_days)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=_with_index(search))
     r = ms.add_parser("reindex", help="bring the index up to date with the workspace")
@@ -85,7 +99,8 @@ def _snippet(text: str, width: int = 160) -> str:
 
 def search(args: argparse.Namespace, engine: Engine) -> int:
     _bring_up_to_date(engine)  # a fresh user gets results at once
-    response = engine.memory.search(args.query, limit=args.limit, min_score=args.min_score)
+    response = engine.memory.search(args.query, limit=args.limit, min_score=args.min_score,
+                                    recency_half_life_days=args.recency)
     if args.json:
         print_json(response.to_dict())
         return 0

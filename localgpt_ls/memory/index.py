@@ -114,6 +114,7 @@ class MemoryIndex:
         self.chunk_tokens = mem.chunk_size
         self.overlap_tokens = mem.chunk_overlap
         self.extra_paths = list(mem.paths)
+        self.recency_half_life_days = mem.recency_half_life_days
         self.embedder = embedder if embedder is not None else make_embedder(self.config)
         self.path = index_file_path or paths.index_path(self.workspace)
         self.store = Store(self.path, {
@@ -558,9 +559,14 @@ class MemoryIndex:
                recency_half_life_days: float | None = None) -> SearchResponse:
         """Hybrid search (see memory/search.py for the scoring).
 
+        `recency_half_life_days` None takes `[memory] recency_half_life_days` from the config,
+        so every door's search follows the user's setting without passing it; 0 turns decay
+        off for this call.
         A damaged index file is moved aside and answered with no results (plus a warning from
         `pop_warnings`); the next `reindex` fills the new one.
         """
+        if recency_half_life_days is None:
+            recency_half_life_days = self.recency_half_life_days
         try:
             return self._search(query, limit, min_score, recency_half_life_days)
         except DatabaseErrors as exc:

@@ -67,6 +67,10 @@ def test_missing_file_gives_working_defaults(lg_env: Any) -> None:
         ("[memory]\nchunk_size = 50\n",
          ":2: 'memory.chunk_size' is out of range (expected more than chunk_overlap, 80 by "
          "default"),
+        ("[memory]\nrecency_half_life_days = -1\n",
+         ":2: 'memory.recency_half_life_days' is out of range (expected a number of days, 0"),
+        ("[memory]\nrecency_half_life_days = \"30d\"\n",
+         ":2: 'memory.recency_half_life_days' has the wrong type (expected a number"),
         ("[agent]\nrequest_timeout = \"5\"\n",
          ":2: 'agent.request_timeout' has the wrong type (expected a number, got str '5')"),
         ("[agent]\nrequest_timeout = true\n",
@@ -208,6 +212,12 @@ def test_schema_states_the_loaders_ranges() -> None:
         lower = "exclusiveMinimum" if r.exclusive_minimum else "minimum"
         assert prop.get(lower) == r.minimum, f"{r.section}.{r.key} {lower}"
         assert prop.get("maximum") == r.maximum, f"{r.section}.{r.key} maximum"
+
+
+def test_recency_is_off_by_default_and_configurable(lg_env: Any) -> None:
+    assert Config().memory.recency_half_life_days == 0
+    write_config(lg_env.home, "[memory]\nrecency_half_life_days = 30\n")
+    assert load_config().memory.recency_half_life_days == 30.0
 
 
 def test_in_range_values_load(lg_env: Any) -> None:

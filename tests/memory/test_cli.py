@@ -54,6 +54,22 @@ def test_search_json_shape(ws: Path, capsys) -> None:
     assert set(data["results"][0]) == {"file", "line_start", "line_end", "content", "score"}
 
 
+def test_search_recency_option(ws: Path, capsys) -> None:
+    def scores(*extra: str) -> dict[str, float]:
+        assert main(["memory", "search", "Kestrel refunds ledger", "-n", "10", "--json",
+                     *extra]) == 0
+        return {h["file"]: h["score"] for h in json.loads(capsys.readouterr().out)["results"]}
+
+    plain, fading = scores(), scores("--recency", "1")
+    assert fading.get("memory/2025-03-10.md", 0) < plain["memory/2025-03-10.md"]
+    assert fading["MEMORY.md"] == plain["MEMORY.md"]
+    (ws.parent / "home" / "config.toml").write_text("[memory]\nrecency_half_life_days = 1\n")
+    assert scores() == fading and scores("--recency", "0") == plain
+    with pytest.raises(SystemExit):
+        main(["memory", "search", "x", "--recency", "-1"])
+    assert "must be 0 (off) or more days" in capsys.readouterr().err
+
+
 def test_search_without_matches(ws: Path, capsys) -> None:
     assert main(["memory", "search", "qwzx vbnm", "--min-score", "0.5"]) == 0
     assert capsys.readouterr().out.strip() == "No matches."

@@ -258,6 +258,23 @@ def test_recency_decays_daily_logs_only(notes_ws: Path, make_index) -> None:
     assert decayed["MEMORY.md"] == plain["MEMORY.md"]
 
 
+def test_recency_setting_applies_to_searches_that_do_not_ask(notes_ws: Path, make_index
+                                                             ) -> None:
+    query = "Kestrel refunds ledger"
+    plain = make_index(notes_ws)
+    plain.reindex()
+    before = {h.file: h.score for h in plain.search(query, limit=10).results}
+    plain.close()
+    fading = make_index(notes_ws, recency_half_life_days=1.0)
+    # Doors (assistant tools, HTTP, LSP) call search(query, limit) and get the user's setting.
+    after = {h.file: h.score for h in fading.search(query, limit=10).results}
+    assert after.get("memory/2025-03-10.md", 0) < before["memory/2025-03-10.md"]
+    assert after["MEMORY.md"] == before["MEMORY.md"]
+    off = {h.file: h.score for h in fading.search(query, limit=10,
+                                                  recency_half_life_days=0).results}
+    assert off == before
+
+
 def test_similar_files_ranks_by_meaning(notes_ws: Path, make_index) -> None:
     idx = make_index(notes_ws)
     idx.reindex()
