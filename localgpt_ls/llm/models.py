@@ -6,6 +6,7 @@ assistant answers from memory search alone and says how to configure a model.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass
@@ -90,13 +91,71 @@ def checked_key(config: Config, provider: str) -> str | None:
     return header_key(provider, key, where)
 
 
+OLLAMA_PORT = 11434
+
+
+def _split_host_port(hostport: str) -> tuple[str, str] | None:
+    """("host", "port" or "") of `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6
+    address; None when it is none of those."""
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        rest = hostport[end + 1:]
+        if end < 0 or (rest and not rest.startswith(":")):
+            return None
+        return hostport[1:end], rest[1:]
+    if hostport.count(":") > 1:  # "::" or "fe80::1": an IPv6 address without brackets
+        try:
+            ipaddress.IPv6Address(hostport)
+        except ValueError:
+            return None
+        return hostport, ""
+    host, _, port = hostport.partition(":")
+    return host, port
+
+
+def ollama_host_url(value: str) -> str:
+    """OLLAMA_HOST as Ollama's own clients read it, so the variable set for `ollama serve`
+    also finds that server: no scheme means http on port 11434 (http:// alone means 80,
+    https:// 443), no host means 127.0.0.1, a path is kept, an invalid port falls back to the
+    default, and the "listen everywhere" addresses 0.0.0.0 and :: mean loopback for a client.
+
+    A value that is not host[:port] at all comes back as given, for endpoint_url to refuse.
+    """
+    value = value.strip().strip("\"'").strip()
+    scheme, sep, rest = value.partition("://")
+    default_port = {"http": 80, "https": 443}.get(scheme, OLLAMA_PORT) if sep else OLLAMA_PORT
+    if not sep:
+        scheme, rest = "http", value
+    hostport, _, path = rest.partition("/")
+    parts = _split_host_port(hostport)
+    if parts is None:
+        return f"{scheme}://{rest}"
+    host, port_text = parts
+    host = host or "127.0.0.1"
+    port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else None
+    if port is None:
+        if port_text:
+            log.warning("OLLAMA_HOST has an invalid port; using %d as Ollama does", default_port)
+        port = default_port
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and ip.is_unspecified:
+        host = "127.0.0.1" if ip.version == 4 else "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    path = path.strip("/")
+    return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
+
+
 def ollama_setting(config: Config) -> tuple[str, str]:
     """(URL, where it was set): [providers.ollama] endpoint, or OLLAMA_HOST when the config
     keeps the default."""
     configured = config.providers.ollama.endpoint
-    host = os.environ.get("OLLAMA_HOST")
+    host = os.environ.get("OLLAMA_HOST", "").strip()
     if host and configured == "http://localhost:11434":
-        return (host if "://" in host else f"http://{host}"), "the OLLAMA_HOST environment variable"
+        return ollama_host_url(host), "the OLLAMA_HOST environment variable"
     return configured, OllamaProvider.URL_SETTING
 
 

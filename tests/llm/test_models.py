@@ -11,7 +11,13 @@ import pytest
 from localgpt_ls.config import parse_config
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.errors import NoKeyError, ProviderSettingError
-from localgpt_ls.llm.models import ModelChoice, build_provider, parse_model, resolve_model
+from localgpt_ls.llm.models import (
+    ModelChoice,
+    build_provider,
+    ollama_endpoint,
+    parse_model,
+    resolve_model,
+)
 from tests.llm.conftest import SECRET
 from tests.llm.fake_server import FakeServer, Reply, free_port
 
@@ -140,3 +146,41 @@ async def test_auto_treats_a_broken_ollama_endpoint_as_no_ollama(
     assert (await resolve_model(None, cfg())).memory_only
     with pytest.raises(ProviderSettingError, match="OLLAMA_HOST environment variable"):
         build_provider(ModelChoice("ollama", "m"), cfg())
+
+
+@pytest.mark.parametrize(("value", "url"), [
+    ("0.0.0.0", "http://127.0.0.1:11434"),  # the usual server-side setting
+    ("0.0.0.0:11435", "http://127.0.0.1:11435"),
+    ("::", "http://[::1]:11434"),
+    ("[::]:8080", "http://[::1]:8080"),
+    (":56789", "http://127.0.0.1:56789"),
+    ("gpu-box", "http://gpu-box:11434"),
+    ("gpu-box:5678/ollama/", "http://gpu-box:5678/ollama"),
+    ("https://ollama.example.com", "https://ollama.example.com:443"),
+    ("http://10.0.0.2", "http://10.0.0.2:80"),  # an explicit scheme implies its own port
+    ("'0.0.0.0' ", "http://127.0.0.1:11434"),
+])
+def test_ollama_host_follows_ollamas_client_rules(value: str, url: str, lg_env: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """OLLAMA_HOST=0.0.0.0 became http://0.0.0.0 (port 80), so auto never found the server
+    that the same variable made listen on 11434."""
+    monkeypatch.setenv("OLLAMA_HOST", value)
+    assert ollama_endpoint(cfg()) == url
+    # The config's own endpoint, when set, wins over the variable.
+    custom = cfg('[providers.ollama]\nendpoint = "http://127.0.0.1:7000"\n')
+    assert ollama_endpoint(custom) == "http://127.0.0.1:7000"
+
+
+@pytest.mark.parametrize("form", ["0.0.0.0:{port}", ":{port}"])
+async def test_auto_finds_ollama_through_a_server_side_ollama_host(
+        form: str, lg_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FakeServer()
+    server.gets["/api/tags"] = Reply(chunks=[b'{"models": [{"name": "qwen3:4b"}]}'],
+                                     content_type="application/json")
+    server.start()
+    try:
+        monkeypatch.setenv("OLLAMA_HOST", form.format(port=server.httpd.server_address[1]))
+        choice = await resolve_model(None, cfg())
+    finally:
+        server.stop()
+    assert choice == ModelChoice("ollama", "qwen3:4b")
