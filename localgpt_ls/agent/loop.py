@@ -37,7 +37,15 @@ from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.base import Provider
 from localgpt_ls.llm.models import ModelChoice, build_provider, resolve_model
 from localgpt_ls.llm.transport import RetryPolicy, Timeouts
-from localgpt_ls.llm.types import Message, Request, Stop, TextChunk, ToolCall, ToolCallReady
+from localgpt_ls.llm.types import (
+    Message,
+    Request,
+    Stop,
+    TextChunk,
+    ToolCall,
+    ToolCallReady,
+    clean_text,
+)
 
 log = logging.getLogger("localgpt_ls.agent")
 
@@ -155,6 +163,9 @@ class Agent:
         is closed and what had streamed is kept, marked [interrupted].
         """
         emit = on_event or _noop
+        # A door may pass what a JSON client sent verbatim; lone surrogates would break the
+        # session write and the memory search (see clean_text).
+        message, context = clean_text(message), clean_text(context) if context else context
         try:
             choice = await self.resolve_model(model or None)
             session = self.sessions.open_or_create(session_id, choice.label, self.workspace)
@@ -197,6 +208,9 @@ class Agent:
         session_id "" and model "memory-only" when no model is configured (the response is
         then the memory-only text)."""
         emit = on_event or _noop
+        # A door may pass what a JSON client sent verbatim; lone surrogates would break the
+        # session write and the memory search (see clean_text).
+        message, context = clean_text(message), clean_text(context) if context else context
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
                                   line_editor=self.line_editor)
         user = Message("user", _with_context(message, context))

@@ -22,7 +22,7 @@ from typing import Any
 
 from localgpt_ls import paths
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.llm.types import Message
+from localgpt_ls.llm.types import Message, clean_text
 
 log = logging.getLogger("localgpt_ls.agent")
 
@@ -70,7 +70,9 @@ class Session:
     messages: list[Message] = field(default_factory=list)
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        # clean_text: a lone surrogate anywhere (a tool call's arguments, a summary) would
+        # make the UTF-8 encoding fail and the record be lost.
+        line = clean_text(json.dumps(record, ensure_ascii=False)) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))

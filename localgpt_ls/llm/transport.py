@@ -35,6 +35,7 @@ from localgpt_ls.llm.errors import (
     StreamCutError,
     UnreachableError,
 )
+from localgpt_ls.llm.types import clean_text
 
 log = logging.getLogger("localgpt_ls.llm")
 
@@ -250,12 +251,17 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
     backoff, honouring Retry-After. Once this returns, nothing is retried: the caller streams.
     """
     _check_headers(ep, headers)
+    # Encoded here rather than by httpx (json=) so a stray lone surrogate anywhere in the
+    # payload (a tool call's arguments) is replaced instead of failing the request.
+    body = clean_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
+                                 allow_nan=False)).encode("utf-8")
+    headers = {"content-type": "application/json", **headers}
     attempt = 0
     while True:
         failure: ProviderError
         wait: float | None = None  # the server's Retry-After, if it sent one
         try:
-            request = client.build_request("POST", ep.url, headers=headers, json=payload)
+            request = client.build_request("POST", ep.url, headers=headers, content=body)
             response = await client.send(request, stream=True)
         except CONNECT_ERRORS as exc:
             failure, what = _unreachable(ep, exc), "cannot connect"
@@ -278,15 +284,15 @@ async def open_stream(client: httpx.AsyncClient, ep: Endpoint, headers: dict[str
                 log.debug("%s: %s -> %d", ep.provider, ep.url, response.status_code)
                 return response
             try:
-                body = await response.aread()
+                said = await response.aread()
             except httpx.HTTPError:
-                body = b""
+                said = b""
             finally:
                 await response.aclose()
             status = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             log.info("%s: %s -> HTTP %d", ep.provider, ep.url, status)
-            failure, what = error_for_status(ep, status, body, retry_after), f"HTTP {status}"
+            failure, what = error_for_status(ep, status, said, retry_after), f"HTTP {status}"
             if status not in RETRY_STATUSES or (
                     retry_after is not None and retry_after > retry.max_retry_after):
                 raise failure

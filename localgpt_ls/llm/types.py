@@ -12,6 +12,20 @@ from typing import Any, Literal
 Role = Literal["user", "assistant", "tool"]
 
 
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (U+D800..U+DFFF) replaced by U+FFFD.
+
+    JSON may spell them ("\\ud800") and LSP/HTTP clients or a model's stream do send them,
+    but no UTF-8 encoder takes them: a session write or an HTTP body would fail and the text
+    be lost. A valid surrogate pair that arrived split is joined into its character.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 @dataclass
 class ToolCall:
     """A tool call the model asked for; `arguments` is already parsed JSON."""
@@ -44,6 +58,10 @@ class Message:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+
+    def __post_init__(self) -> None:
+        # Every message is stored and sent, so this is the one place text must be encodable.
+        self.content = clean_text(self.content)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -80,6 +98,10 @@ class ToolSpec:
 @dataclass
 class TextChunk:
     text: str
+
+    def __post_init__(self) -> None:
+        # Doors print or forward this at once (a terminal cannot write a lone surrogate).
+        self.text = clean_text(self.text)
 
 
 @dataclass

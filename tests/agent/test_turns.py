@@ -307,3 +307,37 @@ async def test_timeout_and_retries_follow_the_config(fake: FakeServer, workspace
     with pytest.raises(LocalGPTError, match=r"\[agent\] request_timeout"):
         await engine.agent.chat("Still there?", "s-stall")
     engine.close()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+async def test_lone_surrogate_in_a_message_is_replaced_and_the_turn_works(
+        dialect: str, fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """LSP and HTTP clients can send JSON "\\ud800"; the session write failed with
+    UnicodeEncodeError and the message was lost. It is kept with U+FFFD in its place, sent
+    the same way, and the model's own stray surrogates do not break the turn either."""
+    config = write_config(lg_env.home, config_text(fake.url, MODELS[dialect]))
+    fake.queue(reply(dialect, "Got it \ud83d."), reply(dialect, "Still here."))
+    engine = make_engine(config, workspace)
+    result = await engine.agent.chat("broken \ud800 emoji", "s-surrogate",
+                                     context="sel \udc00 ection")
+    again = await engine.agent.chat("next", "s-surrogate")
+    engine.close()
+    assert result.response == "Got it \ufffd."
+    assert again.response == "Still here."
+    lines = session_lines(lg_env.home, "s-surrogate")
+    assert roles(lines) == ["user", "assistant", "user", "assistant"]
+    assert lines[1]["message"]["content"].startswith("broken \ufffd emoji")
+    assert "sel \ufffd ection" in lines[1]["message"]["content"]
+    sent = json.dumps(fake.posts()[1].body, ensure_ascii=False)
+    assert "broken \ufffd emoji" in sent and "Got it \ufffd." in sent
+    assert all("\ud800" not in json.dumps(p.body) for p in fake.posts())
+
+
+async def test_lone_surrogate_in_memory_only_mode(workspace: Path, lg_env: Any) -> None:
+    config = write_config(lg_env.home, no_provider_config(lg_env.home))
+    engine = make_engine(config, workspace)
+    result = await engine.agent.chat("dentist \udbff appointment", "s-sur-mem")
+    engine.close()
+    assert "knowledge/health.md:" in result.response
+    lines = session_lines(lg_env.home, "s-sur-mem")
+    assert lines[1]["message"]["content"] == "dentist \ufffd appointment"
