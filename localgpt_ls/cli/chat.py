@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
     a.add_argument("question")
     a.add_argument("-m", "--model")
     a.add_argument("--json", action="store_true",
-                   help="print {question, response, model, session_id}")
+                   help="print {question, response, model, session_id}, plus error on failure")
     a.set_defaults(handler=ask)
 
 
@@ -106,22 +106,58 @@ def _terminal_approver() -> Approver | None:
 
 
 def ask(args: argparse.Namespace) -> int:
-    from localgpt_ls.engine import Engine
-
+    """One question. With --json, stdout gets one JSON object even when the turn fails: the
+    answer's keys plus "error", and the session_id holding the question, so a script can
+    report the failure and resume (`localgpt chat -s ID`); stderr and exit 2 stay as usual."""
     _setup_logging()
-    engine = Engine()
+    answer: dict[str, str] = {"question": args.question, "response": "",
+                              "model": args.model or "", "session_id": ""}
     try:
-        result = asyncio.run(engine.agent.chat(
-            args.question, None, args.model, on_event=_printer(not args.json),
-            approver=None if args.json else _terminal_approver()))
-    finally:
-        engine.close()
+        response = _ask(args, answer)
+    except LocalGPTError as exc:
+        if args.json:
+            print_json({**answer, "error": str(exc)})
+        raise
     if args.json:
-        print_json({"question": args.question, "response": result.response,
-                    "model": result.model, "session_id": result.session_id})
-    elif not result.response.endswith("\n"):
+        print_json(answer)
+    elif not response.endswith("\n"):
         print()
     return 0
+
+
+def _ask(args: argparse.Namespace, answer: dict[str, str]) -> str:
+    """Run the turn, filling `answer` as it goes (streamed text, session, model) so that a
+    failure still reports what happened; returns the response."""
+    from localgpt_ls.agent.events import TextDelta
+    from localgpt_ls.agent.sessions import new_session_id
+    from localgpt_ls.engine import Engine
+
+    engine = Engine()
+    show = _printer(not args.json)
+    streamed: list[str] = []
+
+    def on_event(event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            streamed.append(event.text)
+            answer["response"] = "".join(streamed)
+        show(event)
+
+    # Chosen here so a failed turn can still name the session that keeps the question.
+    session_id = new_session_id()
+    try:
+        result = asyncio.run(engine.agent.chat(
+            args.question, session_id, args.model, on_event=on_event,
+            approver=None if args.json else _terminal_approver()))
+    except LocalGPTError:
+        sessions = engine.agent.sessions
+        if sessions.exists(session_id):  # not when refused before it began (unknown model)
+            answer["session_id"] = session_id
+            answer["model"] = sessions.open(session_id).model or answer["model"]
+        raise
+    finally:
+        engine.close()
+    answer.update(response=result.response, model=result.model, session_id=result.session_id)
+    return result.response
 
 
 class ChatREPL:

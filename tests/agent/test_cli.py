@@ -293,3 +293,31 @@ def test_malformed_endpoints_are_one_line_errors_and_auto_still_answers(
     bad = run("ask", "dentist?", "-m", "openai/gpt-test")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "localgpt: error: openai: [providers.openai] base_url in config.toml" in bad.stderr
+
+
+def test_ask_json_reports_a_failure_as_json_with_the_session_to_resume(
+        fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """--json printed nothing on stdout when the turn failed; a script now gets the usual keys
+    plus "error", and the session_id that holds the question, while stderr and exit 2 stay."""
+    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["anthropic"]))
+    fake.queue(error_reply(401, "invalid x-api-key"))
+    failed = run("ask", "What is on my list?", "--json")
+    assert failed.returncode == 2
+    assert "localgpt: error: anthropic: HTTP 401" in failed.stderr
+    data = json.loads(failed.stdout)
+    assert set(data) == {"question", "response", "model", "session_id", "error"}
+    assert data["question"] == "What is on my list?" and data["response"] == ""
+    assert data["model"] == MODELS["anthropic"]
+    assert data["error"].startswith("anthropic: HTTP 401") and SECRET not in failed.stdout
+    assert (lg_env.home / "sessions" / f"{data['session_id']}.jsonl").is_file()
+
+    fake.queue(reply("anthropic", "Milk and eggs."))
+    resumed = run("chat", "-s", data["session_id"], stdin="Try again\n")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "What is on my list?" in json.dumps(fake.posts()[-1].body)
+
+    # Refused before a session began: the JSON says so with an empty session_id.
+    refused = run("ask", "x", "-m", "mystery", "--json")
+    assert refused.returncode == 2
+    data = json.loads(refused.stdout)
+    assert data["session_id"] == "" and "unknown model 'mystery'" in data["error"]
