@@ -166,13 +166,20 @@ class Agent:
         # A door may pass what a JSON client sent verbatim; lone surrogates would break the
         # session write and the memory search (see clean_text).
         message, context = clean_text(message), clean_text(context) if context else context
+        user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
+        except LocalGPTError as exc:
+            # No turn can start (an unknown model name, a broken endpoint); the message is
+            # still recorded, so fixing the name and resuming the session loses nothing.
+            self._keep(session_id, model or self.config.agent.default_model, user)
+            emit(TurnError(str(exc)))
+            raise
+        try:
             session = self.sessions.open_or_create(session_id, choice.label, self.workspace)
         except LocalGPTError as exc:
             emit(TurnError(str(exc)))
             raise
-        user = Message("user", _with_context(message, context))
         # Recorded first: whatever fails from here on, the user's text is not lost.
         session.append(user)
         if choice.memory_only:
@@ -196,6 +203,12 @@ class Agent:
             emit(TurnError(str(exc)))
             raise
         return ChatResult(text, session.id, choice.label)
+
+    def _keep(self, session_id: str | None, model: str, user: Message) -> None:
+        try:
+            self.sessions.open_or_create(session_id, model, self.workspace).append(user)
+        except (LocalGPTError, OSError) as exc:  # the turn's own error is the one to report
+            log.warning("could not record the message: %s", exc)
 
     async def run_turn(self, message: str, model: str | None = None, *,
                        on_event: EventSink | None = None, approver: Approver | None = None,

@@ -11,8 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -52,14 +50,6 @@ def register(sub: Any) -> None:
     a.add_argument("--json", action="store_true",
                    help="print {question, response, model, session_id}, plus error on failure")
     a.set_defaults(handler=ask)
-
-
-def _setup_logging() -> None:
-    """LOCALGPT_LOG=debug|info shows what the assistant does (never keys or headers)."""
-    level = os.environ.get("LOCALGPT_LOG")
-    if level:
-        logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")
 
 
 def _printer(stream_text: bool) -> Callable[[AgentEvent], None]:
@@ -109,7 +99,6 @@ def ask(args: argparse.Namespace) -> int:
     """One question. With --json, stdout gets one JSON object even when the turn fails: the
     answer's keys plus "error", and the session_id holding the question, so a script can
     report the failure and resume (`localgpt chat -s ID`); stderr and exit 2 stay as usual."""
-    _setup_logging()
     answer: dict[str, str] = {"question": args.question, "response": "",
                               "model": args.model or "", "session_id": ""}
     try:
@@ -312,7 +301,6 @@ class ChatREPL:
 def chat(args: argparse.Namespace) -> int:
     from localgpt_ls.engine import Engine
 
-    _setup_logging()
     engine = Engine()
     try:
         session_id = args.session

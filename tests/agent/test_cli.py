@@ -316,8 +316,10 @@ def test_ask_json_reports_a_failure_as_json_with_the_session_to_resume(
     assert resumed.returncode == 0, resumed.stderr
     assert "What is on my list?" in json.dumps(fake.posts()[-1].body)
 
-    # Refused before a session began: the JSON says so with an empty session_id.
-    refused = run("ask", "x", "-m", "mystery", "--json")
+    # Refused before the turn began (a model name typo): the question is kept all the same.
+    refused = run("ask", "Where is the spare key?", "-m", "mystery", "--json")
     assert refused.returncode == 2
     data = json.loads(refused.stdout)
-    assert data["session_id"] == "" and "unknown model 'mystery'" in data["error"]
+    assert "unknown model 'mystery'" in data["error"]
+    kept = (lg_env.home / "sessions" / f"{data['session_id']}.jsonl").read_text()
+    assert "Where is the spare key?" in kept

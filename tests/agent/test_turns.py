@@ -341,3 +341,22 @@ async def test_lone_surrogate_in_memory_only_mode(workspace: Path, lg_env: Any) 
     assert "knowledge/health.md:" in result.response
     lines = session_lines(lg_env.home, "s-sur-mem")
     assert lines[1]["message"]["content"] == "dentist \ufffd appointment"
+
+
+async def test_a_turn_refused_before_it_starts_still_keeps_the_message(
+        fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """A typo in the model name is fixed in a second; the question typed with it stays."""
+    config = write_config(lg_env.home, config_text(fake.url, MODELS["openai"]))
+    engine = make_engine(config, workspace)
+    events: list[AgentEvent] = []
+    with pytest.raises(LocalGPTError, match="nosuch"):
+        await engine.agent.chat("What did I decide about the roof?", "s-typo",
+                                model="nosuch/model", on_event=events.append)
+    assert isinstance(events[-1], TurnError)
+    lines = session_lines(lg_env.home, "s-typo")
+    assert lines[1]["message"] == {"role": "user", "content": "What did I decide about the roof?"}
+    fake.queue(reply("openai", "You chose slate."))
+    result = await engine.agent.chat("And the gutters?", "s-typo")
+    engine.close()
+    assert result.response == "You chose slate."
+    assert "What did I decide about the roof?" in json.dumps(fake.posts()[-1].body)
