@@ -48,6 +48,7 @@ Pinch the suckers off the cherry tomatoes every Sunday.
 Basil likes warmth; harvest from the top.
 """
 SUCKERS_LINE = 8  # 1-based line of "Pinch the suckers" above
+GARDEN_TOOLS = "# Garden tools\n\nA trowel and a watering can.\n"
 
 NOTES = """\
 # Notes
@@ -157,8 +158,9 @@ def run_session(base: Path, script: str, open_file: str | None, config: str = ""
 @pytest.fixture(scope="module")
 def features(tmp_path_factory: pytest.TempPathFactory) -> Session:
     """One session in notes.md: attach, status, completion, hover, diagnostics, search."""
+    # A second note starting with "gard": completion opens the menu instead of inserting one.
     return run_session(tmp_path_factory.mktemp("nvim-features"), "workspace_features.lua",
-                       "notes.md")
+                       "notes.md", files={"knowledge/garden-tools.md": GARDEN_TOOLS})
 
 
 def test_client_attaches_with_the_workspace_as_root(features: Session) -> None:
@@ -183,9 +185,13 @@ def test_statusline_shows_the_servers_status(features: Session) -> None:
     assert value["status"]["state"] in value["statusline"]
 
 
-def test_wiki_link_completion_offers_the_note(features: Session) -> None:
-    labels = features.step("completion")["labels"]
-    assert any("gardening" in label for label in labels), labels
+def test_wiki_link_completion_in_insert_mode_completes_the_link(features: Session) -> None:
+    """<C-x><C-o> after `[[gard` shows the note in the menu; picking it closes the link."""
+    value = features.step("completion")
+    assert value["omnifunc"] == "v:lua.vim.lsp.omnifunc"  # Neovim's own, set on attach
+    assert {"gardening", "garden-tools"} <= set(value["labels"]), value["labels"]
+    assert value["menu"]  # two matches: the popup menu, picked with <C-n> and <C-y>
+    assert value["line"] == "Water the [[gardening]]"
 
 
 def test_hover_on_a_link_previews_the_target_note(features: Session) -> None:
@@ -247,6 +253,10 @@ def test_search_from_an_empty_editor_starts_the_server(tmp_path: Path) -> None:
 
 FIRST_REPLY = "Pinch the suckers on Sunday and water deeply."
 SECOND_REPLY = "Harvest basil from the top."
+THIRD_REPLY = "Sunday: pinch the suckers, then harvest the basil."
+CHAT_HEADER = ["# LocalGPT chat", "",
+               '<!-- Write under "## You"; <CR> in normal mode sends, <C-c> stops a reply. -->',
+               "", "## You", ""]
 
 
 def provider_config(fake: FakeServer) -> str:
@@ -263,9 +273,11 @@ def provider_config(fake: FakeServer) -> str:
 
 @pytest.fixture(scope="module")
 def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FakeServer]]:
-    """Two questions through :LocalGPTAsk, answered by a loopback OpenAI-compatible provider."""
+    """:LocalGPTChat, a question typed in its buffer and sent with <CR>, then :LocalGPTAsk and
+    :LocalGPTChat {message}, answered by a loopback OpenAI-compatible provider."""
     fake = FakeServer().start()
-    fake.queue(reply("openai", FIRST_REPLY), reply("openai", SECOND_REPLY))
+    fake.queue(reply("openai", FIRST_REPLY, delay=0.005), reply("openai", SECOND_REPLY),
+               reply("openai", THIRD_REPLY))
     config = provider_config(fake)
     try:
         base = tmp_path_factory.mktemp("nvim-chat")
@@ -274,32 +286,50 @@ def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, Fa
         fake.stop()
 
 
+def test_chat_command_opens_the_chat_buffer_beside_the_note(
+        chat: tuple[Session, FakeServer]) -> None:
+    opened = chat[0].step("open")
+    assert opened["is_chat"] and opened["windows"] == 2  # a split next to notes.md
+    assert opened["name"] == "LocalGPT Chat" and opened["filetype"] == "markdown"
+    assert opened["buftype"] == "nofile"  # a scratch buffer: the server never attaches to it
+    assert opened["lines"] == CHAT_HEADER
+    assert opened["cursor"] == len(CHAT_HEADER)  # on the empty line under "## You"
+
+
 def test_chat_reply_streams_into_the_chat_buffer(chat: tuple[Session, FakeServer]) -> None:
+    """Typed under "## You", sent with <CR>: the reply shows up piece by piece."""
     session, fake = chat
     first = session.step("first")
-    assert first["buftype"] == "nofile"  # a scratch buffer: the server never attaches to it
     lines = first["lines"]
-    question = lines.index("What should I do with the tomatoes?")
-    assert lines[question - 1] == "## You"
-    answer = lines.index("## LocalGPT", question)
-    assert "\n".join(lines[answer + 1:]).strip().startswith(FIRST_REPLY)
-    assert lines[-2:] == ["## You", ""]  # ready for the next message
-    # The reply arrived in pieces through localgpt/chatDelta before the final response.
+    assert lines[:len(CHAT_HEADER)] == [*CHAT_HEADER[:-1], "What should I do with the tomatoes?"]
+    assert lines[len(CHAT_HEADER):] == ["", "## LocalGPT", FIRST_REPLY, "", "## You", ""]
+    assert first["cursor"] == first["line_count"]  # the view follows the reply
+    # The reply arrived in pieces through localgpt/chatDelta before the final response...
     assert len(first["deltas"]) >= 2 and "".join(first["deltas"]) == FIRST_REPLY
+    # ...and the buffer showed a part of it before the whole.
+    replies = [text.split("## LocalGPT\n", 1)[1].strip() for text in first["seen"]
+               if "## LocalGPT\n" in text]
+    assert any(r and r != FIRST_REPLY and FIRST_REPLY.startswith(r) for r in replies), replies
     # The provider saw the user's question.
     sent = json.dumps(fake.posts()[0].body)
     assert "What should I do with the tomatoes?" in sent
 
 
-def test_chat_follow_up_continues_the_session(chat: tuple[Session, FakeServer]) -> None:
+def test_chat_follow_ups_continue_the_session(chat: tuple[Session, FakeServer]) -> None:
+    """:LocalGPTAsk and :LocalGPTChat {message} add to the same buffer and session."""
     session, fake = chat
-    first, second = session.step("first"), session.step("second")
+    first, second, third = (session.step(name) for name in ("first", "second", "third"))
     assert first["session_id"] and second["session_id"] == first["session_id"]
-    assert "\n".join(second["lines"]).count("## LocalGPT") == 2
-    assert SECOND_REPLY in second["lines"]
-    # The second request carries the first exchange: the server resumed the same session.
-    history = json.dumps(fake.posts()[1].body)
-    assert FIRST_REPLY in history and "And the basil?" in history
+    assert third["session_id"] == first["session_id"]
+    assert third["lines"].count("## LocalGPT") == 3 and third["lines"].count("## You") == 4
+    text = "\n".join(third["lines"])
+    assert text.index(FIRST_REPLY) < text.index("And the basil?") < text.index(SECOND_REPLY) \
+        < text.index("Anything for Sunday?") < text.index(THIRD_REPLY)
+    assert third["lines"][-2:] == ["## You", ""]
+    # Each request carries the earlier exchanges: the server resumed the same session.
+    history = json.dumps(fake.posts()[2].body)
+    assert FIRST_REPLY in history and SECOND_REPLY in history
+    assert "Anything for Sunday?" in history
 
 
 CHAT_DOC = "# Chat\n\n## You\n\nWhat about the tomatoes?\n"

@@ -42,11 +42,48 @@ function H.step(name, fn)
   end
 end
 
---- vim.wait that raises with a message saying what never happened.
+--- Wait until cond() holds; raises with a message saying what never happened. Inside H.async
+--- it yields to Neovim's main loop between checks, so keys fed with H.feed are processed
+--- meanwhile (vim.wait runs callbacks and timers but never reads typeahead).
 function H.wait(ms, cond, what)
-  if not vim.wait(ms, cond, 20) then
-    error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
+  local co = coroutine.running()
+  if co == nil then
+    if not vim.wait(ms, cond, 20) then
+      error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
+    end
+    return
   end
+  local deadline = vim.uv.hrtime() + ms * 1e6
+  while not cond() do
+    if vim.uv.hrtime() > deadline then
+      error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
+    end
+    vim.defer_fn(function()
+      coroutine.resume(co)
+    end, 20)
+    coroutine.yield()
+  end
+end
+
+--- Type `keys` (with <CR>, <C-x> and such) as the user would: mappings apply, and they run once
+--- the script yields to the main loop, so call H.wait after it (in H.async only).
+function H.feed(keys)
+  assert(coroutine.running(), 'H.feed needs H.async: typed keys run on the main loop')
+  vim.api.nvim_feedkeys(vim.keycode(keys), 'mt', false)
+end
+
+--- Run `fn` (steps that type keys) on the main loop as a coroutine, then H.finish(). The
+--- script file returns right after calling this, which lets Neovim read the typed keys.
+function H.async(fn)
+  vim.schedule(function()
+    coroutine.wrap(function()
+      local ok, err = xpcall(fn, debug.traceback)
+      if not ok then
+        H.results.async = { ok = false, error = tostring(err) }
+      end
+      H.finish()
+    end)()
+  end)
 end
 
 --- The localgpt client attached to buffer `buf`, once it has finished initializing.

@@ -13,23 +13,6 @@ H.step('status', function()
   return { status = require('localgpt').status(), statusline = require('localgpt').statusline() }
 end)
 
-H.step('completion', function()
-  -- Type a wiki link opening on a new line, as a user would; didChange carries it over.
-  local last = vim.api.nvim_buf_line_count(buf)
-  vim.api.nvim_buf_set_lines(buf, last, last, false, { 'Water the [[gard' })
-  local line = last + 1
-  local params = H.position(buf, line, #'Water the [[gard')
-  local result = H.request(buf, 'textDocument/completion', params)
-  local items = result and (result.items or result) or {}
-  local labels = {}
-  for _, item in ipairs(items) do
-    table.insert(labels, item.label)
-  end
-  -- Undo the typing so the following steps see the file as written.
-  vim.api.nvim_buf_set_lines(buf, last, last + 1, false, {})
-  return { labels = labels }
-end)
-
 H.step('hover', function()
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   for i, text in ipairs(lines) do
@@ -105,4 +88,47 @@ H.step('today', function()
   return { file = vim.api.nvim_buf_get_name(0) }
 end)
 
-H.finish()
+-- Last, since it types into notes.md: completion as a user gets it, in insert mode with
+-- <C-x><C-o> (the omnifunc Neovim sets for an LSP client), <C-n> to the pick, <C-y> to take it.
+H.async(function()
+  H.step('completion', function()
+    vim.api.nvim_set_current_buf(buf)
+    H.client(buf) -- the client :LocalGPTRestart started
+    local omnifunc = vim.bo[buf].omnifunc
+    H.feed('GoWater the [[gard<C-x><C-o>')
+    -- The server answers asynchronously; one match is inserted at once, several open the menu.
+    H.wait(10000, function()
+      return #(vim.fn.complete_info({ 'items' }).items or {}) > 0
+    end, 'completion items after <C-x><C-o>')
+    local items = vim.fn.complete_info({ 'items' }).items
+    local labels, pick = {}, nil
+    for i, item in ipairs(items) do
+      local label = item.abbr ~= '' and item.abbr or item.word
+      table.insert(labels, label)
+      if pick == nil and label == 'gardening' then
+        pick = i - 1 -- complete_info's 'selected' is 0-based
+      end
+    end
+    if pick == nil then
+      error('no "gardening" in the completion menu: ' .. vim.inspect(labels))
+    end
+    local menu = vim.fn.pumvisible() == 1
+    if menu then
+      while vim.fn.complete_info({ 'selected' }).selected ~= pick do
+        local before = vim.fn.complete_info({ 'selected' }).selected
+        H.feed('<C-n>')
+        H.wait(2000, function()
+          return vim.fn.complete_info({ 'selected' }).selected ~= before
+        end, '<C-n> to move in the menu')
+      end
+      H.feed('<C-y>')
+    end
+    -- (Without a menu, <C-y> would copy the character above: the match is already in.)
+    H.feed('<Esc>')
+    H.wait(5000, function()
+      return vim.fn.mode() == 'n'
+    end, 'normal mode after <Esc>')
+    return { labels = labels, line = vim.api.nvim_get_current_line(), omnifunc = omnifunc,
+      menu = menu }
+  end)
+end)
