@@ -263,12 +263,25 @@ def make_embedder(config: Any) -> Embedder:
         return NoEmbedder()
     if provider == "local":
         return shared_local_embedder()
+    # The provider settings are read and checked as the chat providers do (a key read from a
+    # file loses its newline, a key no header can carry or a broken URL is one clear line,
+    # OLLAMA_HOST counts), so embeddings and chat never disagree about the same server.
     if provider == "openai":
-        p = config.providers.openai
-        return OpenAIEmbedder(p.base_url, mem.embedding_model or "text-embedding-3-small",
-                              p.api_key or os.environ.get("OPENAI_API_KEY"))
+        from localgpt_ls.llm.models import checked_key
+        from localgpt_ls.llm.openai import OpenAIProvider
+        from localgpt_ls.llm.transport import endpoint_url
+
+        base = endpoint_url("openai", config.providers.openai.base_url,
+                            OpenAIProvider.URL_SETTING, "https://api.openai.com/v1")
+        return OpenAIEmbedder(base, mem.embedding_model or "text-embedding-3-small",
+                              checked_key(config, "openai"))
     if provider == "ollama":
-        return OllamaEmbedder(config.providers.ollama.endpoint,
+        from localgpt_ls.llm.models import ollama_setting
+        from localgpt_ls.llm.ollama import OllamaProvider
+        from localgpt_ls.llm.transport import endpoint_url
+
+        url, where = ollama_setting(config)
+        return OllamaEmbedder(endpoint_url("ollama", url, where, OllamaProvider.URL_EXAMPLE),
                               mem.embedding_model or "nomic-embed-text")
     raise EmbeddingError(f"unknown embedding_provider {provider!r}; "
                          "use local, openai, ollama or none")

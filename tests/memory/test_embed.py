@@ -127,6 +127,34 @@ def test_ollama_embeddings_wire_format(server: _Server) -> None:
     assert _Handler.seen[0]["path"] == "/api/embed"
 
 
+def test_embedder_settings_are_read_as_the_chat_providers_read_them(
+        server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key read from a file ends with a newline, and OLLAMA_HOST is how many people point at
+    their Ollama: embeddings follow the chat providers' rules, and a broken value is one
+    clear error that never shows the key."""
+    from localgpt_ls.errors import LocalGPTError
+    from localgpt_ls.memory.embed import make_embedder
+
+    config = Config()
+    config.memory.embedding_provider = "openai"
+    config.providers.openai.base_url = server.url + "/v1"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-a-file\n")
+    make_embedder(config).embed(["a"])
+    assert _Handler.seen[-1]["auth"] == "Bearer sk-from-a-file"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-broken\nsecret-part")
+    with pytest.raises(LocalGPTError, match="OPENAI_API_KEY") as refused:
+        make_embedder(config)
+    assert "secret-part" not in str(refused.value)
+    config.providers.openai.base_url = "http://[bad/v1"
+    with pytest.raises(LocalGPTError, match=r"\[providers.openai\] base_url"):
+        make_embedder(config)
+
+    config.memory.embedding_provider = "ollama"
+    monkeypatch.setenv("OLLAMA_HOST", server.url.removeprefix("http://"))
+    make_embedder(config).embed(["hello"])
+    assert _Handler.seen[-1]["path"] == "/api/embed"
+
+
 def test_server_errors_are_clear(server: _Server) -> None:
     with pytest.raises(EmbeddingError, match=r"openai embeddings .* answered 500: model exploded"):
         OpenAIEmbedder(server.url + "/v1", "broken", None).embed(["x"])
