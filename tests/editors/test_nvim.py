@@ -251,6 +251,16 @@ def test_search_from_an_empty_editor_starts_the_server(tmp_path: Path) -> None:
     assert hit["lnum"] <= SUCKERS_LINE <= hit["end_lnum"], hit
 
 
+def test_markdown_outside_a_workspace_gets_no_client(tmp_path: Path) -> None:
+    """Also where workspace_required does not exist (Neovim 0.11.0, emulated by turning it
+    off): a README outside the workspace must not start the assistant on it."""
+    session = run_session(tmp_path, "outside.lua", None)
+    outside = session.step("outside")
+    assert outside == {"filetype": "markdown", "clients": 0, "any": 0}
+    inside = session.step("inside")
+    assert Path(inside["root_dir"]).resolve() == session.workspace.resolve()
+
+
 FIRST_REPLY = "Pinch the suckers on Sunday and water deeply."
 SECOND_REPLY = "Harvest basil from the top."
 THIRD_REPLY = "Sunday: pinch the suckers, then harvest the basil."

@@ -21,8 +21,16 @@ return {
   cmd = cmd,
   cmd_env = opts.cmd_env,
   filetypes = { 'markdown' },
-  root_markers = config.root_markers,
-  -- Never attach to markdown outside a LocalGPT workspace (a README elsewhere is not memory).
+  -- Never attach to markdown outside a LocalGPT workspace (a README elsewhere is not memory):
+  -- the root is the folder holding SOUL.md, MEMORY.md, ... and without one on_dir is never
+  -- called, so no client starts. root_markers alone would not do: Neovim 0.11.0 then starts the
+  -- server in single-file mode, and workspace_required only exists from 0.11.1 on.
+  root_dir = function(bufnr, on_dir)
+    local root = vim.fs.root(bufnr, config.root_markers)
+    if root then
+      on_dir(root)
+    end
+  end,
   workspace_required = true,
   -- The server reports unknown keys to the user, so only keys that were set are sent.
   init_options = init_options,
