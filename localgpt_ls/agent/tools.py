@@ -24,8 +24,7 @@ from filelock import FileLock
 from localgpt_ls import paths
 from localgpt_ls.agent.events import Approver
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.llm.transport import INVALID_ARGUMENTS
-from localgpt_ls.llm.types import ToolCall, ToolSpec
+from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
 from localgpt_ls.workspace import atomic_write, relative_to_workspace, safe_path
 
 log = logging.getLogger("localgpt_ls.agent")

@@ -16,7 +16,6 @@ from localgpt_ls.llm.transport import (
     header_key,
     iter_sse,
     open_stream,
-    parse_arguments,
     parse_json,
 )
 from localgpt_ls.llm.types import (
@@ -28,6 +27,7 @@ from localgpt_ls.llm.types import (
     ToolCall,
     ToolCallReady,
     Usage,
+    parse_arguments,
 )
 
 API_VERSION = "2023-06-01"

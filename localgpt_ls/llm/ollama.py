@@ -16,7 +16,6 @@ from localgpt_ls.llm.transport import (
     endpoint_url,
     iter_lines,
     open_stream,
-    parse_arguments,
     parse_json,
 )
 from localgpt_ls.llm.types import (
@@ -28,6 +27,7 @@ from localgpt_ls.llm.types import (
     ToolCall,
     ToolCallReady,
     Usage,
+    parse_arguments,
 )
 
 _ids = itertools.count(1)

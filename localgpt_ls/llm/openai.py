@@ -19,7 +19,6 @@ from localgpt_ls.llm.transport import (
     header_key,
     iter_sse,
     open_stream,
-    parse_arguments,
     parse_json,
 )
 from localgpt_ls.llm.types import (
@@ -31,6 +30,7 @@ from localgpt_ls.llm.types import (
     ToolCall,
     ToolCallReady,
     Usage,
+    parse_arguments,
 )
 
 FINISH_REASONS = {"stop": "end", "tool_calls": "tool_use", "function_call": "tool_use",

@@ -349,20 +349,3 @@ def parse_json(ep: Endpoint, text: str) -> Any:
         raise ProtocolError(ep.provider, f"the server sent malformed JSON in the stream "
                             f"({snippet!r}); is {ep.url} an endpoint of {ep.provider}?"
                             ) from None
-
-
-INVALID_ARGUMENTS = "__invalid_json__"
-
-
-def parse_arguments(text: str) -> dict[str, Any]:
-    """Tool-call arguments as a dict. Malformed JSON is not fatal: it comes back under
-    INVALID_ARGUMENTS so the tool runner can tell the model and it can try again."""
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {INVALID_ARGUMENTS: text[:500]}
-    if not isinstance(value, dict):
-        return {INVALID_ARGUMENTS: text[:500]}
-    return value

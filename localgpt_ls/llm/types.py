@@ -6,6 +6,7 @@ mapping to its wire format, so adding a dialect never touches the turn loop.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,25 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text
+
+
+# Kept here, beside ToolCall and free of httpx, so the tool runner can read it without
+# loading the network stack (the language server starts faster).
+INVALID_ARGUMENTS = "__invalid_json__"
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict. Malformed JSON is not fatal: it comes back under
+    INVALID_ARGUMENTS so the tool runner can tell the model and it can try again."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {INVALID_ARGUMENTS: text[:500]}
+    if not isinstance(value, dict):
+        return {INVALID_ARGUMENTS: text[:500]}
+    return value
 
 
 @dataclass
