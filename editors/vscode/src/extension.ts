@@ -117,7 +117,8 @@ async function startClient(): Promise<void> {
     status?.set({ state: "error", message: `could not start \`${cmdline}\`` });
     const choice = await vscode.window.showErrorMessage(
       `LocalGPT: could not start the language server with \`${cmdline}\` (${errorText(err)}). ` +
-        "Install it with `pip install localgpt-ls`, or set localgpt.server.command / localgpt.server.pythonPath.",
+        "Install it from your LocalGPT-LS folder (`pip install /path/to/localgpt-ls`; it is not on PyPI), " +
+        "then set localgpt.server.pythonPath to that Python, or localgpt.server.command.",
       "Open Settings",
       "Show Log",
     );
