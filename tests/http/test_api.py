@@ -176,6 +176,27 @@ def test_live_daemon_answers_invalid_utf8_with_400(live: LiveDaemon) -> None:
     assert ok.status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/api/chat", "/api/chat/stream"])
+async def test_a_lone_surrogate_in_a_message_is_answered_and_kept(
+        client: httpx.AsyncClient, indexed: Engine, path: str) -> None:
+    """Valid JSON (a lone \\ud800 escape, as a JavaScript string can hold) but not valid text:
+    the turn is answered, and the message is in the session with U+FFFD in its place."""
+    body = b'{"message": "espresso grinder \\ud800 setting?"}'
+    response = await client.post(path, headers={**AUTH, "Content-Type": "application/json"},
+                                 content=body)
+    assert response.status_code == 200
+    if path == "/api/chat":
+        session_id = validate(response, path, "post")["session_id"]
+    else:
+        events = parse_sse(response.text)
+        validate_sse(events)
+        assert events[-1][0] == "done"
+        session_id = events[0][1]["session_id"]
+    session = await client.get(f"/api/sessions/{session_id}", headers=AUTH)
+    kept = json.dumps(session.json()["messages"][0], ensure_ascii=False)
+    assert "espresso grinder \ufffd setting?" in kept
+
+
 async def test_a_bug_is_a_500_without_python_internals(engine: Engine,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> None:
