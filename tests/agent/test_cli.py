@@ -107,11 +107,9 @@ def test_chat_resume_continues_the_last_session(fake: FakeServer, workspace: Pat
     assert sent == ["I am Ada.", "Hello Ada.", "Who am I?"]
 
 
-def test_ctrl_c_cancels_the_reply_not_the_chat(fake: FakeServer, workspace: Path,
-                                               lg_env: Any) -> None:
-    import signal
-    import time
-
+def _chat_streaming_a_long_reply(fake: FakeServer, lg_env: Any) -> subprocess.Popen[str]:
+    """`localgpt chat` in the middle of a long reply to "Talk a lot" (a short one queued
+    next), for the Ctrl-C tests."""
     (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
     fake.queue(reply("openai", "blah " * 400, delay=0.02), reply("openai", "Short answer."))
     env = {**os.environ, "LOCALGPT_RETRY_BASE": "0.01"}
@@ -122,6 +120,15 @@ def test_ctrl_c_cancels_the_reply_not_the_chat(fake: FakeServer, workspace: Path
     proc.stdin.write("Talk a lot\n")
     proc.stdin.flush()
     assert proc.stdout.read(4) == "blah"  # the reply is streaming
+    return proc
+
+
+def test_ctrl_c_cancels_the_reply_not_the_chat(fake: FakeServer, workspace: Path,
+                                               lg_env: Any) -> None:
+    import signal
+    import time
+
+    proc = _chat_streaming_a_long_reply(fake, lg_env)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)
     out, err = proc.communicate("Second question\n/quit\n", timeout=30)
@@ -247,16 +254,7 @@ def test_ctrl_c_on_a_new_session_continues_its_own_session(fake: FakeServer, wor
     from localgpt_ls.agent.sessions import SessionStore
     from localgpt_ls.llm.types import Message
 
-    (lg_env.home / "config.toml").write_text(config_text(fake.url, MODELS["openai"]))
-    fake.queue(reply("openai", "blah " * 400, delay=0.02), reply("openai", "Short answer."))
-    env = {**os.environ, "LOCALGPT_RETRY_BASE": "0.01"}
-    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"], env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("Talk a lot\n")
-    proc.stdin.flush()
-    assert proc.stdout.read(4) == "blah"
+    proc = _chat_streaming_a_long_reply(fake, lg_env)
     other = SessionStore(lg_env.home / "sessions").create("openai/gpt-test", workspace, "other")
     other.append(Message("user", "Someone else's question"))
     future = time.time() + 3600  # the newest session, whatever this one writes meanwhile
