@@ -7,7 +7,10 @@ generated text (Zipf-distributed words) and random unit vectors (384 dims), then
   ~5-10 ms per query and measured by memory_index.py);
 - reference: one numpy matrix-vector product + argpartition over the same float32 matrix;
 - vec0: sqlite-vec's own brute-force KNN on the same table (what the first search of a fresh
-  process uses while the in-memory copy loads behind it).
+  process uses while the in-memory copy loads behind it);
+- fts alone: the keyword half of hybrid (the FTS5 bm25 query search() runs), to show what hybrid
+  adds to the vector product; halves in sequence: that query, then the vector top-k, in one
+  thread (search() runs them side by side).
 Each size runs in its own process so peak RSS is per size.
 
     python benchmarks/memory_search.py [--sizes 10000,50000,100000] [--queries 60]
@@ -102,13 +105,28 @@ def run_size(n_chunks: int, n_queries: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         idx.warm()  # what the language server and daemon do at start
         warm_s = time.perf_counter() - t0
-        hybrid, ref, vec0 = [], [], []
+        from localgpt_ls.memory.search import fts_query
+
+        hybrid, ref, vec0, fts, halves = [], [], [], [], []
         conn = idx.store.conn()
         for q, v in zip(queries, qvecs, strict=True):
             t0 = time.perf_counter()
             res = idx.search(q)
             hybrid.append(time.perf_counter() - t0)
             assert res.mode == "hybrid" and res.results
+            # the keyword half alone, as search() runs it: what hybrid adds to the product
+            t0 = time.perf_counter()
+            conn.execute("SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS r FROM chunks_fts "
+                         "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (fts_query(q), K)
+                         ).fetchall()
+            fts.append(time.perf_counter() - t0)
+            # both halves one after the other in this thread (search() runs them side by side)
+            t0 = time.perf_counter()
+            conn.execute("SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS r FROM chunks_fts "
+                         "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (fts_query(q), K)
+                         ).fetchall()
+            idx._vectors.top_k(v, K)
+            halves.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             sims = matrix @ v
             part = np.argpartition(-sims, K - 1)[:K]
@@ -132,6 +150,9 @@ def run_size(n_chunks: int, n_queries: int) -> dict[str, Any]:
         "hybrid_p50_ms": pct(hybrid, 50), "hybrid_p95_ms": pct(hybrid, 95),
         "numpy_p50_ms": pct(ref, 50), "numpy_p95_ms": pct(ref, 95),
         "vec0_p50_ms": pct(vec0, 50), "vec0_p95_ms": pct(vec0, 95),
+        "fts_p50_ms": pct(fts, 50), "fts_p95_ms": pct(fts, 95),
+        "halves_in_sequence_p50_ms": pct(halves, 50),
+        "halves_in_sequence_p95_ms": pct(halves, 95),
         "ratio_p95": round(pct(hybrid, 95) / max(pct(ref, 95), 1e-6), 2),
         "vector_topk_exact": mine == exact,
         "index_mb": round(size_mb, 1),
@@ -158,6 +179,8 @@ def main() -> int:
         print(f"{row['chunks']:>7} chunks  hybrid p50 {row['hybrid_p50_ms']:6.1f} ms "
               f"p95 {row['hybrid_p95_ms']:6.1f} ms | numpy p50 {row['numpy_p50_ms']:5.1f} "
               f"p95 {row['numpy_p95_ms']:5.1f} ms | ratio p95 {row['ratio_p95']:.2f} | "
+              f"fts alone p50 {row['fts_p50_ms']:5.1f} ms | halves in sequence p50 "
+              f"{row['halves_in_sequence_p50_ms']:5.1f} ms | "
               f"vec0 p50 {row['vec0_p50_ms']:6.1f} ms | first search "
               f"{row['first_search_ms']:.0f} ms, copy load {row['load_copy_ms']:.0f} ms | "
               f"exact {row['vector_topk_exact']} | "
