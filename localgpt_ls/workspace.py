@@ -51,6 +51,26 @@ def ensure_workspace(workspace: Path) -> Path:
     return workspace
 
 
+def resolve_link(path: Path) -> Path | None:
+    """Where `path` finally leads, symlinks followed, or None for a symlink loop
+    (`a.md -> b.md -> a.md`) or a path that cannot be resolved.
+
+    Python 3.11 raises RuntimeError for a loop (not OSError), later versions raise OSError or
+    stop at the looping link; all three mean "leads nowhere". Every scan and path check uses
+    this, so they agree on what a loop is.
+    """
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return None
+    return None if resolved.is_symlink() else resolved
+
+
+def is_within(root: Path, resolved: Path) -> bool:
+    """True when the resolved path is `root` (resolved too) or lies under it."""
+    return resolved == root or root in resolved.parents
+
+
 def safe_path(workspace: Path, given: str | os.PathLike[str], *, must_exist: bool = False) -> Path:
     """Resolve a user- or model-given path inside the workspace, or raise PathSafetyError.
 
@@ -66,14 +86,11 @@ def safe_path(workspace: Path, given: str | os.PathLike[str], *, must_exist: boo
         raise PathSafetyError(f"'{text}' is absolute; give a path relative to the workspace "
                               f"({workspace})")
     root = workspace.resolve()
-    try:
-        resolved = (root / candidate).resolve()
-    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a symlink loop
-        resolved = None
-    if resolved is None or resolved.is_symlink():  # later Pythons stop at the looping link
+    resolved = resolve_link(root / candidate)
+    if resolved is None:
         raise PathSafetyError(f"'{text}' is a symlink loop (it leads back to itself); point "
                               "the link at a real file or remove it")
-    if resolved != root and root not in resolved.parents:
+    if not is_within(root, resolved):
         raise PathSafetyError(f"'{text}' leads outside the workspace ({root}); "
                               "only files inside it can be used")
     if must_exist and not resolved.exists():

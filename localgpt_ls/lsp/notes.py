@@ -22,6 +22,7 @@ from pygls.uris import from_fs_path
 
 from localgpt_ls import markdown
 from localgpt_ls.markdown import Heading, Link, Tag, Task
+from localgpt_ls.workspace import is_within, resolve_link
 
 CACHE_FORMAT = 2
 # Files larger than this are listed (links to them resolve) but not parsed: a 50 MB log
@@ -144,24 +145,19 @@ def iter_markdown_files(root: Path) -> Iterator[Path]:
 
 def inside(root: Path, path: Path) -> bool:
     """True when `path`, symlinks followed, lies in the (resolved) `root`; a broken link or a
-    symlink loop is not inside anything (3.11's resolve raises RuntimeError on a loop)."""
-    try:
-        target = path.resolve()
-    except (OSError, RuntimeError):
-        return False
-    return target == root or root in target.parents
+    symlink loop is not inside anything."""
+    target = resolve_link(path)
+    return target is not None and is_within(root, target)
 
 
 def is_note_path(root: Path, path: Path) -> bool:
     """Would the workspace scan pick this file up? A `*.md` inside the workspace, not in a
     hidden folder or node_modules. Watcher events for anything else leave the notes alone."""
     root = root.resolve()
-    if not path.name.lower().endswith(".md") or not inside(root, path.parent):
+    folder = resolve_link(path.parent)
+    if not path.name.lower().endswith(".md") or folder is None or not is_within(root, folder):
         return False
-    try:
-        parts = path.parent.resolve().relative_to(root).parts
-    except (OSError, RuntimeError, ValueError):
-        return False
+    parts = folder.relative_to(root).parts
     return not any(p.startswith(".") or p == "node_modules" for p in (*parts, path.name))
 
 

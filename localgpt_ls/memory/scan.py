@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from localgpt_ls.workspace import is_within, resolve_link
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 SKIP_DIRS = {"node_modules", "__pycache__"}
 
@@ -45,23 +47,6 @@ def file_key(workspace: Path, path: Path) -> str:
     if absolute.startswith(root + os.sep):
         return absolute[len(root) + 1:].replace(os.sep, "/")
     return Path(absolute).as_posix()
-
-
-def resolve_link(path: Path) -> Path | None:
-    """Where a symlink finally leads, or None for a loop (`a.md -> b.md -> a.md`).
-
-    Python 3.11 raises RuntimeError for a loop (not OSError), later versions raise OSError or
-    stop at the looping link; all three mean "leads nowhere".
-    """
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):
-        return None
-    return None if resolved.is_symlink() else resolved
-
-
-def _inside(root: Path, resolved: Path) -> bool:
-    return resolved == root or root in resolved.parents
 
 
 def loop_warning(key: str) -> str:
@@ -102,7 +87,7 @@ def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
                         found.append(ScannedFile(key, path, st.st_mtime, st.st_size,
                                                  skip=loop_warning(key)))
                         continue
-                    if not _inside(real_root, resolved) or not resolved.is_file():
+                    if not is_within(real_root, resolved) or not resolved.is_file():
                         continue
                     st = path.stat()
                 elif entry.is_file(follow_symlinks=False):
