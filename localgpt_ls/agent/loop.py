@@ -163,9 +163,9 @@ class Agent:
         is closed and what had streamed is kept, marked [interrupted].
         """
         emit = on_event or _noop
-        # A door may pass what a JSON client sent verbatim; lone surrogates would break the
-        # session write and the memory search (see clean_text).
-        message, context = clean_text(message), clean_text(context) if context else context
+        # A door may pass what a JSON client sent verbatim: memory-only mode searches the bare
+        # message, so it is cleaned here; Message cleans what is stored and sent (context too).
+        message = clean_text(message)
         user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
@@ -221,9 +221,9 @@ class Agent:
         session_id "" and model "memory-only" when no model is configured (the response is
         then the memory-only text)."""
         emit = on_event or _noop
-        # A door may pass what a JSON client sent verbatim; lone surrogates would break the
-        # session write and the memory search (see clean_text).
-        message, context = clean_text(message), clean_text(context) if context else context
+        # A door may pass what a JSON client sent verbatim: memory-only mode searches the bare
+        # message, so it is cleaned here; Message cleans what is stored and sent (context too).
+        message = clean_text(message)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
                                   line_editor=self.line_editor)
         user = Message("user", _with_context(message, context))

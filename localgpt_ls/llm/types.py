@@ -80,7 +80,8 @@ class Message:
     is_error: bool = False
 
     def __post_init__(self) -> None:
-        # Every message is stored and sent, so this is the one place text must be encodable.
+        # Every message is stored and sent; a lone surrogate would make either fail. (Session
+        # records and request bodies are cleaned once more as a whole, for tool arguments.)
         self.content = clean_text(self.content)
 
     def to_dict(self) -> dict[str, Any]:
