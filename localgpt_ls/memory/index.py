@@ -10,11 +10,12 @@ cache hit costs a lookup). `reindex` runs both, so after it every chunk is embed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,17 +28,27 @@ from localgpt_ls.markdown import Chunk, chunk, parse
 from localgpt_ls.memory.embed import Embedder, EmbeddingError, make_embedder
 from localgpt_ls.memory.scan import ScannedFile, file_key, read_note, scan
 from localgpt_ls.memory.search import (
-    DEFAULT_MIN_SCORE_FTS,
-    DEFAULT_MIN_SCORE_HYBRID,
+    COLUMN_WEIGHTS,
+    TEMPLATE_FACTOR,
     SearchHit,
     SearchResponse,
+    apply_factor,
     apply_recency,
+    diversify,
     fts_query,
     fts_text,
     fuse,
-    normalise_bm25,
+    idf,
+    keyword_coverage,
+    shown,
 )
-from localgpt_ls.memory.store import DatabaseErrors, Store, is_corruption, sha256_text
+from localgpt_ls.memory.store import (
+    TOKENIZER,
+    DatabaseErrors,
+    Store,
+    is_corruption,
+    sha256_text,
+)
 from localgpt_ls.memory.vectors import VectorCache
 
 log = logging.getLogger("localgpt.memory")
@@ -128,6 +139,7 @@ class MemoryIndex:
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._templates: set[tuple[str, str]] | None = None
 
     def stop(self) -> None:
         """Ask running work in other threads (reindex, embedding, the vector copy load) to
@@ -556,32 +568,75 @@ class MemoryIndex:
             log.debug("vector copy not loaded: %s", exc)
 
     def search(self, query: str, limit: int = 6, min_score: float | None = None,
-               recency_half_life_days: float | None = None) -> SearchResponse:
+               recency_half_life_days: float | None = None,
+               exclude: Collection[str] = ()) -> SearchResponse:
         """Hybrid search (see memory/search.py for the scoring).
 
         `recency_half_life_days` None takes `[memory] recency_half_life_days` from the config,
         so every door's search follows the user's setting without passing it; 0 turns decay
-        off for this call.
+        off for this call. `exclude` names files (workspace-relative keys) never to return,
+        e.g. the chat document the question is typed in.
         A damaged index file is moved aside and answered with no results (plus a warning from
         `pop_warnings`); the next `reindex` fills the new one.
         """
         if recency_half_life_days is None:
             recency_half_life_days = self.recency_half_life_days
         try:
-            return self._search(query, limit, min_score, recency_half_life_days)
+            return self._search(query, limit, min_score, recency_half_life_days, set(exclude))
         except DatabaseErrors as exc:
             if not is_corruption(exc):
                 raise
             self._recover(exc)
             return SearchResponse(query=query)
 
+    def _query_idfs(self, c: Any, query: str) -> dict[str, float]:
+        """The query's terms as the index tokenizes them (stemmed, folded), with their IDFs.
+        A temporary FTS5 table on this connection does the tokenizing, so query and index
+        can never disagree about what a term is."""
+        c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5(q, "
+                  f"tokenize='{TOKENIZER}')")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING "
+                  "fts5vocab(temp, query_terms, row)")
+        c.execute("DELETE FROM temp.query_terms")
+        c.execute("INSERT INTO temp.query_terms(q) VALUES (?)", (fts_text(query),))
+        terms = [t for (t,) in c.execute("SELECT term FROM temp.query_vocab")]
+        if not terms:
+            return {}
+        df = dict(c.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN "
+                            f"({','.join('?' * len(terms))})", terms).fetchall())
+        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return {t: idf(total, df.get(t, 0)) for t in terms} if total else {}
+
+    def _bm25(self, c: Any, match: str, limit: int | None = None,
+              among: list[int] | None = None) -> dict[int, float]:
+        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        sql = f"SELECT rowid, bm25(chunks_fts, {weights}) AS r FROM chunks_fts " \
+              "WHERE chunks_fts MATCH ?"
+        params: list[Any] = [match]
+        if among is not None:
+            sql += f" AND rowid IN ({','.join('?' * len(among))})"
+            params += among
+        if limit is not None:
+            sql += " ORDER BY r LIMIT ?"
+            params.append(limit)
+        return dict(c.execute(sql, params).fetchall())
+
+    def _template_hashes(self) -> set[str]:
+        """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""
+        if self._templates is None:
+            from localgpt_ls.workspace import TEMPLATE_FILES, template_text
+
+            self._templates = {(name, hashlib.sha256(template_text(name).encode()).hexdigest())
+                               for name in TEMPLATE_FILES}
+        return {h for _name, h in self._templates}
+
     def _search(self, query: str, limit: int, min_score: float | None,
-                recency_half_life_days: float | None) -> SearchResponse:
+                recency_half_life_days: float | None, exclude: set[str]) -> SearchResponse:
         response = SearchResponse(query=query)
         if not query.strip() or limit <= 0:
             return response
         c = self.store.conn()
-        n_cand = max(limit * 4, 24)
+        n_cand = max(limit * 4, 40)
         hybrid = self.embedder.enabled and self.store.has_vectors()
         pending: Future[tuple[np.ndarray, dict[int, float]]] | None = None
         if hybrid:
@@ -590,49 +645,49 @@ class MemoryIndex:
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
-        ranks: dict[int, float] = {}
-        q = fts_query(query)
-        if q:
-            ranks = dict(c.execute(
-                "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS r FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (q, n_cand)).fetchall())
-        text_scores = normalise_bm25(ranks)
-        vector_scores: dict[int, float] = {}
+        idfs = self._query_idfs(c, query)
+        match = fts_query(query)
+        ranks = self._bm25(c, match, n_cand) if match and idfs else {}
+        cosine: dict[int, float] = {}
         if pending is not None:
             try:
-                qv, vector_scores = pending.result()
+                qv, cosine = pending.result()
             except EmbeddingError as exc:
                 log.warning("searching by keywords only: %s", exc)
                 hybrid = False
             else:
-                missing = [cid for cid in text_scores if cid not in vector_scores]
-                # keyword hits outside the nearest list still get their true similarity
-                vector_scores.update(self._similarity(qv, missing))
-        candidates = set(text_scores) | set(vector_scores)
+                missing = [cid for cid in ranks if cid not in cosine]
+                # keyword hits outside the nearest list still get their true similarity,
+                # and nearest chunks outside the keyword list their true bm25
+                cosine.update(self._similarity(qv, missing))
+                others = [cid for cid in cosine if cid not in ranks]
+                if match and idfs and others:
+                    ranks.update(self._bm25(c, match, among=others))
+        coverage = keyword_coverage(ranks, idfs.values())
+        candidates = set(coverage) | set(cosine)
+        response.mode = "hybrid" if hybrid else "fts"
         if not candidates:
-            response.mode = "hybrid" if hybrid else "fts"
             return response
         ids = sorted(candidates)
         rows = {r[0]: r for r in c.execute(
-            f"SELECT id, path, line_start, line_end, text, embedded FROM chunks WHERE id IN "
+            f"SELECT c.id, c.path, c.line_start, c.line_end, c.text, c.embedded, f.hash "
+            f"FROM chunks c LEFT JOIN files f ON f.path = c.path WHERE c.id IN "
             f"({','.join('?' * len(ids))})", ids)}
         embedded = {cid for cid, r in rows.items() if r[5]}
-        scores = fuse([cid for cid in ids if cid in rows], text_scores, vector_scores, embedded,
-                      hybrid)
+        scores = fuse([cid for cid in ids if cid in rows and rows[cid][1] not in exclude],
+                      coverage, cosine, embedded, hybrid)
+        templates = self._template_hashes()
+        scores = apply_factor(scores, {cid for cid in scores if rows[cid][6] in templates},
+                              TEMPLATE_FACTOR)
         if recency_half_life_days:
             scores = apply_recency(scores, {cid: rows[cid][1] for cid in scores},
                                    recency_half_life_days)
-        floor = min_score if min_score is not None else (
-            DEFAULT_MIN_SCORE_HYBRID if hybrid else DEFAULT_MIN_SCORE_FTS)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        for cid, score in ranked:
-            if score < floor or score <= 0:
-                continue
+        words_seen = bool(ranks)
+        scores = {cid: sc for cid, sc in scores.items()
+                  if shown(sc, coverage.get(cid, 0.0), hybrid, words_seen, min_score)}
+        for cid, score in diversify(scores, {cid: rows[cid][1] for cid in scores}, limit):
             r = rows[cid]
             response.results.append(SearchHit(r[1], r[2], r[3], r[4], round(score, 4)))
-            if len(response.results) >= limit:
-                break
-        response.mode = "hybrid" if hybrid else "fts"
         return response
 
     def similar_files(self, text: str, limit: int = 10,

@@ -250,8 +250,11 @@ def test_min_score_and_limit(notes_ws: Path, make_index) -> None:
 def test_recency_decays_daily_logs_only(notes_ws: Path, make_index) -> None:
     idx = make_index(notes_ws)
     idx.reindex()
-    plain = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10).results}
+    # min_score 0: MEMORY.md only names Kestrel, below the floor; recency must not touch it
+    plain = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10,
+                                                  min_score=0).results}
     decayed = {h.file: h.score for h in idx.search("Kestrel refunds ledger", limit=10,
+                                                    min_score=0,
                                                     recency_half_life_days=1).results}
     assert decayed.get("memory/2025-03-10.md", 0) < plain["memory/2025-03-10.md"]
     assert decayed["knowledge/kestrel.md"] == plain["knowledge/kestrel.md"]
@@ -263,14 +266,14 @@ def test_recency_setting_applies_to_searches_that_do_not_ask(notes_ws: Path, mak
     query = "Kestrel refunds ledger"
     plain = make_index(notes_ws)
     plain.reindex()
-    before = {h.file: h.score for h in plain.search(query, limit=10).results}
+    before = {h.file: h.score for h in plain.search(query, limit=10, min_score=0).results}
     plain.close()
     fading = make_index(notes_ws, recency_half_life_days=1.0)
     # Doors (assistant tools, HTTP, LSP) call search(query, limit) and get the user's setting.
-    after = {h.file: h.score for h in fading.search(query, limit=10).results}
+    after = {h.file: h.score for h in fading.search(query, limit=10, min_score=0).results}
     assert after.get("memory/2025-03-10.md", 0) < before["memory/2025-03-10.md"]
     assert after["MEMORY.md"] == before["MEMORY.md"]
-    off = {h.file: h.score for h in fading.search(query, limit=10,
+    off = {h.file: h.score for h in fading.search(query, limit=10, min_score=0,
                                                   recency_half_life_days=0).results}
     assert off == before
 
