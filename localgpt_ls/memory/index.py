@@ -35,12 +35,12 @@ from localgpt_ls.memory.search import (
     apply_factor,
     apply_recency,
     diversify,
+    floor,
     fts_query,
     fts_text,
     fuse,
     idf,
     keyword_coverage,
-    shown,
 )
 from localgpt_ls.memory.store import (
     TOKENIZER,
@@ -682,10 +682,10 @@ class MemoryIndex:
         if recency_half_life_days:
             scores = apply_recency(scores, {cid: rows[cid][1] for cid in scores},
                                    recency_half_life_days)
-        words_seen = bool(ranks)
-        scores = {cid: sc for cid, sc in scores.items()
-                  if shown(sc, coverage.get(cid, 0.0), hybrid, words_seen, min_score)}
-        for cid, score in diversify(scores, {cid: rows[cid][1] for cid in scores}, limit):
+        lowest = min_score if min_score is not None else floor(hybrid, bool(ranks))
+        scores = {cid: sc for cid, sc in scores.items() if sc >= lowest and sc > 0}
+        for cid, score in diversify(scores, {cid: rows[cid][1] for cid in scores}, limit,
+                                    coverage):
             r = rows[cid]
             response.results.append(SearchHit(r[1], r[2], r[3], r[4], round(score, 4)))
         return response

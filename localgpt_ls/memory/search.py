@@ -14,27 +14,28 @@ nothing on either side of the fraction. It measures matched-term rarity and cove
 query at once, on a scale that means the same in every workspace.
 
 Fusion (`fuse`): score = cosine + KEYWORD_WEIGHT * best * coverage, where `best` is the highest
-coverage any candidate reached for this query. That makes the keyword side query-aware: when
-the best keyword match covers most of the query (a name, an error message, the note's own
-question) keywords decide between chunks of similar meaning; when it covers little (a
-paraphrase that shares only common words) the keyword side fades and meaning decides. Measured
+coverage any candidate reached for this query, and never less than KEYWORD_ALONE times the
+chunk's `text_share` (its coverage on the scale of one column): a name typed alone ("Rousseau")
+has a low cosine to the note that names it, yet that note is the answer. `best` makes the
+keyword side query-aware: when the best keyword match covers most of the query (a name, an
+error message, the note's own question) keywords decide between chunks of similar meaning;
+when it covers little (a paraphrase that shares only common words) the keyword side fades and
+meaning decides. Measured
 against it on the dev split: the old 0.7/0.3 fusion, reciprocal rank fusion (k=60; fails when
 one list is noise, since documents in both lists win), per-query min-max of both lists, and
 the same fusion with a fixed keyword weight. Only this one kept recall@10 and MRR@10 at or above
 the better half on all three query kinds at every candidate depth tried (24-100).
 A chunk not embedded yet uses its coverage in place of its cosine, so a fresh note is found by
 keywords while embeddings catch up. Mode "fts" (no embedder, nothing embedded, or the query
-could not be embedded): score = coverage.
+could not be embedded): score = text_share, the share of the query's rare words the chunk holds.
 
-Floor (`shown`): all-MiniLM-L6-v2 gives unrelated text cosines up to ~0.29 (dev: questions about
+Floor (`floor`): all-MiniLM-L6-v2 gives unrelated text cosines up to ~0.29 (dev: questions about
 cooking or sport against software notes, nonsense words); the answer to a real question scored
 >= 0.38 in 95% of dev queries. MIN_SCORE_HYBRID = 0.3 turns nearly all unrelated queries into
 "no results" while losing almost no true hit; when no word of the query occurs in any note
-(nonsense, a typo'd name) cosine alone is weak evidence and the floor is MIN_SCORE_UNSEEN. A
-chunk whose text (or title) holds KEYWORD_EVIDENCE of the query's rare-word mass is shown
-whatever its score: a name typed alone ("Rousseau") has a low cosine to the note that names it.
-On dev no unrelated query reached that much coverage. In mode "fts" a match on common words
-only (coverage < MIN_SCORE_FTS) is not shown.
+(nonsense, a typo'd name) cosine alone is weak evidence and the floor is MIN_SCORE_UNSEEN. On
+dev no unrelated query had a chunk holding 60% of its rare words (KEYWORD_ALONE * 0.6 = the
+floor). In mode "fts" a match on common words only (text share < MIN_SCORE_FTS) is not shown.
 
 After fusion: a file still identical to the template `init` wrote counts TEMPLATE_FACTOR of its
 score, so the user's own words rank first; recency (optional) multiplies a daily log
@@ -55,8 +56,9 @@ KEYWORD_WEIGHT = 0.5  # cosine units a full keyword match adds, when the query a
 COLUMN_WEIGHTS = (2.0, 1.0)  # bm25 weights of the FTS columns (title, text)
 MIN_SCORE_HYBRID = 0.3
 MIN_SCORE_UNSEEN = 0.45
-MIN_SCORE_FTS = 0.05
-KEYWORD_EVIDENCE = 0.7
+MIN_SCORE_FTS = 0.15
+KEYWORD_ALONE = 0.5  # the score of a chunk holding all the query's rare words, whatever it means
+MIN_QUERY_IDF = 0.1  # words in about half the notes or more: no keyword evidence
 TEMPLATE_FACTOR = 0.5
 SAME_FILE_FACTOR = 0.85  # a second chunk of one note must beat other notes by 15%
 
@@ -118,9 +120,10 @@ def idf(total_rows: int, doc_freq: int) -> float:
 def keyword_coverage(bm25: dict[int, float], idfs: Iterable[float]) -> dict[int, float]:
     """FTS5 bm25 (negative, lower is better) -> 0..1: the share of what a chunk matching every
     query term in every column would score (see the module doc)."""
-    full = sum(idfs) * sum(COLUMN_WEIGHTS)
-    if full <= 0:
+    mass = sum(idfs)
+    if mass < MIN_QUERY_IDF:  # words in most notes: any ratio of them would be noise
         return dict.fromkeys(bm25, 0.0)
+    full = mass * sum(COLUMN_WEIGHTS)
     return {cid: min(max(-rank, 0.0) / full, 1.0) for cid, rank in bm25.items()}
 
 
@@ -136,43 +139,44 @@ def daily_age_days(file: str, today: dt.date) -> float | None:
     return max((today - day).days, 0)
 
 
+def text_share(coverage: float) -> float:
+    """Coverage on the scale of one column: 1.0 when a chunk's text (or its title) holds every
+    rare word of the query."""
+    return min(coverage * sum(COLUMN_WEIGHTS), 1.0)
+
+
 def fuse(candidates: Iterable[int], coverage: dict[int, float], cosine: dict[int, float],
          embedded: set[int], hybrid: bool) -> dict[int, float]:
     """Fused score per chunk id (see the module doc)."""
     if not hybrid:
-        return {cid: coverage.get(cid, 0.0) for cid in candidates}
+        return {cid: text_share(coverage.get(cid, 0.0)) for cid in candidates}
     weight = KEYWORD_WEIGHT * max(coverage.values(), default=0.0)
     out: dict[int, float] = {}
     for cid in candidates:
         kw = coverage.get(cid, 0.0)
         meaning = cosine.get(cid, 0.0) if cid in embedded else kw
-        out[cid] = max(meaning, 0.0) + weight * kw
+        out[cid] = max(max(meaning, 0.0) + weight * kw, KEYWORD_ALONE * text_share(kw))
     return out
 
 
-def shown(score: float, coverage: float, hybrid: bool, words_seen: bool,
-          min_score: float | None = None) -> bool:
-    """Whether a result is worth showing (see the module doc): its score clears the floor,
-    or, searching by meaning too, its text holds most of the query's rare words (a name
-    typed alone scores a low cosine, yet the note that names it is the answer)."""
-    if min_score is not None:
-        return score >= min_score and score > 0
+def floor(hybrid: bool, words_seen: bool) -> float:
+    """The lowest score worth showing (see the module doc)."""
     if not hybrid:
-        return score >= MIN_SCORE_FTS
-    if coverage * sum(COLUMN_WEIGHTS) >= KEYWORD_EVIDENCE:
-        return True
-    return score >= (MIN_SCORE_HYBRID if words_seen else MIN_SCORE_UNSEEN)
+        return MIN_SCORE_FTS
+    return MIN_SCORE_HYBRID if words_seen else MIN_SCORE_UNSEEN
 
 
 def apply_factor(scores: dict[int, float], which: set[int], factor: float) -> dict[int, float]:
     return {cid: s * factor if cid in which else s for cid, s in scores.items()}
 
 
-def diversify(scores: dict[int, float], files: dict[int, str],
-              limit: int) -> list[tuple[int, float]]:
+def diversify(scores: dict[int, float], files: dict[int, str], limit: int,
+              tiebreak: dict[int, float] | None = None) -> list[tuple[int, float]]:
     """The `limit` best chunks, where each further chunk of a file already listed counts
     SAME_FILE_FACTOR less per chunk before it: the list shows more notes, and a second passage
-    of one note only where it clearly beats the next note. `files` maps chunk id -> file."""
+    of one note only where it clearly beats the next note. `files` maps chunk id -> file;
+    equal scores (capped text shares) go by `tiebreak`, then by chunk id."""
+    tiebreak = tiebreak or {}
     pool = dict(scores)
     per_file: dict[str, int] = {}
     out: list[tuple[int, float]] = []
@@ -181,7 +185,7 @@ def diversify(scores: dict[int, float], files: dict[int, str],
         return pool[cid] * SAME_FILE_FACTOR ** per_file.get(files[cid], 0)
 
     while pool and len(out) < limit:
-        cid = max(pool, key=lambda c: (effective(c), -c))
+        cid = max(pool, key=lambda c: (effective(c), tiebreak.get(c, 0.0), -c))
         out.append((cid, effective(cid)))
         per_file[files[cid]] = per_file.get(files[cid], 0) + 1
         del pool[cid]

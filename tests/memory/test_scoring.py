@@ -10,11 +10,11 @@ from localgpt_ls.memory.search import (
     apply_recency,
     daily_age_days,
     diversify,
+    floor,
     fts_query,
     fuse,
     idf,
     keyword_coverage,
-    shown,
 )
 
 
@@ -33,6 +33,7 @@ def test_keyword_coverage_is_the_share_of_a_full_match() -> None:
     assert cov[4] == pytest.approx(0.0, abs=1e-6)
     # Words in every note (IDF floored near 0) leave nothing to cover.
     assert keyword_coverage({1: -5.0}, []) == {1: 0.0}
+    assert keyword_coverage({1: -5.0}, [0.05]) == {1: 0.0}  # no rare word in the query
 
 
 def test_idf_is_fts5s() -> None:
@@ -57,28 +58,29 @@ def test_unembedded_chunk_uses_its_coverage_for_meaning() -> None:
     assert scores[7] == pytest.approx(0.6 + 0.5 * 0.6 * 0.6)
 
 
-def test_fts_mode_is_coverage_only() -> None:
-    assert fuse([1], {1: 0.4}, {1: 0.9}, embedded={1}, hybrid=False) == {1: 0.4}
+def test_a_chunk_holding_every_rare_word_scores_at_least_half() -> None:
+    # "Rousseau" alone: its cosine to the note naming it is low, its text holds the word.
+    scores = fuse([1, 2], {1: 1 / 3, 2: 0.05}, {1: 0.12, 2: 0.2}, embedded={1, 2}, hybrid=True)
+    assert scores[1] == pytest.approx(0.5) and scores[1] >= floor(True, True)
+    assert scores[2] < floor(True, True)
+
+
+def test_fts_mode_scores_the_share_of_rare_words_in_the_text() -> None:
+    assert fuse([1, 2], {1: 0.2, 2: 0.5}, {1: 0.9}, embedded={1}, hybrid=False) == {
+        1: pytest.approx(0.6), 2: 1.0}
+
+
+def test_a_query_of_common_words_has_no_keyword_evidence() -> None:
+    assert keyword_coverage({1: -2.0}, [1e-6, 1e-6]) == {1: 0.0}
 
 
 def test_negative_similarity_is_clamped() -> None:
     assert fuse([1], {}, {1: -0.3}, embedded={1}, hybrid=True) == {1: 0.0}
 
 
-def test_what_is_shown() -> None:
-    # Meaning alone must clear the floor; stricter when no query word is in any note.
-    assert shown(0.35, 0.0, hybrid=True, words_seen=True)
-    assert not shown(0.25, 0.0, hybrid=True, words_seen=True)
-    assert not shown(0.35, 0.0, hybrid=True, words_seen=False)
-    # A chunk holding most of the query's rare words is shown, low cosine or not (a name).
-    assert shown(0.12, 0.3, hybrid=True, words_seen=True)
-    assert not shown(0.12, 0.1, hybrid=True, words_seen=True)
-    # Keywords only: common words alone are not a match.
-    assert shown(0.1, 0.1, hybrid=False, words_seen=True)
-    assert not shown(0.01, 0.01, hybrid=False, words_seen=True)
-    # A floor the user asked for is the only rule.
-    assert shown(0.05, 0.0, hybrid=True, words_seen=False, min_score=0.0)
-    assert not shown(0.5, 1.0, hybrid=True, words_seen=True, min_score=0.6)
+def test_floor_is_stricter_when_no_query_word_is_in_any_note() -> None:
+    assert floor(hybrid=True, words_seen=False) > floor(hybrid=True, words_seen=True) > 0
+    assert floor(hybrid=False, words_seen=True) > 0
 
 
 def test_diversify_prefers_other_notes() -> None:
