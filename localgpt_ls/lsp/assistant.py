@@ -26,6 +26,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls import daily_log
 from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.agent.tools import ToolContext, append_plan, memory_append
@@ -204,12 +205,6 @@ async def _memory_synced(ls: LocalGPTServer, timeout: float = 60.0) -> None:
             await ls.memory_synced.wait()
 
 
-def _daily_log(ls: LocalGPTServer) -> Any:
-    engine = require_engine(ls)
-    today = datetime.now().astimezone().date().isoformat()
-    return engine.workspace / "memory" / f"{today}.md", today
-
-
 def register(server: LocalGPTServer) -> None:
     @server.command(CHAT)
     async def chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
@@ -266,16 +261,10 @@ def register(server: LocalGPTServer) -> None:
     @server.command(OPEN_DAILY_LOG)
     async def open_daily_log(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
         command_object(OPEN_DAILY_LOG, arguments)
-        path, today = _daily_log(ls)
-        if not path.exists():
-            def create() -> None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("x", encoding="utf-8") as handle:  # never clobbers
-                    handle.write(f"# {today}\n\n")
-
-            with contextlib.suppress(FileExistsError):  # another editor made it meanwhile
-                await ls.run_blocking(create)
-        rel = path.relative_to(require_engine(ls).workspace).as_posix()
+        workspace = require_engine(ls).workspace
+        today = datetime.now().astimezone().date()
+        path = await ls.run_blocking(daily_log.create, workspace, today)
+        rel = daily_log.rel_path(today)
         window = ls.client_capabilities.window
         if window and window.show_document and window.show_document.support:
             await ls.window_show_document_async(types.ShowDocumentParams(

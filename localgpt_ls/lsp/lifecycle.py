@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,6 +24,7 @@ from lsprotocol import types
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.index_sync import apply_changes, follow
 from localgpt_ls.lsp.notes import is_note_path, load_note, lower_priority, scan
 from localgpt_ls.lsp.options import CLIENT_SIDE_KEYS, parse_options
 from localgpt_ls.lsp.server import LocalGPTServer, log
@@ -283,28 +285,39 @@ async def _watch(ls: LocalGPTServer) -> None:
 
 
 async def _own_watcher(ls: LocalGPTServer) -> None:
+    """The watch loop the daemon runs too (index_sync.follow), in its own thread; each batch
+    comes back to the event loop. Stops with the server (shutdown cancels this task)."""
     try:
-        from watchfiles import Change, awatch
+        import watchfiles  # noqa: F401
     except ImportError:
         log.warning("watchfiles is not installed; file changes outside the editor are missed")
         return
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
 
-    def only_markdown(_change: Any, path: str) -> bool:
-        return path.lower().endswith(".md") and "/." not in path.replace("\\", "/")
+    def on_batch(changes: list[tuple[Path, bool]]) -> None:
+        loop.call_soon_threadsafe(lambda: ls.spawn(apply_file_changes(ls, changes)))
 
-    async for batch in awatch(ls.workspace_root, watch_filter=only_markdown, debounce=300,
-                              recursive=True):
-        changes = [(Path(p), kind == Change.deleted) for kind, p in batch]
-        await apply_file_changes(ls, changes)
+    def run() -> None:
+        try:
+            follow(ls.workspace_root, stop, on_batch, debounce_ms=300)
+        except Exception as exc:  # the editor keeps working without outside changes
+            log.warning("watching %s stopped: %s", ls.workspace_root, exc)
+
+    thread = threading.Thread(target=run, name="localgpt-watch", daemon=True)
+    thread.start()
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        stop.set()
 
 
 async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]]) -> None:
     """Update the notes model and schedule memory updates for changed markdown files."""
     touched = False
     for path, deleted in changes:
-        if not path.name.lower().endswith(".md"):
-            continue
-        schedule_memory_update(ls, path)  # the index applies its own rules (configured paths)
+        # The index applies its own rules (configured paths; a folder event reindexes).
+        schedule_memory_update(ls, path, deleted)
         if not is_note_path(ls.workspace_root, path):
             continue  # outside the workspace or in a hidden folder: not a note
         uri = ls.path_uri(path)
@@ -320,8 +333,9 @@ async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]
         refresh_open_documents(ls)
 
 
-def schedule_memory_update(ls: LocalGPTServer, path: Path) -> None:
-    """Index (or drop) one file in the memory index, debounced, in a worker thread."""
+def schedule_memory_update(ls: LocalGPTServer, path: Path, deleted: bool = False) -> None:
+    """Tell the memory index a file changed (index_sync.apply_changes), debounced, in a
+    worker thread; vectors follow."""
     if ls.memory is None:
         return
 
@@ -329,10 +343,8 @@ def schedule_memory_update(ls: LocalGPTServer, path: Path) -> None:
         memory = ls.memory
         if memory is None:
             return
-        if path.is_file():
-            await ls.run_blocking(lambda: memory.index_file(path, embed=False))
-        else:
-            await ls.run_blocking(memory.remove_file, path)
+        await ls.run_blocking(lambda: apply_changes(memory, ls.workspace_root,
+                                                    [(path, deleted)], embed=False))
         ls.spawn(_embed_pending(ls))
 
     ls.debounce.schedule(("memory", str(path)), ls.options.index_debounce_ms / 1000, update)
