@@ -102,6 +102,12 @@ def _path(ctx: ToolContext, given: str) -> Path:
         raise ToolError(str(exc)) from None
 
 
+async def _read(path: Path, rel: str) -> str:
+    """A file's text, read in a worker thread: tools run on a door's event loop (the language
+    server's answers every keystroke), and a file on a slow disk must not stall it."""
+    return await asyncio.to_thread(_read_text, path, rel)
+
+
 def _read_text(path: Path, rel: str) -> str:
     if not path.is_file():
         raise ToolError(f"'{rel}' does not exist in the workspace")
@@ -186,7 +192,7 @@ async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
     if path.suffix.lower() != ".md":
         raise ToolError(f"memory_get reads markdown notes only; '{rel}' is not a .md file "
                         "(use read_file)")
-    text = _read_text(path, rel)
+    text = await _read(path, rel)
     lines = text.splitlines()
     start = _int_arg(args, "from", 1, 1, max(1, len(lines)))
     count = _int_arg(args, "lines", READ_LINES_DEFAULT, 1, READ_LINES_MAX)
@@ -245,7 +251,7 @@ async def _approve(ctx: ToolContext, tool: str, summary: str) -> None:
 async def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
     rel = _str_arg(args, "path")
     path = _path(ctx, rel)
-    text = _read_text(path, rel)
+    text = await _read(path, rel)
     return f"{relative_to_workspace(ctx.workspace, path)} ({len(text)} chars)\n{text}"
 
 
@@ -267,7 +273,7 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     old = _str_arg(args, "old_text")
     new = _str_arg(args, "new_text")
     path = _path(ctx, rel)
-    text = _read_text(path, rel)
+    text = await _read(path, rel)
     count = text.count(old) if old else 0
     if count != 1:
         raise ToolError(f"old_text must occur exactly once in {rel}; found {count} times "
@@ -276,7 +282,7 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     preview = old.strip().replace("\n", " ")[:60]
     await _approve(ctx, "edit_file", f"edit {shown}: replace \"{preview}\"")
     # Re-read after the (possibly slow) approval so an edit made meanwhile is not lost.
-    current = _read_text(path, rel)
+    current = await _read(path, rel)
     if current.count(old) != 1:
         raise ToolError(f"{rel} changed while waiting for approval; read it again")
     await asyncio.to_thread(atomic_write, path, current.replace(old, new, 1))

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from localgpt_ls import __version__
+from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, user_error
 from localgpt_ls.lsp.notes import (
     MAX_PARSE_BYTES,
     NoteIndex,
@@ -49,26 +50,6 @@ T = TypeVar("T")
 # The workDoneToken of the workspace/executeCommand request being handled (see below).
 COMMAND_WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "localgpt_command_work_done_token", default=None)
-
-
-class InvalidArguments(JsonRpcException):
-    """A request's arguments are wrong (answered as InvalidParams); the message tells the user
-    what the request needs."""
-
-    CODE = -32602
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
-
-
-class RequestFailed(JsonRpcException):
-    """A valid request that cannot be done now (LSP RequestFailed), e.g. the document is not
-    open or an answer is already streaming into it."""
-
-    CODE = -32803
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
 
 
 class LocalGPTProtocol(LanguageServerProtocol):
@@ -97,11 +78,13 @@ class LocalGPTProtocol(LanguageServerProtocol):
 
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         # A user-facing refusal is an answer, not a server fault: no traceback in the log.
+        # A LocalGPTError is the user's sentence (lsp/errors.py), not a fault of ours.
         exc = None if future.cancelled() else future.exception()
-        if isinstance(exc, InvalidArguments | RequestFailed):
+        error = user_error(exc)
+        if error is not None:
             self._request_futures.pop(msg_id, None)
-            log.info("request %s refused: %s", msg_id, exc.message)
-            self._send_response(msg_id, error=exc.to_response_error())
+            log.info("request %s refused: %s", msg_id, error.message)
+            self._send_response(msg_id, error=error)
             return
         super()._send_handler_result(future, msg_id=msg_id)
 
