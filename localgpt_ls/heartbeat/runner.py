@@ -101,7 +101,8 @@ class HeartbeatRunner:
 
     def __init__(self, workspace: Path, config: HeartbeatConfig, turn: TurnFn, *,
                  clock: Clock = utc_now, sleep: SleepFn = asyncio.sleep,
-                 lock_poll_seconds: float = 2.0, turn_timeout_seconds: float = 600.0) -> None:
+                 lock_poll_seconds: float = 2.0, turn_timeout_seconds: float = 600.0,
+                 log_writer: LogWriter | None = None) -> None:
         self.workspace = workspace
         self.config = config
         self._turn = turn
@@ -115,7 +116,7 @@ class HeartbeatRunner:
         self._dedupe = DedupeStore(workspace)
         self._running = False
         # Set by a door that must edit open documents itself (the language server).
-        self.log_writer: LogWriter | None = None
+        self.log_writer = log_writer  # an editor door's (Engine.editor.append)
 
     # -- configuration -------------------------------------------------------------------
 

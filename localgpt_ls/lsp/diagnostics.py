@@ -9,16 +9,20 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from localgpt_ls.heartbeat.schedule import active_hours_problem
+from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.links import link_parts, resolve
 from localgpt_ls.lsp.notes import NoteInfo
 from localgpt_ls.lsp.positions import make_range, split_lines
-from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import task_item
 from localgpt_ls.workspace import BOOTSTRAP_FILES
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 SOURCE = "localgpt"
 INJECTION_CAP = 20_000  # chars per bootstrap file in the system prompt (DESIGN.md "Context")
@@ -149,6 +153,29 @@ async def publish(ls: LocalGPTServer, uri: str) -> None:
             uri=uri, diagnostics=diagnostics))
 
 
-def register(server: LocalGPTServer) -> None:
-    """Diagnostics are pushed from `lifecycle` (open/change/file events); nothing to register."""
-    del server
+def schedule(ls: LocalGPTServer, uri: str, delay: float | None = None) -> None:
+    """Re-parse (lazily) and re-check a document once typing pauses."""
+    wait = ls.options.diagnostics_debounce_ms / 1000 if delay is None else delay
+    ls.debounce.schedule(("diagnostics", uri), wait, lambda: publish(ls, uri))
+
+
+def refresh_open_documents(ls: LocalGPTServer) -> None:
+    """Links in open documents may have changed meaning (a note appeared or went away)."""
+    for uri in ls.open_uris:
+        schedule(ls, uri)
+
+
+class Diagnostics(Feature):
+    """Diagnostics are pushed: on open at once, on change after the debounce, and again for
+    every open document when notes come or go (`refresh_open_documents`)."""
+
+    def document_opened(self, uri: str) -> None:
+        schedule(self.server, uri, delay=0.0)
+
+    def document_changed(self, uri: str) -> None:
+        schedule(self.server, uri)
+
+    def document_closed(self, uri: str) -> None:
+        # Clear this document's problems; the file on disk is what counts now.
+        self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[]))

@@ -13,6 +13,8 @@ exception; features only raise.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
@@ -47,3 +49,13 @@ def user_error(exc: BaseException | None) -> types.ResponseError | None:
     if isinstance(exc, LocalGPTError):
         return RequestFailed(str(exc)).to_response_error()
     return None
+
+
+def command_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
+    """A command's one JSON object argument (`arguments: [{...}]`); absent or null is `{}`."""
+    args = arguments[0] if arguments else {}
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise InvalidArguments(f"{name} takes one JSON object argument, e.g. {{}}")
+    return args
