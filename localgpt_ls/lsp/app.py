@@ -45,8 +45,9 @@ FEATURES: tuple[type[Feature], ...] = (
 def create_server(features: tuple[type[Feature], ...] = FEATURES) -> LocalGPTServer:
     """A server with a fresh instance of every feature (nothing is shared between two)."""
     server = LocalGPTServer()
-    server.features = tuple(cls(server) for cls in features)
-    _register(server, server.features)
+    built = tuple(cls(server) for cls in features)
+    server.features = built
+    _register(server, built)
     return server
 
 

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     import cProfile
 
     from localgpt_ls.engine import Engine
-    from localgpt_ls.lsp.feature import Feature
     from localgpt_ls.memory import MemoryIndex
 
 log = logging.getLogger("localgpt.lsp")
@@ -87,8 +86,9 @@ class LocalGPTServer(LanguageServer):
         # Requests behind cancellable work-done progress, by token: the editor's "cancel"
         # button (window/workDoneProgress/cancel) cancels the request (`cancellable_progress`).
         self.progress_tasks: dict[Any, Any] = {}
-        # The features serving this server, in order (set by app.create_server).
-        self.features: tuple[Feature, ...] = ()
+        # The lsp.feature.Feature objects serving this server, in order (set by
+        # app.create_server; typed loosely so the server never depends on the features).
+        self.features: tuple[object, ...] = ()
         self.profiler: tuple[cProfile.Profile, str] | None = None  # LOCALGPT_LSP_PROFILE
 
     @property
