@@ -48,11 +48,11 @@ def _below_hidden(workspace: Path, path: Path) -> bool:
 
 
 def wanted(workspace: Path, path: Path) -> bool:
-    """Is an event on this path worth reading? Notes and folders (a note name or no suffix),
-    outside hidden folders of the workspace."""
+    """Is an event on this path worth reading? Notes and folders (a folder that is gone is
+    told by its name having no suffix), outside hidden folders of the workspace."""
     if _below_hidden(workspace, path):
         return False
-    return is_note_name(path.name) or not path.suffix
+    return is_note_name(path.name) or not path.suffix or path.is_dir()
 
 
 def apply_changes(memory: Index, workspace: Path, changes: Iterable[Change],

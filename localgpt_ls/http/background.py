@@ -21,6 +21,7 @@ from localgpt_ls.memory import MemoryIndex
 
 log = logging.getLogger("localgpt_ls.http")
 
+
 class WorkspaceWatcher:
     """Follows the workspace in a thread and tells the memory index what changed."""
 
