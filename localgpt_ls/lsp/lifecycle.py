@@ -1,12 +1,15 @@
-"""Initialize, document sync, the workspace scan, file watching and memory index updates.
+"""The Lifecycle feature: initialize (options, engine), settings, the workspace scan, file
+watching and keeping the memory index in step. Document sync itself is `app.py`'s (the server
+keeps the open documents); this feature only saves them to the index.
 
 Workspace resolution: `initializationOptions.workspace` > the editor's root folder when it holds
 SOUL.md, MEMORY.md, HEARTBEAT.md or AGENTS.md > the configured workspace (LOCALGPT_WORKSPACE,
 `[memory] workspace`, `$LOCALGPT_HOME/workspace`).
 
 File changes reach us through `workspace/didChangeWatchedFiles` (registered dynamically when the
-client can) or, for clients that cannot, through our own watcher (watchfiles). Either way the
-notes model updates at once and the memory index updates debounced, in a worker thread.
+client can) or, for clients that cannot, through the watch loop the daemon runs too
+(index_sync.follow). Either way the notes model updates at once and the memory index updates
+debounced, in a worker thread (index_sync.apply_changes).
 """
 
 from __future__ import annotations
