@@ -5,6 +5,7 @@ runs through lsp/."""
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,37 @@ def test_no_import_circle_inside_lsp() -> None:
                     "heartbeat", "assistant_commands", "assistant_actions", "chatdoc", "inline",
                     "lifecycle"):
         assert "server" not in graph[feature], feature
+
+
+async def test_the_server_follows_files_itself_under_a_dotted_folder(tmp_path: Path) -> None:
+    """A client that cannot watch files (no dynamic registration) in `~/.localgpt/workspace`:
+    the server's own watch loop (the daemon's, index_sync.follow) sees a note written on disk,
+    in the editor's notes and in memory search."""
+    from pytest_lsp import client_capabilities
+
+    from tests.lsp.conftest import NO_EMBED, command, start_session, stop_session
+
+    caps = client_capabilities("neovim")
+    if caps.workspace is not None:
+        caps.workspace.did_change_watched_files = None
+    session = await start_session("neovim", tmp_path / ".localgpt", NO_EMBED, capabilities=caps)
+    try:
+        assert ".localgpt" in session.workspace.parts
+        note = session.workspace / "knowledge" / "kettle.md"
+        note.write_text("# Kettle descaling\n\nDescale the kettle with citric acid monthly.\n")
+        names: list[str] = []
+        found: list[str] = []
+        for _ in range(100):
+            symbols = await session.client.workspace_symbol_async(
+                types.WorkspaceSymbolParams(query="Kettle descaling"))
+            names = [s.name for s in symbols or []]
+            result = await command(session, "localgpt.memorySearch",
+                                   {"query": "descale the kettle with citric acid"})
+            found = [r["file"] for r in result["results"]]
+            if "Kettle descaling" in names and "knowledge/kettle.md" in found:
+                break
+            await asyncio.sleep(0.1)
+        assert "Kettle descaling" in names
+        assert "knowledge/kettle.md" in found
+    finally:
+        await stop_session(session)
