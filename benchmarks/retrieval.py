@@ -207,6 +207,51 @@ def cli_latency(home: Path, workspace: Path, queries: list[str], runs: int) -> d
             "n": len(times)}
 
 
+def _send(proc: subprocess.Popen[bytes], msg: dict[str, Any]) -> None:
+    body = json.dumps(msg).encode()
+    assert proc.stdin is not None
+    proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    proc.stdin.flush()
+
+
+def _read(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    length = 0
+    while (line := proc.stdout.readline().strip()):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(proc.stdout.read(length))
+
+
+def lsp_idle_rss(home: Path, workspace: Path, settle: float = 5.0) -> dict[str, Any]:
+    """`localgpt lsp` on the indexed workspace, as an editor starts it: initialize, wait for
+    "ready" (index synced, model warm), idle a few seconds, read the process's resident set."""
+    env = dict(os.environ, LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    try:
+        _send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}})
+        while _read(proc).get("id") != 1:
+            pass
+        _send(proc, {"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        while True:
+            msg = _read(proc)
+            if msg.get("method") == "localgpt/status" and msg["params"].get("state") == "ready":
+                break
+        ready = time.perf_counter() - t0
+        time.sleep(settle)
+        rss = next(int(line.split()[1]) for line in
+                   Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                   if line.startswith("VmRSS:"))
+        return {"ready_s": round(ready, 2), "idle_rss_mb": round(rss / 1024)}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def print_table(table: dict[str, Any]) -> None:
     print(f"{'kind':<11} {'method':<7} {'R@1':>6} {'R@3':>6} {'R@10':>6} {'MRR@10':>7}")
     for kind in KINDS:
@@ -254,6 +299,9 @@ def main() -> None:
                              "cli": cli_latency(home, ws, sentences, args.cli_runs)}
         print(f"latency at {notes} notes: {result['latency']}")
     index.close()
+    if not args.no_latency:
+        result["lsp"] = lsp_idle_rss(home, ws)
+        print(f"language server on {notes} notes: {result['lsp']}")
     if args.scale and not args.no_latency:
         big_ws, big_home = CACHE / f"ws-{args.scale}", CACHE / f"home-{args.scale}"
         n = prepare(big_ws, args.scale)
@@ -273,6 +321,7 @@ def main() -> None:
         scaled["in_process"] = latency(big, sentences)
         big.close()
         scaled["cli"] = cli_latency(big_home, big_ws, sentences, args.cli_runs)
+        scaled["lsp"] = lsp_idle_rss(big_home, big_ws)
         result["latency_scaled"] = scaled
         print(f"latency at {n} notes: {scaled}")
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -590,10 +590,10 @@ class MemoryIndex:
             self._recover(exc)
             return SearchResponse(query=query)
 
-    def _query_idfs(self, c: Any, query: str) -> dict[str, float]:
-        """The query's terms as the index tokenizes them (stemmed, folded), with their IDFs.
-        A temporary FTS5 table on this connection does the tokenizing, so query and index
-        can never disagree about what a term is."""
+    def _query_idfs(self, c: Any, query: str) -> tuple[dict[str, float], int]:
+        """The query's terms as the index tokenizes them (stemmed, folded) with their IDFs,
+        and the number of chunks. A temporary FTS5 table on this connection does the
+        tokenizing, so query and index can never disagree about what a term is."""
         c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5(q, "
                   f"tokenize='{TOKENIZER}')")
         c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING "
@@ -601,12 +601,12 @@ class MemoryIndex:
         c.execute("DELETE FROM temp.query_terms")
         c.execute("INSERT INTO temp.query_terms(q) VALUES (?)", (fts_text(query),))
         terms = [t for (t,) in c.execute("SELECT term FROM temp.query_vocab")]
-        if not terms:
-            return {}
+        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not terms or not total:
+            return {}, total
         df = dict(c.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN "
                             f"({','.join('?' * len(terms))})", terms).fetchall())
-        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        return {t: idf(total, df.get(t, 0)) for t in terms} if total else {}
+        return {t: idf(total, df.get(t, 0)) for t in terms}, total
 
     def _bm25(self, c: Any, match: str, limit: int | None = None,
               among: list[int] | None = None) -> dict[int, float]:
@@ -646,7 +646,7 @@ class MemoryIndex:
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
-        idfs = self._query_idfs(c, query)
+        idfs, total = self._query_idfs(c, query)
         match = fts_query(query)
         ranks = self._bm25(c, match, n_cand) if match and idfs else {}
         cosine: dict[int, float] = {}
@@ -664,7 +664,7 @@ class MemoryIndex:
                 others = [cid for cid in cosine if cid not in ranks]
                 if match and idfs and others:
                     ranks.update(self._bm25(c, match, among=others))
-        coverage = keyword_coverage(ranks, idfs.values())
+        coverage = keyword_coverage(ranks, idfs.values(), total)
         candidates = set(coverage) | set(cosine)
         response.mode = "hybrid" if hybrid else "fts"
         if not candidates:

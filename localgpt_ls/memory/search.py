@@ -59,6 +59,7 @@ MIN_SCORE_UNSEEN = 0.45
 MIN_SCORE_FTS = 0.15
 KEYWORD_ALONE = 0.5  # the score of a chunk holding all the query's rare words, whatever it means
 MIN_QUERY_IDF = 0.1  # words in about half the notes or more: no keyword evidence
+MIN_ROWS_FOR_IDF = 50
 TEMPLATE_FACTOR = 0.5
 SAME_FILE_FACTOR = 0.85  # a second chunk of one note must beat other notes by 15%
 
@@ -117,11 +118,14 @@ def idf(total_rows: int, doc_freq: int) -> float:
     return max(math.log((total_rows - doc_freq + 0.5) / (doc_freq + 0.5)), 1e-6)
 
 
-def keyword_coverage(bm25: dict[int, float], idfs: Iterable[float]) -> dict[int, float]:
+def keyword_coverage(bm25: dict[int, float], idfs: Iterable[float],
+                     rows: int = MIN_ROWS_FOR_IDF) -> dict[int, float]:
     """FTS5 bm25 (negative, lower is better) -> 0..1: the share of what a chunk matching every
-    query term in every column would score (see the module doc)."""
+    query term in every column would score (see the module doc). In an index of `rows`
+    chunks, a query of only words most chunks hold ("the") has no keyword evidence; below
+    MIN_ROWS_FOR_IDF chunks every word is in many of them and that test would refuse all."""
     mass = sum(idfs)
-    if mass < MIN_QUERY_IDF:  # words in most notes: any ratio of them would be noise
+    if mass <= 0 or (mass < MIN_QUERY_IDF and rows >= MIN_ROWS_FOR_IDF):
         return dict.fromkeys(bm25, 0.0)
     full = mass * sum(COLUMN_WEIGHTS)
     return {cid: min(max(-rank, 0.0) / full, 1.0) for cid, rank in bm25.items()}

@@ -33,7 +33,8 @@ def test_keyword_coverage_is_the_share_of_a_full_match() -> None:
     assert cov[4] == pytest.approx(0.0, abs=1e-6)
     # Words in every note (IDF floored near 0) leave nothing to cover.
     assert keyword_coverage({1: -5.0}, []) == {1: 0.0}
-    assert keyword_coverage({1: -5.0}, [0.05]) == {1: 0.0}  # no rare word in the query
+    assert keyword_coverage({1: -5.0}, [0.05], rows=1000) == {1: 0.0}  # no rare word
+    assert keyword_coverage({1: -0.1}, [0.05], rows=3) == {1: pytest.approx(0.1 / 0.15)}
 
 
 def test_idf_is_fts5s() -> None:
@@ -71,7 +72,7 @@ def test_fts_mode_scores_the_share_of_rare_words_in_the_text() -> None:
 
 
 def test_a_query_of_common_words_has_no_keyword_evidence() -> None:
-    assert keyword_coverage({1: -2.0}, [1e-6, 1e-6]) == {1: 0.0}
+    assert keyword_coverage({1: -2.0}, [1e-6, 1e-6], rows=1000) == {1: 0.0}
 
 
 def test_negative_similarity_is_clamped() -> None:
