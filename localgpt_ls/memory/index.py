@@ -37,10 +37,12 @@ from localgpt_ls.memory.search import (
     apply_recency,
     diversify,
     floor,
-    fts_query,
+    fts_match,
     fts_text,
+    fts_words,
     fuse,
     idf,
+    informative,
     keyword_coverage,
 )
 from localgpt_ls.memory.store import (
@@ -58,6 +60,7 @@ log = logging.getLogger("localgpt.memory")
 # Bump when markdown.chunk or what goes into FTS changes (3: CJK characters as tokens): the
 # index rebuilds on the next open, embeddings come back from the cache.
 CHUNKING_VERSION = "3"
+KEYWORD_CANDIDATES = 100  # bm25's best chunks fused with the nearest vectors
 CACHE_SLACK = 3  # cached vectors kept per live chunk before the cache is pruned
 CACHE_FLOOR = 20_000  # ... and never pruned below this many (about 30 MB of vectors)
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
@@ -590,37 +593,38 @@ class MemoryIndex:
             self._recover(exc)
             return SearchResponse(query=query)
 
-    def _query_idfs(self, c: Any, query: str) -> tuple[dict[str, float], int]:
-        """The query's terms as the index tokenizes them (stemmed, folded) with their IDFs,
-        and the number of chunks. A temporary FTS5 table on this connection does the
-        tokenizing, so query and index can never disagree about what a term is."""
+    def _keyword_query(self, c: Any, query: str) -> tuple[str | None, dict[str, float], int]:
+        """The FTS5 MATCH for the query (its informative words), the IDF of each term they
+        hold, and the number of chunks. A temporary FTS5 table on this connection tokenizes
+        each word (stemmed, folded), so query and index never disagree about a term."""
+        words = fts_words(query)
+        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not words or not total:
+            return None, {}, total
         c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5(q, "
                   f"tokenize='{TOKENIZER}')")
         c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING "
-                  "fts5vocab(temp, query_terms, row)")
+                  "fts5vocab(temp, query_terms, instance)")
         c.execute("DELETE FROM temp.query_terms")
-        c.execute("INSERT INTO temp.query_terms(q) VALUES (?)", (fts_text(query),))
-        terms = [t for (t,) in c.execute("SELECT term FROM temp.query_vocab")]
-        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        if not terms or not total:
-            return {}, total
+        c.executemany("INSERT INTO temp.query_terms(rowid, q) VALUES (?, ?)",
+                      list(enumerate(words)))
+        word_terms: list[list[str]] = [[] for _ in words]
+        for term, doc in c.execute("SELECT term, doc FROM temp.query_vocab"):
+            word_terms[doc].append(term)
+        all_terms = sorted({t for ts in word_terms for t in ts})
+        if not all_terms:
+            return None, {}, total
         df = dict(c.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN "
-                            f"({','.join('?' * len(terms))})", terms).fetchall())
-        return {t: idf(total, df.get(t, 0)) for t in terms}, total
+                            f"({','.join('?' * len(all_terms))})", all_terms).fetchall())
+        kept = informative(words, word_terms, df, total)
+        terms = {t for w, ts in zip(words, word_terms, strict=True) if w in kept for t in ts}
+        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total
 
-    def _bm25(self, c: Any, match: str, limit: int | None = None,
-              among: list[int] | None = None) -> dict[int, float]:
+    def _bm25(self, c: Any, match: str, limit: int) -> dict[int, float]:
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-        sql = f"SELECT rowid, bm25(chunks_fts, {weights}) AS r FROM chunks_fts " \
-              "WHERE chunks_fts MATCH ?"
-        params: list[Any] = [match]
-        if among is not None:
-            sql += f" AND rowid IN ({','.join('?' * len(among))})"
-            params += among
-        if limit is not None:
-            sql += " ORDER BY r LIMIT ?"
-            params.append(limit)
-        return dict(c.execute(sql, params).fetchall())
+        return dict(c.execute(
+            f"SELECT rowid, bm25(chunks_fts, {weights}) AS r FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (match, limit)).fetchall())
 
     def _template_hashes(self) -> set[str]:
         """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""
@@ -646,9 +650,8 @@ class MemoryIndex:
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
-        idfs, total = self._query_idfs(c, query)
-        match = fts_query(query)
-        ranks = self._bm25(c, match, n_cand) if match and idfs else {}
+        match, idfs, total = self._keyword_query(c, query)
+        ranks = self._bm25(c, match, KEYWORD_CANDIDATES) if match and idfs else {}
         cosine: dict[int, float] = {}
         if pending is not None:
             try:
@@ -658,12 +661,11 @@ class MemoryIndex:
                 hybrid = False
             else:
                 missing = [cid for cid in ranks if cid not in cosine]
-                # keyword hits outside the nearest list still get their true similarity,
-                # and nearest chunks outside the keyword list their true bm25
+                # keyword hits outside the nearest list still get their true similarity; a
+                # nearest chunk outside the keyword list scores below its last entry, so it
+                # counts as no keyword match (asking FTS5 for those few rows costs as much as
+                # scoring every match: ~150 ms at 8k chunks)
                 cosine.update(self._similarity(qv, missing))
-                others = [cid for cid in cosine if cid not in ranks]
-                if match and idfs and others:
-                    ranks.update(self._bm25(c, match, among=others))
         coverage = keyword_coverage(ranks, idfs.values(), total)
         candidates = set(coverage) | set(cosine)
         response.mode = "hybrid" if hybrid else "fts"
