@@ -119,8 +119,8 @@ class ToolsConfig:
     shell_enabled: bool = False
     bash_timeout_ms: int = 10_000
     shell_max_output_bytes: int = 65_536
-    # Exact commands the heartbeat may run unattended (nobody is there to approve).
-    heartbeat_shell_allow: list[str] = field(factory=list)
+    # Exact commands that may run where nobody can approve (the heartbeat, `localgpt mcp`).
+    shell_allow_unattended: list[str] = field(factory=list)
 
 
 @define

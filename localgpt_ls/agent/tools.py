@@ -23,6 +23,7 @@ from filelock import FileLock
 
 from localgpt_ls import paths
 from localgpt_ls.agent.events import Approver
+from localgpt_ls.config import ALWAYS_APPROVED, ToolsConfig
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
 from localgpt_ls.workspace import atomic_write, relative_to_workspace, safe_path
@@ -52,6 +53,8 @@ class ToolContext:
     # Supplied by an editor door: replace line `index` (0-based) of an open document when it
     # still reads `old`; returns False when the file is not open there (then it is written).
     line_editor: LineEditor | None = None
+    # [tools] of config.toml: limits, which tools are on, which ask first.
+    settings: ToolsConfig = field(default_factory=ToolsConfig)
 
 
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[str]]
@@ -63,12 +66,14 @@ class Tool:
     handler: Handler
     # Where the result came from, for the <data source=...> wrapper.
     source: Callable[[dict[str, Any]], str] = field(default=lambda args: "")
+    # Whether config offers the tool at all (the shell is off until the user turns it on).
+    available: Callable[[ToolsConfig], bool] = field(default=lambda settings: True)
 
 
-def wrap(source: str, text: str) -> str:
+def wrap(source: str, text: str, cap: int = RESULT_CAP) -> str:
     """Cap and fence a tool result; a `</data` inside the text cannot close the fence."""
-    if len(text) > RESULT_CAP:
-        text = (text[:RESULT_CAP] + f"\n[... {len(text) - RESULT_CAP} more characters left "
+    if len(text) > cap:
+        text = (text[:cap] + f"\n[... {len(text) - cap} more characters left "
                 "out; ask for a smaller range]")
     text = text.replace("</data", "<\\/data")
     attr = f' source="{source}"' if source else ""
@@ -356,8 +361,11 @@ TOOLS: dict[str, Tool] = {t.spec.name: t for t in (
 )}
 
 
-def specs(names: list[str] | None = None) -> list[ToolSpec]:
-    return [t.spec for n, t in TOOLS.items() if names is None or n in names]
+def specs(names: list[str] | None = None,
+          settings: ToolsConfig | None = None) -> list[ToolSpec]:
+    settings = settings or ToolsConfig()
+    return [t.spec for n, t in TOOLS.items()
+            if (names is None or n in names) and t.available(settings)]
 
 
 async def run_tool(call: ToolCall, ctx: ToolContext,
@@ -365,21 +373,37 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
     """Run one call -> (result text for the model, is_error). Never raises for tool failures:
     the model hears what went wrong and can try again."""
     tool = TOOLS.get(call.name)
-    if tool is None or (allowed is not None and call.name not in allowed):
-        names = ", ".join(allowed if allowed is not None else TOOLS)
+    if (tool is None or (allowed is not None and call.name not in allowed)
+            or not tool.available(ctx.settings)):
+        names = ", ".join(s.name for s in specs(allowed, ctx.settings))
         return f"error: unknown tool '{call.name}'; available: {names}", True
     if INVALID_ARGUMENTS in call.arguments:
         return (f"error: the arguments for {call.name} were not valid JSON; send a JSON "
                 f"object matching the schema", True)
     try:
+        if call.name in ctx.settings.require_approval and call.name not in ALWAYS_APPROVED:
+            await _approve(ctx, call.name, f"{call.name} {summarize_arguments(call.arguments)}")
         text = await tool.handler(call.arguments, ctx)
     except ToolError as exc:
         return f"error: {exc}", True
     except OSError as exc:
         return f"error: {exc.strerror or exc}", True
-    return wrap(tool.source(call.arguments), text), False
+    return wrap(tool.source(call.arguments), text, ctx.settings.tool_output_max_chars), False
 
 
 def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:
     text = json.dumps(arguments, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _register_more() -> None:
+    """Tools kept in modules of their own (skills, web fetch, the shell); imported here, at
+    the end, because they build on the helpers above."""
+    from localgpt_ls.agent import shell, skills, web_fetch
+
+    for module in (skills, web_fetch, shell):
+        for tool in module.TOOLS:
+            TOOLS[tool.spec.name] = tool
+
+
+_register_more()
