@@ -364,7 +364,7 @@ TOOLS: dict[str, Tool] = {t.spec.name: t for t in (
 def specs(names: list[str] | None = None,
           settings: ToolsConfig | None = None) -> list[ToolSpec]:
     settings = settings or ToolsConfig()
-    return [t.spec for n, t in TOOLS.items()
+    return [t.spec for n, t in registry().items()
             if (names is None or n in names) and t.available(settings)]
 
 
@@ -372,7 +372,7 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
                    allowed: list[str] | None = None) -> tuple[str, bool]:
     """Run one call -> (result text for the model, is_error). Never raises for tool failures:
     the model hears what went wrong and can try again."""
-    tool = TOOLS.get(call.name)
+    tool = registry().get(call.name)
     if (tool is None or (allowed is not None and call.name not in allowed)
             or not tool.available(ctx.settings)):
         names = ", ".join(s.name for s in specs(allowed, ctx.settings))
@@ -396,14 +396,18 @@ def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _register_more() -> None:
-    """Tools kept in modules of their own (skills, web fetch, the shell); imported here, at
-    the end, because they build on the helpers above."""
-    from localgpt_ls.agent import shell, skills, web_fetch
-
-    for module in (skills, web_fetch, shell):
-        for tool in module.TOOLS:
-            TOOLS[tool.spec.name] = tool
+_complete = False
 
 
-_register_more()
+def registry() -> dict[str, Tool]:
+    """Every tool: those above, and those kept in modules of their own (skills, web fetch,
+    the shell), which build on this module and so join it on first use, not at import."""
+    global _complete
+    if not _complete:
+        from localgpt_ls.agent import shell, skills, web_fetch
+
+        for module in (skills, web_fetch, shell):
+            for tool in module.TOOLS:
+                TOOLS.setdefault(tool.spec.name, tool)
+        _complete = True
+    return TOOLS

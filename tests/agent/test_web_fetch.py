@@ -242,3 +242,22 @@ def test_config_can_turn_it_off() -> None:
     names = [s.name for s in toolbox.specs(None, ToolsConfig(web_fetch_enabled=False))]
     assert "web_fetch" not in names
     assert "web_fetch" in [s.name for s in toolbox.specs(None, ToolsConfig())]
+
+
+async def test_require_approval_makes_a_tool_ask(tmp_path: Path) -> None:
+    """LocalGPT's [tools] require_approval, honoured: a listed tool asks before each run."""
+    settings = ToolsConfig(require_approval=["memory_append"])
+    call = ToolCall("c", "memory_append", {"text": "Bought seed potatoes", "target": "daily"})
+    text, is_error = await toolbox.run_tool(call, toolbox.ToolContext(tmp_path,
+                                                                      settings=settings))
+    assert is_error and "approval" in text and not (tmp_path / "memory").exists()
+    asked: list[str] = []
+
+    async def yes(tool: str, summary: str) -> bool:
+        asked.append(tool)
+        return True
+
+    text, is_error = await toolbox.run_tool(call, toolbox.ToolContext(
+        tmp_path, approver=yes, settings=settings))
+    assert not is_error and asked == ["memory_append"]
+    assert "seed potatoes" in next((tmp_path / "memory").glob("*.md")).read_text()
