@@ -41,6 +41,11 @@ def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
             continue
         atomic_write(target, template_text(name))
         written.append(target)
+    from localgpt_ls.agent.skills import write_example
+
+    example = write_example(workspace)
+    if example is not None:
+        written.append(example)
     return written
 
 
