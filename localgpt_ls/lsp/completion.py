@@ -292,7 +292,9 @@ def complete(ls: LocalGPTServer, params: types.CompletionParams) -> types.Comple
         return note_items(ls, uri, lines, row, line, m.start(1), cursor, "md")
     if (m := TAG.search(before)) and (m.group(1) or m.start() > 0):
         return tag_items(ls, line, row, m.start(1), cursor)
-    return None
+    from localgpt_ls.lsp import skills
+
+    return skills.complete(ls, line, row, cursor)
 
 
 def register(server: LocalGPTServer) -> None:

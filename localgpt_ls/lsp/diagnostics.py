@@ -14,6 +14,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp import skills
 from localgpt_ls.lsp.links import link_parts, resolve
 from localgpt_ls.lsp.notes import NoteInfo
 from localgpt_ls.lsp.positions import make_range, split_lines
@@ -158,6 +159,9 @@ async def compute(ls: LocalGPTServer, uri: str) -> list[types.Diagnostic]:
             out.extend(heartbeat_diagnostics(ls, lines))
         if path.name in BOOTSTRAP_FILES:
             out.extend(size_diagnostics(ls, text, lines))
+    if skills.is_skill_file(ls, path):
+        assert path is not None
+        out.extend(skills.diagnostics(ls, path, text, lines))
     return out
 
 

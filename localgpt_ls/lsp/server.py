@@ -488,11 +488,12 @@ def create_server() -> LocalGPTServer:
         lifecycle,
         navigation,
         rename,
+        skills,
         status,
     )
 
     features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, lenses, heartbeat, assistant, assist, chatdoc, inline)
+                codeactions, lenses, heartbeat, assistant, assist, chatdoc, inline, skills)
     server = LocalGPTServer()
     for module in features:
         module.register(server)
