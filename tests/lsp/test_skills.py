@@ -15,8 +15,14 @@ from pygls.exceptions import JsonRpcException
 from tests.heartbeat.conftest import check_schema
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
-from tests.lsp.conftest import PRESETS, Session, command, provider_config, start_session, \
-    stop_session
+from tests.lsp.conftest import (
+    PRESETS,
+    Session,
+    command,
+    provider_config,
+    start_session,
+    stop_session,
+)
 from tests.lsp.test_features import wait_diagnostics
 
 SKILL = """\
