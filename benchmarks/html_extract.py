@@ -7,6 +7,7 @@ a reader reads). Per extractor:
 - ms: median milliseconds per page.
 Peer: a bare stdlib HTMLParser that keeps every text node (the no-dependency baseline).
 
+    pip install trafilatura html2text lxml_html_clean   # the candidates not kept
     python benchmarks/html_extract.py [--pages 40]
 
 Prints a table and writes benchmarks/results/html_extract.json.
@@ -112,6 +113,11 @@ def main() -> None:
     refs = [reference(h) for _, h in docs]
     rows = {}
     for name, fn in CANDIDATES.items():
+        try:
+            fn("<p>probe</p>")
+        except ImportError as exc:  # trafilatura and html2text are not project dependencies
+            print(f"{name}: not installed ({exc.name}); pip install it to compare")
+            continue
         times, recalls, noises = [], [], []
         for (_, html), ref in zip(docs, refs, strict=True):
             start = time.perf_counter()
