@@ -126,6 +126,11 @@ async def shell(args: dict[str, Any], ctx: ToolContext) -> str:
     output, code, notes = await run_sandboxed(
         ctx.workspace, command, ctx.settings.bash_timeout_ms / 1000,
         ctx.settings.shell_max_output_bytes)
+    if code not in (0, None) and output.startswith("bwrap:"):
+        # The sandbox itself did not start (e.g. user namespaces are disabled): the command
+        # never ran, and it is not going to run outside the sandbox either.
+        raise ToolError(f"the sandbox could not start, so nothing ran: {output.strip()[:300]}; "
+                        "bubblewrap needs unprivileged user namespaces (see the README)")
     status = "killed" if code is None else f"exit code {code}"
     tail = "".join(f"\n[{n}]" for n in notes)
     return f"$ {command}\n{output.rstrip()}\n[{status}; sandbox: no network, only the " \

@@ -109,19 +109,7 @@ class WebFetcher:
                                      timeout=self.timeout, transport=self.transport,
                                      headers={"User-Agent": USER_AGENT}) as client:
             for _hop in range(MAX_REDIRECTS + 1):
-                address = await self.check(current)
-                target = current.copy_with(host=address)
-                extensions = {"sni_hostname": current.host} if current.scheme == "https" else {}
-                request = client.build_request(
-                    "GET", target, headers={"Host": _host_header(current),
-                                            "Accept": "text/html, text/*;q=0.9, */*;q=0.1"},
-                    extensions=extensions)
-                self.connected.append(address)
-                try:
-                    response = await client.send(request, stream=True)
-                except httpx.HTTPError as exc:
-                    raise ToolError(f"could not fetch {current}: {type(exc).__name__}: {exc}"
-                                    ) from None
+                response = await self._connect(client, current, await self.check(current))
                 try:
                     if response.is_redirect:
                         location = response.headers.get("location", "")
@@ -134,8 +122,31 @@ class WebFetcher:
                     await response.aclose()
         raise ToolError(f"more than {MAX_REDIRECTS} redirects; stopped at {current}")
 
-    async def check(self, url: Any) -> str:
-        """The address to connect to for `url`, after every check; raises FetchRefused."""
+    async def _connect(self, client: Any, url: Any, addresses: list[str]) -> Any:
+        """Send the request to the checked addresses in turn (an IPv6 answer on a machine
+        without IPv6 falls through to the next); the name is never resolved again."""
+        import httpx
+
+        failure: Exception | None = None
+        for address in addresses:
+            extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+            request = client.build_request(
+                "GET", url.copy_with(host=address),
+                headers={"Host": _host_header(url),
+                         "Accept": "text/html, text/*;q=0.9, */*;q=0.1"},
+                extensions=extensions)
+            self.connected.append(address)
+            try:
+                return await client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                failure = exc
+            except httpx.HTTPError as exc:
+                raise ToolError(f"could not fetch {url}: {type(exc).__name__}: {exc}"
+                                ) from None
+        raise ToolError(f"could not connect to {url.host}: {failure}")
+
+    async def check(self, url: Any) -> list[str]:
+        """The addresses to connect to for `url`, after every check; raises FetchRefused."""
         if url.scheme not in ("http", "https"):
             raise FetchRefused(f"only http and https URLs can be fetched, not {url.scheme!r}")
         if url.userinfo:
@@ -161,7 +172,7 @@ class WebFetcher:
                 raise FetchRefused(f"{host} resolves to {address}, {why}; web_fetch only "
                                    "reaches public internet addresses")
             checked.append(address)
-        return str(checked[0])
+        return [str(a) for a in checked]
 
     async def _read(self, url: Any, response: Any) -> Page:
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()

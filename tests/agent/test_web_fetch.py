@@ -261,3 +261,14 @@ async def test_require_approval_makes_a_tool_ask(tmp_path: Path) -> None:
         tmp_path, approver=yes, settings=settings))
     assert not is_error and asked == ["memory_append"]
     assert "seed potatoes" in next((tmp_path / "memory").glob("*.md")).read_text()
+
+
+async def test_an_unreachable_address_falls_through_to_the_next(sites: tuple[Site, Site]
+                                                                ) -> None:
+    public, private = sites
+    allow = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("127.0.0.3")})
+    f = wf.WebFetcher(resolver=resolver({"dual.example.com": [["127.0.0.3", "127.0.0.1"]]}),
+                      test_allow=allow, timeout=10)
+    page = await f.fetch(f"http://dual.example.com:{public.port}/plain")
+    assert page.text == "just text" and f.connected == ["127.0.0.3", "127.0.0.1"]
+    assert private.hits == []
