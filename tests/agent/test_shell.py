@@ -3,6 +3,7 @@ limits, and approval through the door (refused where nobody can answer)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -170,3 +171,28 @@ async def test_off_by_default_and_clear_without_bwrap(
     monkeypatch.setattr(shell_tool.shutil, "which", lambda name: None)
     text, is_error = await _run(_ctx(ws), "true")
     assert is_error and "bubblewrap" in text and "not installed" in text
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["not-allow-listed", "allow-listed"])
+async def test_the_heartbeat_runs_only_allow_listed_commands(
+        fake: Any, workspace: Path, lg_env: Any, allowed: bool) -> None:
+    from tests.agent.conftest import MODELS, config_text, make_engine, write_config
+    from tests.llm.wire import reply
+
+    tools = "\n[tools]\nshell_enabled = true\n" + (
+        'shell_allow_unattended = ["df -h ."]\n' if allowed else "")
+    config = write_config(lg_env.home, config_text(fake.url, MODELS["anthropic"]) + tools)
+    (workspace / "HEARTBEAT.md").write_text("# Heartbeat\n\n- [ ] check the disk space\n")
+    fake.queue(reply("anthropic", "", [("c1", "shell", {"command": "df -h ."})]),
+               reply("anthropic", "HEARTBEAT_OK"))
+    engine = make_engine(config, workspace)
+    try:
+        result = await engine.heartbeat.run_once()
+    finally:
+        engine.close()
+    assert result.outcome == "ok", result
+    sent = json.dumps(fake.posts()[1].body)
+    if allowed:
+        assert "exit code 0" in sent and "Filesystem" in sent
+    else:
+        assert "nobody can approve here" in sent and "Filesystem" not in sent
