@@ -244,8 +244,10 @@ def test_config_can_turn_it_off() -> None:
     assert "web_fetch" in [s.name for s in toolbox.specs(None, ToolsConfig())]
 
 
-async def test_require_approval_makes_a_tool_ask(tmp_path: Path) -> None:
+async def test_require_approval_makes_a_tool_ask(lg_env: Any) -> None:
     """LocalGPT's [tools] require_approval, honoured: a listed tool asks before each run."""
+    tmp_path = lg_env.workspace
+    tmp_path.mkdir(parents=True, exist_ok=True)
     settings = ToolsConfig(require_approval=["memory_append"])
     call = ToolCall("c", "memory_append", {"text": "Bought seed potatoes", "target": "daily"})
     text, is_error = await toolbox.run_tool(call, toolbox.ToolContext(tmp_path,
