@@ -8,6 +8,7 @@ server on 127.0.0.2 plays the private target, and counts every request it gets."
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -274,3 +275,38 @@ async def test_an_unreachable_address_falls_through_to_the_next(sites: tuple[Sit
     page = await f.fetch(f"http://dual.example.com:{public.port}/plain")
     assert page.text == "just text" and f.connected == ["127.0.0.3", "127.0.0.1"]
     assert private.hits == []
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_https_checks_the_certificate_against_the_name_not_the_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection goes to the checked address, yet TLS still verifies the URL's name
+    (server name indication and hostname check use the name)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=secure.example.com", "-addext",
+                    "subjectAltName=DNS:secure.example.com", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    site = Site("127.0.0.1", 0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server.daemon_threads = True
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    site.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(wf, "_tls_context", lambda: trusting)
+    try:
+        table = {"secure.example.com": [["127.0.0.1"]], "other.example.com": [["127.0.0.1"]]}
+        page = await fetcher(table).fetch(f"https://secure.example.com:{site.port}/plain")
+        assert page.text == "just text"
+        with pytest.raises(toolbox.ToolError, match="CERTIFICATE_VERIFY_FAILED"):
+            await fetcher(table).fetch(f"https://other.example.com:{site.port}/plain")
+        assert site.hits == ["/plain"]
+    finally:
+        server.shutdown()
+        server.server_close()
