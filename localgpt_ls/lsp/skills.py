@@ -9,21 +9,19 @@ module only translates them into LSP.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from localgpt_ls.agent import skills as core
-from localgpt_ls.lsp import codeactions
+from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
+from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import make_range, to_units
-from localgpt_ls.lsp.server import (
-    InvalidArguments,
-    LocalGPTServer,
-    RequestFailed,
-    command_object,
-    require_engine,
-)
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 SKILL = "localgpt.skill"
 SKILLS = "localgpt.skills"
@@ -77,10 +75,12 @@ def complete(ls: LocalGPTServer, line: str, row: int, cursor: int
 
 def code_actions(ls: LocalGPTServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """One action per skill for a non-empty selection in a markdown document."""
+    from localgpt_ls.lsp.codeactions import wanted
+
     uri = params.text_document.uri
     rng = params.range
     if (not uri.lower().endswith(".md") or ls.engine is None or rng.start == rng.end
-            or not codeactions.wanted(KIND, params.context.only)):
+            or not wanted(KIND, params.context.only)):
         return []
     args = {"uri": uri, "range": {
         "start": {"line": rng.start.line, "character": rng.start.character},
@@ -98,7 +98,7 @@ def _selection(ls: LocalGPTServer, args: dict[str, Any]) -> str:
         return ""
     if not isinstance(uri, str):
         raise InvalidArguments(f"{SKILL}: 'uri' must be a string")
-    from localgpt_ls.lsp.assist import _range_arg, find_passage
+    from localgpt_ls.lsp.assistant_actions import _range_arg, find_passage
 
     passage = find_passage(ls, uri, _range_arg(args)) if "range" in args else None
     if passage is None:
@@ -116,7 +116,7 @@ async def run_skill(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
     request = args.get("request", "")
     if not isinstance(request, str):
         raise InvalidArguments(f"{SKILL}: 'request' must be a string")
-    engine = require_engine(ls)
+    engine = ls.require_engine()
     skill = await ls.run_blocking(core.find, engine.workspace, name.strip())
     if skill is None:
         known = ", ".join(s.name for s in await ls.run_blocking(core.discover, engine.workspace))
@@ -124,7 +124,7 @@ async def run_skill(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
                             f"({known or 'there are none yet'})")
     selection = _selection(ls, args)
     message, extra = core.invocation(skill, request)
-    from localgpt_ls.lsp.assistant import make_approver
+    from localgpt_ls.lsp.assistant_commands import make_approver
 
     result = await engine.agent.run_turn(message, context=selection or None, system_extra=extra,
                                          approver=make_approver(ls))
@@ -132,16 +132,23 @@ async def run_skill(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
     return {"name": skill.name, "response": result.response, "model": result.model}
 
 
-def register(server: LocalGPTServer) -> None:
-    codeactions.PROVIDERS.append(code_actions)
+class Skills(Feature):
+    """The commands and the per-skill code actions; diagnostics and completion call the
+    functions above from their own features."""
 
-    @server.command(SKILL)
-    async def skill(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        return await run_skill(ls, command_object(SKILL, arguments))
+    code_action_kinds = (types.CodeActionKind.RefactorRewrite,)  # KIND is a sub-kind
 
-    @server.command(SKILLS)
-    async def skills(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(SKILLS, arguments)
-        found = await ls.run_blocking(_skills, ls)
-        return {"skills": [{"name": s.name, "description": s.description, "path": s.path,
-                            "user_invocable": s.user_invocable} for s in found]}
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return code_actions(self.server, params)
+
+    def commands(self) -> Mapping[str, Callable[..., Any]]:
+        async def skill(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            return await run_skill(ls, command_object(SKILL, arguments))
+
+        async def skills(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(SKILLS, arguments)
+            found = await ls.run_blocking(_skills, ls)
+            return {"skills": [{"name": s.name, "description": s.description, "path": s.path,
+                                "user_invocable": s.user_invocable} for s in found]}
+
+        return {SKILL: skill, SKILLS: skills}
