@@ -34,6 +34,9 @@ def _env(lg_env: Any) -> dict[str, str]:
 
 @pytest.fixture
 def notes(lg_env: Any) -> Any:
+    # Keyword search: these tests are about the protocol, and the model would load per server.
+    (lg_env.home / "config.toml").write_text('[memory]\nembedding_provider = "none"\n',
+                                             encoding="utf-8")
     ws = lg_env.workspace
     (ws / "knowledge").mkdir(parents=True)
     (ws / "knowledge" / "house.md").write_text(
