@@ -56,6 +56,8 @@ class Skill:
     user_invocable: bool = True
     model_invocable: bool = True
     problems: list[Problem] = field(default_factory=list)
+    # Why it cannot run on this machine (OpenClaw's metadata.openclaw.requires), or None.
+    blocked: str | None = None
 
 
 def parse(text: str, folder: str) -> tuple[dict[str, Any], str, list[Problem]]:
@@ -131,7 +133,37 @@ def load(path: Path, workspace: Path) -> Skill:
     return Skill(str(name).strip(), " ".join(str(description).split()), _rel(path, workspace),
                  body, user_invocable=_flag(meta, "user-invocable", True),
                  model_invocable=not _flag(meta, "disable-model-invocation", False),
-                 problems=problems)
+                 problems=problems, blocked=_missing_requirements(meta))
+
+
+def _missing_requirements(meta: dict[str, Any]) -> str | None:
+    """OpenClaw's gating: `metadata.openclaw.requires` bins (all), anyBins (one), env (all);
+    `always: true` skips the checks."""
+    import os
+    import shutil
+
+    openclaw = (meta.get("metadata") or {}).get("openclaw") if isinstance(
+        meta.get("metadata"), dict) else None
+    if not isinstance(openclaw, dict) or openclaw.get("always") is True:
+        return None
+    requires = openclaw.get("requires")
+    if not isinstance(requires, dict):
+        return None
+
+    def names(key: str) -> list[str]:
+        value = requires.get(key)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    missing = [b for b in names("bins") if shutil.which(b) is None]
+    if missing:
+        return f"missing programs: {', '.join(missing)}"
+    any_bins = names("anyBins")
+    if any_bins and not any(shutil.which(b) for b in any_bins):
+        return f"needs one of: {', '.join(any_bins)}"
+    unset = [e for e in names("env") if not os.environ.get(e)]
+    if unset:
+        return f"unset environment variables: {', '.join(unset)}"
+    return None
 
 
 def _rel(path: Path, workspace: Path) -> str:
@@ -163,7 +195,7 @@ def find(workspace: Path, name: str) -> Skill | None:
 
 def prompt_section(skills: Iterable[Skill]) -> str:
     """The system prompt's list: name, description and path only."""
-    listed = [s for s in skills if s.model_invocable]
+    listed = [s for s in skills if s.model_invocable and s.blocked is None]
     if not listed:
         return ""
     lines = ["## Skills", "",

@@ -277,7 +277,8 @@ class ChatREPL:
                   "description) to the workspace.")
         for skill in found:
             how = f"/{skill.name}" if skill.user_invocable else skill.name
-            print(f"  {how} - {skill.description} [{skill.path}]")
+            note = f" (blocked: {skill.blocked})" if skill.blocked else ""
+            print(f"  {how} - {skill.description} [{skill.path}]{note}")
 
     def skill(self, name: str, request: str) -> bool:
         """Run the skill `name` on `request`; False when there is no such skill."""
@@ -286,6 +287,9 @@ class ChatREPL:
         found = skills.find(self.engine.workspace, name)
         if found is None or not found.user_invocable:
             return False
+        if found.blocked:
+            print(f"The skill {name} cannot run here: {found.blocked}.")
+            return True
         message, extra = skills.invocation(found, request)
         self.turn(message, system_extra=extra)
         return True

@@ -89,7 +89,7 @@ def code_actions(ls: LocalGPTServer, params: types.CodeActionParams) -> list[typ
         title=f"LocalGPT skill: {s.name}", kind=KIND,
         command=types.Command(title=f"LocalGPT skill: {s.name}", command=SKILL,
                               arguments=[{**args, "name": s.name}]))
-        for s in _skills(ls)[:MAX_ACTIONS] if s.user_invocable]
+        for s in _skills(ls)[:MAX_ACTIONS] if s.user_invocable and not s.blocked]
 
 
 def _selection(ls: LocalGPTServer, args: dict[str, Any]) -> str:
@@ -122,6 +122,9 @@ async def run_skill(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
         known = ", ".join(s.name for s in await ls.run_blocking(core.discover, engine.workspace))
         raise RequestFailed(f"{SKILL}: no skill named {name!r} in skills/ "
                             f"({known or 'there are none yet'})")
+    if skill.blocked:
+        raise RequestFailed(f"{SKILL}: the skill {skill.name!r} cannot run here: "
+                            f"{skill.blocked}")
     selection = _selection(ls, args)
     message, extra = core.invocation(skill, request)
     from localgpt_ls.lsp.assistant_commands import make_approver

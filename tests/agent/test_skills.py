@@ -123,3 +123,20 @@ def test_chat_lists_and_invokes_skills(fake: FakeServer, with_skill: Path, lg_en
     body = fake.posts()[0].body
     assert "Always state hydration as a percentage" in json.dumps(body["system"])
     assert "spelt, 70%, 40 min" in json.dumps(body["messages"])
+
+
+def test_openclaw_requirements_gate_a_skill(with_skill: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    folder = with_skill / "skills" / "deploy"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(
+        "---\nname: deploy\ndescription: Deploy with kubectl.\nmetadata:\n  openclaw:\n"
+        "    requires:\n      bins: [\"kubectl-not-installed-here\"]\n      env: [\"KUBECONFIG\"]\n"
+        "---\n\nRun kubectl apply.\n", encoding="utf-8")
+    found = {s.name: s for s in skills.discover(with_skill)}
+    assert found["deploy"].blocked == "missing programs: kubectl-not-installed-here"
+    assert found["sourdough-log"].blocked is None
+    prompt = build_system_prompt(with_skill, [])
+    assert "deploy" not in prompt and "sourdough-log" in prompt
+    monkeypatch.setattr(skills, "_missing_requirements", lambda meta: None)
+    assert skills.find(with_skill, "deploy").blocked is None  # type: ignore[union-attr]
