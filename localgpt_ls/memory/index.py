@@ -144,7 +144,7 @@ class MemoryIndex:
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._templates: set[tuple[str, str]] | None = None
+        self._templates: set[str] | None = None
 
     def stop(self) -> None:
         """Ask running work in other threads (reindex, embedding, the vector copy load) to
@@ -629,11 +629,10 @@ class MemoryIndex:
     def _template_hashes(self) -> set[str]:
         """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""
         if self._templates is None:
-            from localgpt_ls.workspace import TEMPLATE_FILES, template_text
+            from localgpt_ls.workspace import initial_texts
 
-            self._templates = {(name, hashlib.sha256(template_text(name).encode()).hexdigest())
-                               for name in TEMPLATE_FILES}
-        return {h for _name, h in self._templates}
+            self._templates = {hashlib.sha256(t.encode()).hexdigest() for t in initial_texts()}
+        return self._templates
 
     def _search(self, query: str, limit: int, min_score: float | None,
                 recency_half_life_days: float | None, exclude: set[str]) -> SearchResponse:
