@@ -9,6 +9,7 @@ cache hit costs a lookup). `reindex` runs both, so after it every chunk is embed
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -173,6 +174,17 @@ class MemoryIndex:
         them somewhere (the next reindex report holds them too)."""
         out, self.store.warnings = self.store.warnings, []
         return out
+
+    def load_model_behind(self) -> None:
+        """Start loading the local model in a worker thread and return at once: a one-shot
+        search (`localgpt memory search`) loads it while the workspace scan runs, instead of
+        after it. Errors surface at the first embedding, as without this."""
+        load = getattr(self.embedder, "load", None)
+        if load is not None and not self.embedder.ready:
+            def quietly() -> None:
+                with contextlib.suppress(EmbeddingError):
+                    load()
+            self._pool.submit(quietly)
 
     def warm(self) -> None:
         """Load the local model and the in-memory vector copy now, e.g. from an editor's or the
