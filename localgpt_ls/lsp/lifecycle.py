@@ -120,8 +120,15 @@ def register(server: LocalGPTServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: LocalGPTServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.mark_open(params.text_document.uri, params.text_document.version)
-        _after_edit(ls, params.text_document.uri, delay=0.0)
+        uri = params.text_document.uri
+        new = ls.index.get(uri) is None
+        ls.mark_open(uri, params.text_document.version)
+        _after_edit(ls, uri, delay=0.0)
+        if new and ls.scan_done is not None and ls.scan_done.is_set():
+            # A note the workspace did not have (Create note opens it before it is saved, so
+            # no file event adds it): links elsewhere that pointed nowhere may resolve now.
+            ls.note_for(uri)
+            refresh_open_documents(ls)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LocalGPTServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -289,13 +296,28 @@ async def _own_watcher(ls: LocalGPTServer) -> None:
         log.warning("watchfiles is not installed; file changes outside the editor are missed")
         return
 
-    def only_markdown(_change: Any, path: str) -> bool:
-        return path.lower().endswith(".md") and "/." not in path.replace("\\", "/")
+    root = ls.workspace_root
 
-    async for batch in awatch(ls.workspace_root, watch_filter=only_markdown, debounce=300,
+    def only_markdown(_change: Any, path: str) -> bool:
+        return path.lower().endswith(".md") and not hidden_within(root, Path(path))
+
+    async for batch in awatch(root, watch_filter=only_markdown, debounce=300,
                               recursive=True):
         changes = [(Path(p), kind == Change.deleted) for kind, p in batch]
         await apply_file_changes(ls, changes)
+
+
+def hidden_within(root: Path, path: Path) -> bool:
+    """True when the part of `path` inside `root` has a hidden folder or file (or `path` is
+    not inside `root` at all). Only that part counts: the default workspace,
+    `~/.localgpt/workspace`, itself lies under a dotted folder."""
+    for base in (root, root.resolve()):
+        try:
+            parts = path.relative_to(base).parts
+        except ValueError:
+            continue
+        return any(part.startswith(".") for part in parts)
+    return True
 
 
 async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]]) -> None:
@@ -392,12 +414,29 @@ async def _embed_pending(ls: LocalGPTServer) -> None:
 
 
 def _describe(report: Any) -> str:
+    """What an index run did, in words for a status line ("12 notes, 3 updated")."""
     if report is None:
         return "done"
-    if hasattr(report, "to_dict"):
-        data = report.to_dict()
-    elif isinstance(report, dict):
-        data = report
-    else:
+    data = report.to_dict() if hasattr(report, "to_dict") else report
+    if not isinstance(data, dict):
         return str(report)
-    return ", ".join(f"{k} {v}" for k, v in data.items() if isinstance(v, int | float | str))
+
+    def count(key: str) -> int:
+        value = data.get(key)
+        return value if isinstance(value, int) else 0
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
+    seen = count("files_seen")
+    parts = [plural(seen, "note")]
+    changes = [(count("files_indexed"), "updated"), (count("files_removed"), "removed"),
+               (count("files_skipped"), "skipped")]
+    parts += [f"{n} {what}" for n, what in changes if n]
+    if not any(n for n, _ in changes) and seen:
+        parts.append("all up to date")
+    if data.get("rebuilt"):
+        parts.append(f"rebuilt ({data['rebuilt']})")
+    if data.get("interrupted"):
+        parts.append("stopped early; the rest follows next time")
+    return ", ".join(parts)
