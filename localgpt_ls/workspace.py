@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from importlib import resources
@@ -19,8 +20,22 @@ BOOTSTRAP_FILES = (
 )
 
 
+@functools.cache
 def template_text(name: str) -> str:
     return resources.files("localgpt_ls.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def is_untouched_template(workspace: Path, rel: str) -> bool:
+    """A first-run file (SOUL.md, AGENTS.md, ...) still exactly as `init` wrote it: it says
+    nothing about the user yet, so suggestions put the user's own notes before it."""
+    if rel not in TEMPLATE_FILES:
+        return False
+    expected = template_text(rel).encode("utf-8")
+    try:
+        path = workspace / rel
+        return path.stat().st_size == len(expected) and path.read_bytes() == expected
+    except OSError:
+        return False
 
 
 def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
