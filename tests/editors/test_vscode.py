@@ -244,7 +244,6 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
         "workbench.tips.enabled": False,
         "workbench.secondarySideBar.defaultVisibility": "hidden",
         "chat.disableAIFeatures": True,
-        "security.workspace.trust.enabled": False,
         "telemetry.telemetryLevel": "off",
         "extensions.autoUpdate": False,
         "extensions.autoCheckUpdates": False,
@@ -265,7 +264,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
     log = (base / "code-server.log").open("w")
     proc = subprocess.Popen([*cs, "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
                              "--disable-telemetry", "--disable-update-check",
-                             "--disable-workspace-trust", "--disable-getting-started-override",
+                             "--disable-getting-started-override",
                              str(workspace)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
@@ -312,7 +311,14 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
             def toasts() -> list[dict[str, str]]:
                 return list(page.evaluate("() => window.__toasts"))
 
-            yield Editor(page, home, workspace, user_data, provider, toasts, shots)
+            ed = Editor(page, home, workspace, user_data, provider, toasts, shots)
+            # A new folder opens in Restricted Mode, where the extension stays off: trust it
+            # as the README says (the banner's Manage, then Trust).
+            page.locator(".monaco-workbench").get_by_text("Manage", exact=True).first.click()
+            page.locator(".workspace-trust-editor .monaco-button", has_text="Trust").first.click()
+            page.locator(".statusbar-item", has_text="Restricted Mode").wait_for(state="hidden")
+            ed.palette("View: Close All Editors")
+            yield ed
             browser.close()
     finally:
         os.killpg(proc.pid, 15)
