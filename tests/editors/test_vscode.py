@@ -317,6 +317,8 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
             page.locator(".monaco-workbench").get_by_text("Manage", exact=True).first.click()
             page.locator(".workspace-trust-editor .monaco-button", has_text="Trust").first.click()
             page.locator(".statusbar-item", has_text="Restricted Mode").wait_for(state="hidden")
+            ed.shot("00-trusted")
+            page.keyboard.press("Escape")  # the trust page closes, the folder stays trusted
             ed.palette("View: Close All Editors")
             yield ed
             browser.close()

@@ -1,5 +1,5 @@
-"""Where Create note puts a note a broken link asks for, and which file events the server's own
-watcher keeps: in-process checks of the rules (the editor tests show them end to end)."""
+"""Where Create note puts a note a broken link asks for, which file events the watch loop keeps,
+and the status words: in-process checks of the rules (the editor tests show them end to end)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from localgpt_ls.index_sync import wanted
 from localgpt_ls.lsp.codeactions import new_note_rel
-from localgpt_ls.lsp.lifecycle import _describe, hidden_within
+from localgpt_ls.lsp.lifecycle import _describe
 from localgpt_ls.memory.index import ReindexReport
 from localgpt_ls.workspace import init_workspace, is_untouched_template
 
@@ -54,10 +55,10 @@ def test_a_new_note_goes_where_its_siblings_are(ls: Any, source: str, target: st
 def test_hidden_folders_count_only_inside_the_workspace(tmp_path: Path) -> None:
     root = tmp_path / ".localgpt" / "workspace"
     root.mkdir(parents=True)
-    assert not hidden_within(root, root / "knowledge" / "note.md")
-    assert hidden_within(root, root / ".git" / "x.md")
-    assert hidden_within(root, root / "knowledge" / ".draft.md")
-    assert hidden_within(root, tmp_path / "elsewhere.md")  # not inside: not ours
+    assert wanted(root, root / "knowledge" / "note.md")
+    assert not wanted(root, root / ".git" / "x.md")
+    assert not wanted(root, root / "knowledge" / ".draft.md")
+    assert not wanted(root, tmp_path / "elsewhere.md")  # not inside: not ours
 
 
 def test_the_index_report_reads_as_words() -> None:
