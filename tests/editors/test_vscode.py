@@ -632,3 +632,14 @@ def test_no_error_notification_and_no_extension_host_exception(editor: Editor) -
            if re.search(r"\[Error|Traceback|ERROR|failed", line)
            and not line.endswith("Server process exited with code 0.")]
     assert bad == [], "\n".join(bad)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception),
+                                             ("", pytest.skip.Exception)])
+def test_a_missing_code_server_fails_in_ci_and_skips_elsewhere(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: type) -> None:
+    """CI must not turn green by skipping the real VS Code test when code-server is missing."""
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setenv("LOCALGPT_CODE_SERVER", str(tmp_path / "no-code-server"))
+    with pytest.raises(outcome, match="code-server or Node 24 is not installed"):
+        tools()
