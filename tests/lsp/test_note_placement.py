@@ -73,6 +73,8 @@ def test_the_index_report_reads_as_words() -> None:
 def test_an_edited_template_is_no_longer_untouched(tmp_path: Path) -> None:
     init_workspace(tmp_path)
     assert is_untouched_template(tmp_path, "SOUL.md")
+    skills = [p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("skills/*/SKILL.md")]
+    assert skills and all(is_untouched_template(tmp_path, rel) for rel in skills)
     (tmp_path / "SOUL.md").write_text((tmp_path / "SOUL.md").read_text() + "\nBe terse.\n")
     assert not is_untouched_template(tmp_path, "SOUL.md")
     assert not is_untouched_template(tmp_path, "knowledge/x.md")
