@@ -7,6 +7,7 @@ once a second (a refresh walks the workspace and re-parses only notes that chang
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,21 +27,42 @@ from localgpt_ls.linkgraph import MAX_NEIGHBOURHOOD, Edge, LinkGraph, missing_id
 from localgpt_ls.workspace import relative_to_workspace, safe_path
 
 REFRESH_SECONDS = 1.0
+log = logging.getLogger("localgpt_ls.http")
 DEFAULT_GRAPH_LIMIT = 300
 
 
 @dataclass
 class _Graph:
+    """The daemon's link graph. The first use builds it (and waits); after that an answer
+    never waits for the disk: one older than REFRESH_SECONDS starts a refresh in the
+    background and is served from the build at hand, so a change shows within a second or
+    two, and a click on a 5,000-note graph costs the view, not a walk of the workspace."""
+
     graph: LinkGraph
     refreshed: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    running: bool = False
 
     def fresh(self) -> LinkGraph:
         with self.lock:
-            if time.monotonic() - self.refreshed > REFRESH_SECONDS:
+            if not self.refreshed:
                 self.graph.refresh()
                 self.refreshed = time.monotonic()
+                return self.graph
+            if self.running or time.monotonic() - self.refreshed < REFRESH_SECONDS:
+                return self.graph
+            self.running = True
+        threading.Thread(target=self._refresh, name="localgpt-linkgraph", daemon=True).start()
         return self.graph
+
+    def _refresh(self) -> None:
+        try:
+            self.graph.refresh()
+        except Exception as exc:  # the graph at hand stays; the next request tries again
+            log.warning("link graph refresh failed: %s", exc)
+        finally:
+            self.refreshed = time.monotonic()
+            self.running = False
 
 
 def _engine(request: Request) -> Engine:
@@ -48,22 +70,27 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
+_HOLDER_LOCK = threading.Lock()
+
+
+def _holder(app: Any) -> _Graph:
+    with _HOLDER_LOCK:
+        holder: _Graph | None = getattr(app.state, "linkgraph", None)
+        if holder is None:
+            engine: Engine = app.state.daemon.engine
+            holder = _Graph(LinkGraph(engine.workspace, list(engine.config.memory.paths)))
+            app.state.linkgraph = holder
+        return holder
+
+
 def _graph(request: Request) -> _Graph:
-    holder: _Graph | None = getattr(request.app.state, "linkgraph", None)
-    if holder is None:
-        engine = _engine(request)
-        holder = _Graph(LinkGraph(engine.workspace, list(engine.config.memory.paths)))
-        request.app.state.linkgraph = holder
-    return holder
+    return _holder(request.app)
 
 
 def warm_graph(app: Any) -> None:
     """Build the link graph now (the daemon's start calls this in a thread), so the first
     graph view does not wait for 5,000 notes to be parsed."""
-    engine: Engine = app.state.daemon.engine
-    holder = _Graph(LinkGraph(engine.workspace, list(engine.config.memory.paths)))
-    app.state.linkgraph = holder
-    holder.fresh()
+    _holder(app).fresh()
 
 
 def _edge_out(edge: Edge, graph: LinkGraph) -> dict[str, Any]:
@@ -95,8 +122,16 @@ async def note(request: Request) -> JSONResponse:
 
         if not given.lower().endswith(".md"):
             raise HTTPException(400, f"'{given}' is not a markdown note (.md)")
-        path = safe_path(engine.workspace, given)
-        if not path.is_file():
+        try:
+            path = safe_path(engine.workspace, given)
+        except OSError:  # the path check itself failed (a name the file system refuses)
+            raise HTTPException(404, f"no note '{given[:200]}' in the workspace") from None
+        try:
+            exists = path.is_file()
+            st = path.stat() if exists else None
+        except OSError:  # a name too long for the file system, a folder we may not read
+            exists, st = False, None
+        if not exists or st is None:
             raise HTTPException(404, f"no note '{given}' in the workspace; search memory to "
                                      "find one")
         key = relative_to_workspace(engine.workspace, path)
@@ -115,7 +150,6 @@ async def note(request: Request) -> JSONResponse:
             backlinks.append({"file": edge.source,
                               "title": source.title if source else edge.source,
                               "line": edge.link.line, "raw": edge.link.raw})
-        st = path.stat()
         return {"file": key, "title": title, "path": str(path), "text": read.text,
                 "line_count": len(lines), "warning": read.warning,
                 "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(

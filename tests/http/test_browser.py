@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,12 +147,21 @@ def test_token_is_traded_for_an_httponly_cookie(page: Any, ui_daemon: LiveDaemon
                                                         "configured")
 
 
-def test_index_and_heartbeat_are_said_in_words(page: Any) -> None:
+def test_index_and_heartbeat_are_said_in_words(page: Any, ui_daemon: LiveDaemon) -> None:
     expect = _expect()
     index = page.locator("#index-line")
     expect(index).to_have_text(re.compile(
         r"^\d+ notes, all searchable by meaning; updated (just now|a minute ago|\d+ min ago)\.$"))
     expect(page.locator("#heartbeat-line")).to_contain_text("Checks HEARTBEAT.md every 30m")
+    # after a check (the template HEARTBEAT.md holds no tasks, so it is skipped), in words
+    env = {**os.environ, "LOCALGPT_HOME": str(ui_daemon.home),
+           "LOCALGPT_WORKSPACE": str(ui_daemon.workspace)}
+    subprocess.run([sys.executable, "-m", "localgpt_ls", "heartbeat", "once"], env=env,
+                   check=True, capture_output=True, timeout=60)
+    page.reload()
+    expect(page.locator("#heartbeat-line")).to_have_text(re.compile(
+        r"^Last check \d\d:\d\d, skipped, HEARTBEAT\.md has no tasks; "
+        r"no process is running the schedule now\.$"))
     side = page.locator(".side").inner_text()
     for raw in ("total_files", "embedded_chunks", "runner", "{", "T0", "null"):
         assert raw not in side, f"{raw!r} shown to the user: {side}"

@@ -178,21 +178,33 @@ function indexWords(s, updatedAt) {
   return `${notes}, ${meaning}${updated}.`;
 }
 
-const OUTCOMES = {
-  ok: "nothing needed attention",
-  alert: "it found something for you",
-  skipped: "skipped",
-  failed: "it failed",
+// The runner's outcome labels ("ok", "alert", "skipped:<reason>", "failed:<error>") in words.
+const SKIPS = {
+  "empty-file": "skipped, HEARTBEAT.md has no tasks",
+  busy: "skipped, another check was running",
+  "outside-active-hours": "skipped, outside active hours",
 };
+
+function outcomeWords(label, delivered, duplicate) {
+  const [kind, ...rest] = String(label || "").split(":");
+  const reason = rest.join(":");
+  if (kind === "ok") return "nothing needed attention";
+  if (kind === "alert") {
+    if (duplicate) return "it found the same thing as earlier today (not repeated)";
+    return delivered ? "it found something and told you" : "it found something";
+  }
+  if (kind === "skipped") return SKIPS[reason] || `skipped (${reason})`;
+  if (kind === "failed") return `it failed: ${reason}`;
+  return label || "";
+}
 
 function heartbeatWords(hb) {
   if (!hb) return "The heartbeat status is not available.";
   if (hb.config_error) return `The heartbeat is misconfigured: ${hb.config_error}`;
-  if (!hb.enabled) return "The heartbeat is off ([heartbeat] enabled = false in config.toml).";
+  if (!hb.enabled) return "The heartbeat is off ([heartbeat] interval or enabled in config.toml).";
   const parts = [];
   if (hb.last_run) {
-    let what = OUTCOMES[hb.outcome] || hb.outcome || "";
-    if (hb.outcome === "skipped" && hb.response) what = `skipped (${hb.response})`;
+    const what = outcomeWords(hb.outcome, hb.delivered, hb.duplicate);
     parts.push(`Last check ${clock(hb.last_run)}${what ? ", " + what : ""}`);
   } else parts.push(`Checks HEARTBEAT.md every ${hb.interval}; no check yet`);
   if (hb.next_run) parts.push(`next ${clock(hb.next_run)}`);
@@ -748,8 +760,11 @@ async function showGraph(params) {
   if (state.graphCenter) q.set("center", state.graphCenter);
   q.set("limit", all ? "10000" : "300");
   let data;
+  const started = performance.now();
   try {
     data = await apiJson(`/api/graph?${q}`);
+    // Where the time goes, for benchmarks/web_ui.py (fetch and JSON; then the first frame).
+    $("graph").dataset.fetchMs = String(Math.round(performance.now() - started));
   } catch (err) {
     if (!(err instanceof AuthError)) info.textContent = `The graph is not available: ${err.message}`;
     return;
@@ -807,7 +822,12 @@ function drawGraph(data) {
       })
       .nodeCanvasObjectMode(() => "after")
       .nodeCanvasObject((n, ctx, scale) => {
-        if (scale < 1.2 && n.id !== state.graphCenter && n.distance > 1) return;
+        // Names where they can be read: the current note and its neighbours, hubs when the
+        // view is wide, every note once zoomed in (5,000 labels per frame would be slow).
+        const near = state.graphCenter && n.distance <= 1;
+        if (n.id !== state.graphCenter && !near && scale < 2.5 && !(n.degree > 30 && scale >= 0.8)) {
+          return;
+        }
         ctx.font = `${11 / scale}px system-ui, sans-serif`;
         ctx.fillStyle = n.missing ? COLORS.missing : "#333";
         ctx.textAlign = "center";
@@ -815,6 +835,8 @@ function drawGraph(data) {
       });
   }
   state.fitPending = true;
+  // Arrowheads cost a path per link: on big graphs direction is left to the note viewer.
+  state.graph.linkDirectionalArrowLength(links.length > 2000 ? 0 : 3);
   state.graph.width(width).height(height).graphData({ nodes, links });
   box.dataset.nodes = String(nodes.length);
   box.dataset.links = String(links.length);
