@@ -160,7 +160,7 @@ def test_index_and_heartbeat_are_said_in_words(page: Any, ui_daemon: LiveDaemon)
                    check=True, capture_output=True, timeout=60)
     page.reload()
     expect(page.locator("#heartbeat-line")).to_have_text(re.compile(
-        r"^Last check \d\d:\d\d, skipped, HEARTBEAT\.md has no tasks; "
+        r"^Last check \d\d?:\d\d(\s?[AP]M)?, skipped, HEARTBEAT\.md has no tasks; "
         r"no process is running the schedule now\.$"))
     side = page.locator(".side").inner_text()
     for raw in ("total_files", "embedded_chunks", "runner", "{", "T0", "null"):
@@ -280,6 +280,10 @@ def test_graph_draws_a_node_for_every_note(page: Any, ui_daemon: LiveDaemon) -> 
         return n;
     }""")
     assert painted > 50 * len(notes)
+    # the library shows hover labels as HTML: a title holding markup goes in as text
+    label = page.evaluate("""() => state.graph.nodeLabel()(
+        {id: 'x.md', title: '<img src=x onerror="window.__pwned=6">', missing: false})""")
+    assert "<img" not in label and "&#60;img" in label
     _shot(page, "graph-1280")
     # a note's neighbourhood first: from the viewer, its graph is centred on it
     page.goto(f"{ui_daemon.url}/#/note?path=knowledge/garden.md")

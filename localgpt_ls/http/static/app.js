@@ -107,6 +107,10 @@ function renderMarkdown(text) {
   return frag;
 }
 
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function noteHref(file, from, to, heading) {
   const q = new URLSearchParams({ path: file });
   if (from) q.set("lines", to && to !== from ? `${from}-${to}` : String(from));
@@ -802,7 +806,8 @@ function drawGraph(data) {
   if (!state.graph) {
     state.graph = window.ForceGraph()(box)
       .nodeId("id")
-      .nodeLabel((n) => n.missing ? `${n.title} (does not exist yet)` : `${n.title}\n${n.id}`)
+      // force-graph shows labels as HTML: note titles and paths go in escaped.
+      .nodeLabel((n) => escapeHtml(n.missing ? `${n.title} (does not exist yet)` : `${n.title} · ${n.id}`))
       .nodeColor(graphColor)
       .nodeVal((n) => (n.id === state.graphCenter ? 4 : 1 + Math.min(3, n.degree / 8)))
       .nodeRelSize(4)
@@ -867,6 +872,11 @@ function route(event) {
   for (const a of document.querySelectorAll(".tabs a")) {
     if (a.dataset.view === view) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
+  }
+  // A hidden graph still lays itself out and repaints each frame: pause it off screen.
+  if (state.graph) {
+    if (view === "graph") state.graph.resumeAnimation();
+    else state.graph.pauseAnimation();
   }
   if (view === "search") runSearch(params.get("q") || "");
   else if (view === "graph") showGraph(params);
