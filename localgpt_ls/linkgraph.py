@@ -1,9 +1,9 @@
 """The workspace as a link graph: notes as nodes, their links as edges, broken links included.
 
 For doors that have no editor-side notes index (the daemon's note viewer and graph view). The
-notes are exactly the memory's (`memory.scan`: one rule for what a note is); each is parsed with
-`markdown.parse` and kept until its (mtime, size) changes, so a refresh after the first costs
-one directory walk.
+notes are exactly the memory's (`memory.scan`, over `notefiles`: one rule for what a note is);
+each is read with `notefiles.read_note`, parsed with `markdown.parse` and kept until its
+(mtime, size) changes, so a refresh after the first costs one directory walk.
 
 Link resolution follows the language server's rule (lsp/links.py; a test keeps the two in
 agreement): a target resolves by workspace-relative path, then by path relative to the linking
@@ -103,7 +103,8 @@ class LinkGraph:
     def refresh(self) -> bool:
         """Re-read notes that changed, drop those that went away; True when anything changed.
         Blocking (a walk of the workspace); one refresh runs at a time."""
-        from localgpt_ls.memory.scan import read_note, scan
+        from localgpt_ls.memory.scan import scan
+        from localgpt_ls.notefiles import read_note
 
         with self._refreshing:
             found = [f for f in scan(self.workspace, self.extra_paths)

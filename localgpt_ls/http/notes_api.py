@@ -110,7 +110,7 @@ def _edge_out(edge: Edge, graph: LinkGraph) -> dict[str, Any]:
 async def note(request: Request) -> JSONResponse:
     """GET /api/note?path=knowledge/x.md: the note's text, its blocks (line ranges to render
     one by one, so hit lines can be marked), its links resolved, and its backlinks."""
-    given = request.query_params.get("path", "")
+    given = _single(request, "path") or ""
     if not given.strip():
         raise HTTPException(400, "'path' is required: a note's path relative to the workspace, "
                                  "as search results give it")
@@ -118,7 +118,7 @@ async def note(request: Request) -> JSONResponse:
     holder = _graph(request)
 
     def load() -> dict[str, Any]:
-        from localgpt_ls.memory.scan import read_note
+        from localgpt_ls.notefiles import read_note
 
         if not given.lower().endswith(".md"):
             raise HTTPException(400, f"'{given}' is not a markdown note (.md)")
@@ -163,8 +163,16 @@ async def note(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(load))
 
 
+def _single(request: Request, name: str) -> str | None:
+    """A query parameter given at most once (`?depth=1&depth=9` is ambiguous, so refused)."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise HTTPException(400, f"'{name}' is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
+    raw = _single(request, name)
     if raw is None or raw == "":
         return default
     try:
@@ -178,7 +186,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 async def graph(request: Request) -> JSONResponse:
     """GET /api/graph?center=&depth=&limit=: the link graph, or one note's neighbourhood."""
-    center = request.query_params.get("center") or None
+    center = _single(request, "center") or None
     depth = _int_param(request, "depth", 2, 1, 6)
     limit = _int_param(request, "limit", DEFAULT_GRAPH_LIMIT, 1, MAX_NEIGHBOURHOOD)
     holder = _graph(request)
