@@ -190,7 +190,7 @@ class Agent:
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools)
         try:
             provider = self._provider(choice)
             system = self._system(system_extra)
@@ -226,7 +226,7 @@ class Agent:
         # message, so it is cleaned here; Message cleans what is stored and sent (context too).
         message = clean_text(message)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools)
         user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
@@ -251,14 +251,15 @@ class Agent:
         if choice.memory_only:
             raise LocalGPTError("compaction needs a model; none is configured")
         ctx = toolbox.ToolContext(self.workspace, self.memory, None,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools)
         async with self._client() as client:
             return await self._compact(client, self._provider(choice), session, ctx)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _system(self, extra: str | None, tools: list[str] | None = None) -> str:
-        return build_system_prompt(self.workspace, toolbox.specs(tools), extra=extra)
+        return build_system_prompt(self.workspace, toolbox.specs(tools, self.config.tools),
+                                   extra=extra)
 
     async def _loop(self, client: httpx.AsyncClient, provider: Provider, system: str,
                     history: list[Message], user: Message, ctx: toolbox.ToolContext,
@@ -266,7 +267,7 @@ class Agent:
                     allowed: list[str] | None = None) -> str:
         """Stream rounds until the model answers without tool calls (or the round limit)."""
         messages = [*repair(history), user]
-        specs = toolbox.specs(allowed)
+        specs = toolbox.specs(allowed, self.config.tools)
         max_rounds = max(0, self.config.agent.max_tool_rounds)
         said: list[str] = []
         for round_no in range(max_rounds + 1):
