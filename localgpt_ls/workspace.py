@@ -23,6 +23,14 @@ def template_text(name: str) -> str:
     return resources.files("localgpt_ls.templates").joinpath(name).read_text(encoding="utf-8")
 
 
+def initial_texts() -> list[str]:
+    """Every text `init` writes, as it writes it: a file still equal to one of these is
+    boilerplate the user never touched (memory search ranks it below the user's words)."""
+    from localgpt_ls.agent.skills import EXAMPLE
+
+    return [*(template_text(name) for name in TEMPLATE_FILES), EXAMPLE]
+
+
 def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
     """Create the OpenClaw classic layout; returns the files written. Existing files are kept
     unless `force`, because they are the user's memory."""

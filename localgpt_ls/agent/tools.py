@@ -51,6 +51,9 @@ class ToolContext:
     # Supplied by an editor door: replace line `index` (0-based) of an open document when it
     # still reads `old`; returns False when the file is not open there (then it is written).
     line_editor: LineEditor | None = None
+    # Workspace files memory search never returns in this turn: the chat document the
+    # question is typed in would otherwise be the top hit for its own question.
+    exclude_files: frozenset[str] = frozenset()
     # [tools] of config.toml: limits, which tools are on, which ask first.
     settings: ToolsConfig = field(default_factory=ToolsConfig)
 
@@ -174,7 +177,7 @@ async def memory_search(args: dict[str, Any], ctx: ToolContext) -> str:
     memory = ctx.memory
 
     def search() -> Any:
-        return memory().search(query, limit=limit)
+        return memory().search(query, limit=limit, exclude=ctx.exclude_files)
 
     try:
         response = await asyncio.to_thread(search)
