@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from localgpt_ls.textsafety import decode_text, looks_binary
 from localgpt_ls.workspace import is_within, resolve_link
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -128,14 +129,14 @@ def read_note(path: Path, key: str) -> ReadResult:
     except OSError as exc:
         return ReadResult(None, "", f"{key}: cannot be read ({exc.strerror})")
     digest = hashlib.sha256(data).hexdigest()
-    if b"\x00" in data:
+    if looks_binary(data):
         return ReadResult(None, digest, f"{key}: skipped, looks binary (NUL bytes)",
                           lasting=True)
+    warning = None
     try:
-        text = data.decode("utf-8")
-        warning = None
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
         warning = (f"{key}: not valid UTF-8 (byte {exc.start}); indexed with replacement "
                    "characters")
+    text = decode_text(data)  # a stray NUL becomes U+FFFD: SQLite text would end at it
     return ReadResult(text.removeprefix("\ufeff"), digest, warning)
