@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,13 @@ from localgpt_ls import paths
 from localgpt_ls.agent.events import Approver
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
-from localgpt_ls.workspace import atomic_write, relative_to_workspace, safe_path
+from localgpt_ls.textsafety import clean_input, clean_value, decode_text, looks_binary
+from localgpt_ls.workspace import (
+    open_in_workspace,
+    read_workspace_file,
+    safe_path,
+    write_workspace_file,
+)
 
 log = logging.getLogger("localgpt_ls.agent")
 
@@ -104,15 +111,35 @@ def _path(ctx: ToolContext, given: str) -> Path:
         raise ToolError(str(exc)) from None
 
 
-def _read_text(path: Path, rel: str) -> str:
-    if not path.is_file():
-        raise ToolError(f"'{rel}' does not exist in the workspace")
-    if path.stat().st_size > FILE_SIZE_MAX:
-        raise ToolError(f"'{rel}' is too large to read here")
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
+def _shown(ctx: ToolContext, path: Path) -> str:
+    """Workspace-relative form of a path `_path` returned (already resolved, never re-resolved:
+    the name may lead elsewhere by now)."""
+    return path.relative_to(ctx.workspace.resolve()).as_posix()
+
+
+def _read_text(ctx: ToolContext, path: Path, rel: str) -> str:
+    """A workspace text file, read through an fd opened without following links (see
+    workspace.open_in_workspace); blocking, so callers run it in a thread."""
+    try:
+        data = read_workspace_file(ctx.workspace, path, FILE_SIZE_MAX)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ToolError(f"'{rel}' does not exist in the workspace") from None
+    except IsADirectoryError:
+        raise ToolError(f"'{rel}' is a folder") from None
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
+    if looks_binary(data):
         raise ToolError(f"'{rel}' is a binary file")
-    return data.decode("utf-8", errors="replace")
+    return decode_text(data)
+
+
+def _write_text(ctx: ToolContext, path: Path, text: str) -> None:
+    try:
+        write_workspace_file(ctx.workspace, path, text)
+    except IsADirectoryError:
+        raise ToolError(f"'{_shown(ctx, path)}' is a folder") from None
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
 
 
 # -- heartbeat ------------------------------------------------------------------------------
@@ -120,9 +147,12 @@ def _read_text(path: Path, rel: str) -> str:
 OPEN_TASK = re.compile(r"^(\s*[-*+]\s+)\[ \](\s.*)$")
 
 
-def _replace_line(path: Path, index: int, old: str, new: str) -> None:
+def _replace_line(ctx: ToolContext, path: Path, index: int, old: str, new: str) -> None:
     """Swap one line on disk if it still reads `old`: a concurrent edit is never clobbered."""
-    data = path.read_bytes()
+    try:
+        data = read_workspace_file(ctx.workspace, path, FILE_SIZE_MAX)
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
     try:
         lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -130,7 +160,7 @@ def _replace_line(path: Path, index: int, old: str, new: str) -> None:
     if index >= len(lines) or lines[index].rstrip("\r") != old:
         raise ToolError("HEARTBEAT.md changed meanwhile; read it again and retry")
     lines[index] = new + ("\r" if lines[index].endswith("\r") else "")
-    atomic_write(path, "\n".join(lines))
+    _write_text(ctx, path, "\n".join(lines))
 
 
 async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
@@ -140,7 +170,7 @@ async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
     if not want:
         raise ToolError("say which task: 'task' is empty")
     path = _path(ctx, "HEARTBEAT.md")
-    lines = (await asyncio.to_thread(_read_text, path, "HEARTBEAT.md")).split("\n")
+    lines = (await asyncio.to_thread(_read_text, ctx, path, "HEARTBEAT.md")).split("\n")
     found = [i for i, line in enumerate(lines)
              if OPEN_TASK.match(line.rstrip("\r")) and want.casefold() in line.casefold()]
     if not found:
@@ -151,7 +181,7 @@ async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
     old = lines[index].rstrip("\r")
     new = OPEN_TASK.sub(r"\1[x]\2", old)
     if ctx.line_editor is None or not await ctx.line_editor(path, index, old, new):
-        await asyncio.to_thread(_replace_line, path, index, old, new)
+        await asyncio.to_thread(_replace_line, ctx, path, index, old, new)
     return f"ticked HEARTBEAT.md:{index + 1}: {new.strip()}"
 
 
@@ -190,13 +220,13 @@ async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
     if path.suffix.lower() != ".md":
         raise ToolError(f"memory_get reads markdown notes only; '{rel}' is not a .md file "
                         "(use read_file)")
-    text = _read_text(path, rel)
+    text = await asyncio.to_thread(_read_text, ctx, path, rel)
     lines = text.splitlines()
     start = _int_arg(args, "from", 1, 1, max(1, len(lines)))
     count = _int_arg(args, "lines", READ_LINES_DEFAULT, 1, READ_LINES_MAX)
     chunk = lines[start - 1:start - 1 + count]
     end = start + len(chunk) - 1
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     header = f"{shown} lines {start}-{end} of {len(lines)}"
     return header + "\n" + "\n".join(chunk)
 
@@ -207,19 +237,28 @@ def _append_locked(ctx: ToolContext, path: Path, text: str, header: str) -> None
     lock = FileLock(str(paths.state_dir(ctx.workspace) / "append.lock"))
     paths.state_dir(ctx.workspace).mkdir(parents=True, exist_ok=True)
     with lock.acquire(timeout=10):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        prefix = ""
-        if not path.exists() or path.stat().st_size == 0:
-            prefix = header
-        else:
-            with path.open("rb") as handle:
-                handle.seek(max(0, path.stat().st_size - 2))
-                tail = handle.read()
-            prefix = "" if tail.endswith(b"\n\n") else ("\n" if tail.endswith(b"\n") else "\n\n")
-        data = (prefix + text.strip() + "\n").encode("utf-8")
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Opened once, without following links, and everything (size, tail, append) goes
+        # through that fd: the name is never trusted a second time.
         try:
-            os.write(fd, data)
+            fd = open_in_workspace(ctx.workspace, path, os.O_RDWR | os.O_APPEND | os.O_CREAT,
+                                   0o644, create_dirs=True)
+        except LocalGPTError as exc:
+            raise ToolError(str(exc)) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ToolError(f"'{_shown(ctx, path)}' is not a regular file")
+            if st.st_size == 0:
+                prefix = header
+            else:
+                os.lseek(fd, max(0, st.st_size - 2), os.SEEK_SET)
+                tail = os.read(fd, 2)
+                prefix = "" if tail.endswith(b"\n\n") else (
+                    "\n" if tail.endswith(b"\n") else "\n\n")
+            data = (prefix + text.strip() + "\n").encode("utf-8")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -227,7 +266,9 @@ def _append_locked(ctx: ToolContext, path: Path, text: str, header: str) -> None
 
 def append_plan(text: str, target: str, now: datetime) -> tuple[str, str, str]:
     """Where `memory_append` writes and what: (workspace-relative file, header for a new file,
-    entry). Shared with the editor, which appends the same entry through applyEdit."""
+    entry). Shared with the editor, which appends the same entry through applyEdit.
+    NUL and lone surrogates are replaced here, the one way into the memory logs."""
+    text = clean_input(text)
     if target == "daily":
         rel = f"memory/{now.date().isoformat()}.md"
         header = f"# {now.date().isoformat()}\n\n"
@@ -275,8 +316,8 @@ async def _approve(ctx: ToolContext, tool: str, summary: str) -> None:
 async def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
     rel = _str_arg(args, "path")
     path = _path(ctx, rel)
-    text = _read_text(path, rel)
-    return f"{relative_to_workspace(ctx.workspace, path)} ({len(text)} chars)\n{text}"
+    text = await asyncio.to_thread(_read_text, ctx, path, rel)
+    return f"{_shown(ctx, path)} ({len(text)} chars)\n{text}"
 
 
 async def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
@@ -285,10 +326,10 @@ async def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
     path = _path(ctx, rel)
     if path.is_dir():
         raise ToolError(f"'{rel}' is a folder")
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     action = "overwrite" if path.exists() else "create"
     await _approve(ctx, "write_file", f"{action} {shown} ({len(content)} chars)")
-    await asyncio.to_thread(atomic_write, path, content)
+    await asyncio.to_thread(_write_text, ctx, path, content)
     return f"wrote {shown} ({len(content)} chars)"
 
 
@@ -297,19 +338,19 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     old = _str_arg(args, "old_text")
     new = _str_arg(args, "new_text")
     path = _path(ctx, rel)
-    text = _read_text(path, rel)
+    text = await asyncio.to_thread(_read_text, ctx, path, rel)
     count = text.count(old) if old else 0
     if count != 1:
         raise ToolError(f"old_text must occur exactly once in {rel}; found {count} times "
                         "(read the file and copy a unique passage)")
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     preview = old.strip().replace("\n", " ")[:60]
     await _approve(ctx, "edit_file", f"edit {shown}: replace \"{preview}\"")
     # Re-read after the (possibly slow) approval so an edit made meanwhile is not lost.
-    current = _read_text(path, rel)
+    current = await asyncio.to_thread(_read_text, ctx, path, rel)
     if current.count(old) != 1:
         raise ToolError(f"{rel} changed while waiting for approval; read it again")
-    await asyncio.to_thread(atomic_write, path, current.replace(old, new, 1))
+    await asyncio.to_thread(_write_text, ctx, path, current.replace(old, new, 1))
     return f"edited {shown}"
 
 
@@ -362,8 +403,12 @@ def specs(names: list[str] | None = None) -> list[ToolSpec]:
 
 async def run_tool(call: ToolCall, ctx: ToolContext,
                    allowed: list[str] | None = None) -> tuple[str, bool]:
-    """Run one call -> (result text for the model, is_error). Never raises for tool failures:
-    the model hears what went wrong and can try again."""
+    """Run one call -> (result text for the model, is_error). Never raises: the model hears
+    what went wrong and can try again; a failure nobody foresaw is logged with its traceback
+    and reported to the model in one line.
+
+    Arguments are cleaned first (NUL and lone surrogates become U+FFFD): JSON can carry both,
+    and neither can be a file name or be encoded into a note."""
     tool = TOOLS.get(call.name)
     if tool is None or (allowed is not None and call.name not in allowed):
         names = ", ".join(allowed if allowed is not None else TOOLS)
@@ -371,13 +416,22 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
     if INVALID_ARGUMENTS in call.arguments:
         return (f"error: the arguments for {call.name} were not valid JSON; send a JSON "
                 f"object matching the schema", True)
+    arguments = clean_value(call.arguments)
     try:
-        text = await tool.handler(call.arguments, ctx)
+        text = await tool.handler(arguments, ctx)
     except ToolError as exc:
+        return f"error: {exc}", True
+    except LocalGPTError as exc:
         return f"error: {exc}", True
     except OSError as exc:
         return f"error: {exc.strerror or exc}", True
-    return wrap(tool.source(call.arguments), text), False
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("tool %s failed", call.name)
+        return (f"error: {call.name} failed unexpectedly ({type(exc).__name__}); the details "
+                "are in the log", True)
+    return wrap(tool.source(arguments), text), False
 
 
 def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:
