@@ -7,6 +7,8 @@ opening the index or loading a model.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +22,26 @@ if TYPE_CHECKING:
     from localgpt_ls.memory import MemoryIndex
 
 
+@dataclass(frozen=True)
+class EditorBridge:
+    """How a door with an editor changes documents open there: through the editor, never
+    behind its back. Each call answers False when the file is not open there (then the engine
+    writes the file itself). Given to the Engine once, when the door starts."""
+
+    # (file, text to append) -> written through the editor?  (daily-log entries)
+    append: Callable[[Path, str], Awaitable[bool]]
+    # (file, 0-based line, old text, new text) -> replaced through the editor?  (tool edits)
+    replace_line: Callable[[Path, int, str, str], Awaitable[bool]]
+    # The door follows file changes itself, so a chat turn need not refresh the index first.
+    keeps_index_fresh: bool = True
+
+
 class Engine:
-    def __init__(self, config: Config | None = None, workspace: Path | None = None) -> None:
+    def __init__(self, config: Config | None = None, workspace: Path | None = None, *,
+                 editor: EditorBridge | None = None) -> None:
         self.config = config if config is not None else load_config()
         self.workspace = ensure_workspace((workspace or self.config.workspace()).resolve())
+        self.editor = editor
 
     @cached_property
     def memory(self) -> MemoryIndex:
@@ -37,7 +55,10 @@ class Engine:
         """The assistant: `await engine.agent.chat(...)` / `run_turn(...)` (agent/loop.py)."""
         from localgpt_ls.agent.loop import Agent
 
-        return Agent(self.config, self.workspace, lambda: self.memory)
+        editor = self.editor
+        return Agent(self.config, self.workspace, lambda: self.memory,
+                     line_editor=editor.replace_line if editor else None,
+                     refresh_memory=not (editor and editor.keeps_index_fresh))
 
     @cached_property
     def heartbeat(self) -> HeartbeatRunner:
@@ -47,7 +68,8 @@ class Engine:
         from localgpt_ls.heartbeat.turn import agent_turn
 
         return HeartbeatRunner(self.workspace, self.config.heartbeat,
-                               agent_turn(lambda: self.agent))
+                               agent_turn(lambda: self.agent),
+                               log_writer=self.editor.append if self.editor else None)
 
     def stop(self) -> None:
         """Ask work running in other threads (reindex, embedding) to end at its next step, ahead

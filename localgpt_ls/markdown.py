@@ -33,8 +33,22 @@ from urllib.parse import unquote
 from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 
-__all__ = ["Chunk", "Heading", "Link", "MarkdownDoc", "Tag", "Task", "chunk",
-           "estimate_tokens", "parse", "slugify", "split_lines"]
+__all__ = [
+    "Chunk",
+    "Heading",
+    "Link",
+    "MarkdownDoc",
+    "Tag",
+    "Task",
+    "chunk",
+    "estimate_tokens",
+    "is_empty_item",
+    "parse",
+    "slugify",
+    "split_lines",
+    "task_item",
+    "tick_task",
+]
 
 
 @dataclass(frozen=True)
@@ -321,6 +335,37 @@ _TAG = re.compile(r"(?<![\w#&/\\:.\-\]\)])#([\w\-/]+)")
 _TASK = re.compile(r"^[ \t]*(?:>[ \t]*)*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\](?:[ \t]+(.*))?$")
 
 
+# An item with nothing after the marker, or only an empty checkbox (`-`, `1.`, `- [ ]`, `- []`).
+_BARE_ITEM = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+]|\d+[.)])(?:[ \t]+\[[ xX]?\])?[ \t]*$")
+
+
+def task_item(line: str, lineno: int = 0) -> Task | None:
+    """The task on one line: a list item (`-`, `*`, `+`, `1.`, `1)`, also in a quote) with a
+    checkbox `[ ]`, `[x]` or `[X]`. The one definition of a task: `parse`, the HEARTBEAT.md
+    diagnostics, the empty-file rule and the heartbeat_done tool all ask here."""
+    m = _TASK.match(line)
+    if m is None:
+        return None
+    return Task(lineno, m.group(1) in "xX", (m.group(2) or "").strip())
+
+
+def tick_task(line: str) -> str | None:
+    """The line with its open checkbox ticked (`[ ]` -> `[x]`), or None when it holds no open
+    task; everything else on the line stays as it was."""
+    m = _TASK.match(line)
+    if m is None or m.group(1) != " ":
+        return None
+    return line[:m.start(1)] + "x" + line[m.end(1):]
+
+
+def is_empty_item(line: str) -> bool:
+    """A list item that says nothing: a bare marker, or a task without text."""
+    if _BARE_ITEM.match(line):
+        return True
+    task = task_item(line)
+    return task is not None and not task.text
+
+
 def _scan_links(line: str, lineno: int) -> list[Link]:
     found: list[Link] = []
     for m in _WIKI.finditer(line):
@@ -439,9 +484,9 @@ def _parse_blocks(lines: list[str], deadline: float) -> MarkdownDoc:
         masked[first:end] = region_lines
         if ttype == "list" or ttype == "block_quote":
             for i in range(first, end):
-                m = _TASK.match(lines[i])
-                if m and masked[i].strip():
-                    doc.tasks.append(Task(i + 1, m.group(1) in "xX", (m.group(2) or "").strip()))
+                task = task_item(lines[i], i + 1)
+                if task is not None and masked[i].strip():
+                    doc.tasks.append(task)
 
     _scan_inline(doc, masked)
     doc.headings = _build_headings(raw_headings, lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from localgpt_ls import daily_log
 from localgpt_ls.llm.types import ToolSpec
 from localgpt_ls.workspace import BOOTSTRAP_FILES
 
@@ -46,7 +47,7 @@ def truncate(text: str, cap: int, label: str) -> str:
 
 def daily_paths(now: datetime) -> list[str]:
     """Today's and yesterday's daily notes, as workspace-relative paths."""
-    return [f"memory/{(now - timedelta(days=d)).date().isoformat()}.md" for d in (0, 1)]
+    return [daily_log.rel_path((now - timedelta(days=d)).date()) for d in (0, 1)]
 
 
 def _read(path: Path) -> str | None:

@@ -118,14 +118,15 @@ class Agent:
 
     def __init__(self, config: Config, workspace: Path, memory: Callable[[], Any] | None = None,
                  *, store: SessionStore | None = None, retry: RetryPolicy | None = None,
-                 timeouts: Timeouts | None = None) -> None:
+                 timeouts: Timeouts | None = None, line_editor: toolbox.LineEditor | None = None,
+                 refresh_memory: bool = True) -> None:
         self.config = config
         self.workspace = workspace
-        # A door that keeps the index fresh itself (the language server watches files) sets
-        # this False so a turn never waits for a reindex.
-        self.refresh_memory = True
-        # An editor door sets this so tools edit open documents through the editor.
-        self.line_editor: toolbox.LineEditor | None = None
+        # False for a door that keeps the index fresh itself (the language server watches
+        # files): a turn never waits for a reindex.
+        self.refresh_memory = refresh_memory
+        # From an editor door (Engine.editor): tools edit open documents through the editor.
+        self.line_editor = line_editor
         self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry

@@ -108,6 +108,15 @@ class SessionStore:
     def exists(self, session_id: str) -> bool:
         return self.path(session_id).is_file()
 
+    def delete(self, session_id: str) -> bool:
+        """Forget a session (its JSONL file); False when there was none. Every door deletes
+        through here, so the id check and the layout stay in one place."""
+        try:
+            self.path(session_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def create(self, model: str, workspace: Path, session_id: str | None = None) -> Session:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         sid = check_session_id(session_id) if session_id else new_session_id()

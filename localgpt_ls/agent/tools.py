@@ -11,28 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
-import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from localgpt_ls import paths
+from localgpt_ls import daily_log
 from localgpt_ls.agent.events import Approver
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
-from localgpt_ls.textsafety import clean_input, clean_value, decode_text, looks_binary
-from localgpt_ls.workspace import (
-    open_in_workspace,
-    read_workspace_file,
-    safe_path,
-    write_workspace_file,
-)
+from localgpt_ls.markdown import tick_task
+from localgpt_ls.notefiles import looks_binary
+from localgpt_ls.textsafety import clean_input, clean_value, decode_text
+from localgpt_ls.workspace import read_workspace_file, safe_path, write_workspace_file
 
 log = logging.getLogger("localgpt_ls.agent")
 
@@ -111,6 +103,12 @@ def _path(ctx: ToolContext, given: str) -> Path:
         raise ToolError(str(exc)) from None
 
 
+async def _read(ctx: ToolContext, path: Path, rel: str) -> str:
+    """A file's text, read in a worker thread: tools run on a door's event loop (the language
+    server's answers every keystroke), and a file on a slow disk must not stall it."""
+    return await asyncio.to_thread(_read_text, ctx, path, rel)
+
+
 def _shown(ctx: ToolContext, path: Path) -> str:
     """Workspace-relative form of a path `_path` returned (already resolved, never re-resolved:
     the name may lead elsewhere by now)."""
@@ -119,7 +117,7 @@ def _shown(ctx: ToolContext, path: Path) -> str:
 
 def _read_text(ctx: ToolContext, path: Path, rel: str) -> str:
     """A workspace text file, read through an fd opened without following links (see
-    workspace.open_in_workspace); blocking, so callers run it in a thread."""
+    workspace.open_in_workspace). Blocking."""
     try:
         data = read_workspace_file(ctx.workspace, path, FILE_SIZE_MAX)
     except (FileNotFoundError, NotADirectoryError):
@@ -144,9 +142,6 @@ def _write_text(ctx: ToolContext, path: Path, text: str) -> None:
 
 # -- heartbeat ------------------------------------------------------------------------------
 
-OPEN_TASK = re.compile(r"^(\s*[-*+]\s+)\[ \](\s.*)$")
-
-
 def _replace_line(ctx: ToolContext, path: Path, index: int, old: str, new: str) -> None:
     """Swap one line on disk if it still reads `old`: a concurrent edit is never clobbered."""
     try:
@@ -164,22 +159,23 @@ def _replace_line(ctx: ToolContext, path: Path, index: int, old: str, new: str) 
 
 
 async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
-    """Tick one open `- [ ]` item of HEARTBEAT.md: the only edit a background run may make
-    there without asking, because it is narrow and the user can see and undo it."""
+    """Tick one open task of HEARTBEAT.md (`- [ ] x`, `1. [ ] x`: markdown.task_item), the
+    only edit a background run may make there without asking, because it is narrow and the
+    user can see and undo it."""
     want = _str_arg(args, "task").strip()
     if not want:
         raise ToolError("say which task: 'task' is empty")
     path = _path(ctx, "HEARTBEAT.md")
     lines = (await asyncio.to_thread(_read_text, ctx, path, "HEARTBEAT.md")).split("\n")
     found = [i for i, line in enumerate(lines)
-             if OPEN_TASK.match(line.rstrip("\r")) and want.casefold() in line.casefold()]
+             if tick_task(line.rstrip("\r")) is not None and want.casefold() in line.casefold()]
     if not found:
         raise ToolError(f"no open task in HEARTBEAT.md contains {want!r}")
     if len(found) > 1:
         raise ToolError(f"{len(found)} open tasks contain {want!r}; quote more of the item")
     index = found[0]
     old = lines[index].rstrip("\r")
-    new = OPEN_TASK.sub(r"\1[x]\2", old)
+    new = tick_task(old) or old
     if ctx.line_editor is None or not await ctx.line_editor(path, index, old, new):
         await asyncio.to_thread(_replace_line, ctx, path, index, old, new)
     return f"ticked HEARTBEAT.md:{index + 1}: {new.strip()}"
@@ -220,7 +216,7 @@ async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
     if path.suffix.lower() != ".md":
         raise ToolError(f"memory_get reads markdown notes only; '{rel}' is not a .md file "
                         "(use read_file)")
-    text = await asyncio.to_thread(_read_text, ctx, path, rel)
+    text = await _read(ctx, path, rel)
     lines = text.splitlines()
     start = _int_arg(args, "from", 1, 1, max(1, len(lines)))
     count = _int_arg(args, "lines", READ_LINES_DEFAULT, 1, READ_LINES_MAX)
@@ -231,49 +227,14 @@ async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
     return header + "\n" + "\n".join(chunk)
 
 
-def _append_locked(ctx: ToolContext, path: Path, text: str, header: str) -> None:
-    """Append under a per-workspace lock with O_APPEND: concurrent appenders (two processes,
-    the heartbeat) interleave whole entries and nobody's text is overwritten."""
-    lock = FileLock(str(paths.state_dir(ctx.workspace) / "append.lock"))
-    paths.state_dir(ctx.workspace).mkdir(parents=True, exist_ok=True)
-    with lock.acquire(timeout=10):
-        # Opened once, without following links, and everything (size, tail, append) goes
-        # through that fd: the name is never trusted a second time.
-        try:
-            fd = open_in_workspace(ctx.workspace, path, os.O_RDWR | os.O_APPEND | os.O_CREAT,
-                                   0o644, create_dirs=True)
-        except LocalGPTError as exc:
-            raise ToolError(str(exc)) from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise ToolError(f"'{_shown(ctx, path)}' is not a regular file")
-            if st.st_size == 0:
-                prefix = header
-            else:
-                os.lseek(fd, max(0, st.st_size - 2), os.SEEK_SET)
-                tail = os.read(fd, 2)
-                prefix = "" if tail.endswith(b"\n\n") else (
-                    "\n" if tail.endswith(b"\n") else "\n\n")
-            data = (prefix + text.strip() + "\n").encode("utf-8")
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def append_plan(text: str, target: str, now: datetime) -> tuple[str, str, str]:
-    """Where `memory_append` writes and what: (workspace-relative file, header for a new file,
+    """Where `memory_append` writes and what: (workspace-relative file, how a new file starts,
     entry). Shared with the editor, which appends the same entry through applyEdit.
-    NUL and lone surrogates are replaced here, the one way into the memory logs."""
+    NUL and lone surrogates are replaced here, on the way into the memory logs."""
     text = clean_input(text)
     if target == "daily":
-        rel = f"memory/{now.date().isoformat()}.md"
-        header = f"# {now.date().isoformat()}\n\n"
-        entry = f"- {now:%H:%M} {text}" if "\n" not in text else f"## {now:%H:%M}\n\n{text}"
-        return rel, header, entry
+        return daily_log.rel_path(now.date()), daily_log.header(now.date()), \
+            daily_log.note_entry(text, now)
     if target == "memory":
         return "MEMORY.md", "# Memory\n\n", text
     raise ToolError("target must be \"daily\" or \"memory\"")
@@ -286,7 +247,7 @@ async def memory_append(args: dict[str, Any], ctx: ToolContext) -> str:
     target = _str_arg(args, "target", required=False) or "daily"
     rel, header, entry = append_plan(text, target, ctx.now())
     path = _path(ctx, rel)
-    await asyncio.to_thread(_append_locked, ctx, path, entry, header)
+    await asyncio.to_thread(daily_log.append, ctx.workspace, path, entry, header)
     if ctx.memory is not None:
         memory = ctx.memory
 
@@ -316,7 +277,7 @@ async def _approve(ctx: ToolContext, tool: str, summary: str) -> None:
 async def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
     rel = _str_arg(args, "path")
     path = _path(ctx, rel)
-    text = await asyncio.to_thread(_read_text, ctx, path, rel)
+    text = await _read(ctx, path, rel)
     return f"{_shown(ctx, path)} ({len(text)} chars)\n{text}"
 
 
@@ -338,7 +299,7 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     old = _str_arg(args, "old_text")
     new = _str_arg(args, "new_text")
     path = _path(ctx, rel)
-    text = await asyncio.to_thread(_read_text, ctx, path, rel)
+    text = await _read(ctx, path, rel)
     count = text.count(old) if old else 0
     if count != 1:
         raise ToolError(f"old_text must occur exactly once in {rel}; found {count} times "
@@ -347,7 +308,7 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     preview = old.strip().replace("\n", " ")[:60]
     await _approve(ctx, "edit_file", f"edit {shown}: replace \"{preview}\"")
     # Re-read after the (possibly slow) approval so an edit made meanwhile is not lost.
-    current = await asyncio.to_thread(_read_text, ctx, path, rel)
+    current = await _read(ctx, path, rel)
     if current.count(old) != 1:
         raise ToolError(f"{rel} changed while waiting for approval; read it again")
     await asyncio.to_thread(_write_text, ctx, path, current.replace(old, new, 1))

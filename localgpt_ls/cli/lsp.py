@@ -11,7 +11,7 @@ from localgpt_ls.errors import LocalGPTError
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: `localgpt --version` must not pay for pygls.
-    from localgpt_ls.lsp.server import start
+    from localgpt_ls.lsp.serve import start
 
     if args.tcp is not None and not re.fullmatch(r"[^\s:]*:\d{1,5}", args.tcp):
         raise LocalGPTError(f"--tcp wants HOST:PORT (e.g. 127.0.0.1:2087), got '{args.tcp}'")

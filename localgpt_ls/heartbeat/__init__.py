@@ -2,8 +2,9 @@
 
 OpenClaw classic semantics. `schedule` (interval, active hours), `rules` (the empty-file rule and
 the HEARTBEAT_OK token rule), `lock` (one runner per workspace across processes), `store` (status
-and 24 h de-duplication on disk), `delivery` (the daily-log entry) and `runner` (HeartbeatRunner,
-which ties them together around an injected turn function).
+and 24 h de-duplication on disk) and `runner` (HeartbeatRunner, which ties them together around
+an injected turn function). A result goes to the daily log through `localgpt_ls/daily_log.py`,
+the one writer of that file.
 """
 
 from __future__ import annotations

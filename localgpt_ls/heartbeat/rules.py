@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from localgpt_ls.markdown import is_empty_item
+
 TOKEN = "HEARTBEAT_OK"
 MAX_ACK_CHARS = 300
 
 _HEADING = re.compile(r"^#{1,6}(\s|$)")
-# "-", "*", "+", "1." alone, optionally with an empty or ticked checkbox and nothing after it.
-_EMPTY_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])(?:\s+\[[ xX]?\])?$")
 _FENCE = re.compile(r"^(```|~~~)")
 _THEMATIC = re.compile(r"^(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|=+)$")
 
@@ -55,7 +55,7 @@ def is_effectively_empty(text: str) -> bool:
             continue
         if _HEADING.match(line) or _FENCE.match(line) or _THEMATIC.match(line):
             continue
-        if _EMPTY_ITEM.match(line):
+        if is_empty_item(line):  # "-", "1.", "- [ ]": a task without text
             continue
         return False
     return True

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from localgpt_ls import daily_log
 from localgpt_ls.config import HeartbeatConfig
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.heartbeat import delivery, rules, schedule
+from localgpt_ls.heartbeat import rules, schedule
 from localgpt_ls.heartbeat.lock import OwnerLock, run_lock
 from localgpt_ls.heartbeat.store import DedupeStore, StatusStore
 from localgpt_ls.workspace import relative_to_workspace
@@ -100,7 +101,8 @@ class HeartbeatRunner:
 
     def __init__(self, workspace: Path, config: HeartbeatConfig, turn: TurnFn, *,
                  clock: Clock = utc_now, sleep: SleepFn = asyncio.sleep,
-                 lock_poll_seconds: float = 2.0, turn_timeout_seconds: float = 600.0) -> None:
+                 lock_poll_seconds: float = 2.0, turn_timeout_seconds: float = 600.0,
+                 log_writer: LogWriter | None = None) -> None:
         self.workspace = workspace
         self.config = config
         self._turn = turn
@@ -114,7 +116,7 @@ class HeartbeatRunner:
         self._dedupe = DedupeStore(workspace)
         self._running = False
         # Set by a door that must edit open documents itself (the language server).
-        self.log_writer: LogWriter | None = None
+        self.log_writer = log_writer  # an editor door's (Engine.editor.append)
 
     # -- configuration -------------------------------------------------------------------
 
@@ -200,10 +202,11 @@ class HeartbeatRunner:
             return
         try:
             local = schedule.local_time(self._safe_window(), now)
-            path = delivery.daily_log_path(self.workspace, local)
-            if not await self._door_wrote(path, delivery.entry_text(result.text, local)):
-                path = await asyncio.to_thread(delivery.append_to_daily_log, self.workspace,
-                                               result.text, local)
+            path = daily_log.path(self.workspace, local.date())
+            entry = daily_log.heartbeat_entry(result.text, local)
+            if not await self._door_wrote(path, entry):
+                await asyncio.to_thread(daily_log.append, self.workspace, path, entry,
+                                        daily_log.header(local.date()))
             result.daily_log = relative_to_workspace(self.workspace, path)
             result.delivered = True
         except (OSError, LocalGPTError) as exc:

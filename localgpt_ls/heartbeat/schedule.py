@@ -112,6 +112,20 @@ class Window:
         return minute >= self.start or minute < self.end  # overnight, e.g. 22:00-06:00
 
 
+def active_hours_problem(hours: ActiveHours | None) -> str | None:
+    """Why `[heartbeat.active_hours]` keeps the heartbeat from ever running (it cannot be read,
+    or the window is empty), or None when it can run. The runner and the editor's HEARTBEAT.md
+    diagnostics both ask here, so "8:00" and "Local" are fine for both."""
+    try:
+        window = Window.from_config(hours)
+    except ConfigError as exc:
+        return f"{exc}; until then the heartbeat never runs"
+    if hours is not None and window is not None and window.start == window.end:
+        return (f"active_hours start and end are both {hours.start}: the window is empty and "
+                "the heartbeat never runs")
+    return None
+
+
 def is_active(window: Window | None, now: datetime) -> bool:
     return window is None or window.contains(now)
 

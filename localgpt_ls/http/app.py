@@ -383,13 +383,8 @@ async def session_delete(request: Request) -> JSONResponse:
     store = _sessions()
 
     def delete() -> None:
-        if not store.exists(session_id):
+        if not store.delete(session_id):
             raise HTTPException(404, f"no session '{session_id}'")
-        remove = getattr(store, "delete", None)
-        if remove is not None:
-            remove(session_id)
-        else:
-            store.path(session_id).unlink()
 
     await run_in_threadpool(delete)
     return JSONResponse({"deleted": session_id})

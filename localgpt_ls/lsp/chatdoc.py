@@ -29,24 +29,20 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.llm.types import Message
 from localgpt_ls.lsp import codeactions
-from localgpt_ls.lsp.assistant import answering, make_approver, progress_token
+from localgpt_ls.lsp.assistant_commands import answering, make_approver, progress_token
 from localgpt_ls.lsp.edits import append_text, blank_line_before, content_end
-from localgpt_ls.lsp.heartbeat import attach_editor
-from localgpt_ls.lsp.lenses import LENSES
-from localgpt_ls.lsp.server import (
-    InvalidArguments,
-    LocalGPTServer,
-    RequestFailed,
-    command_object,
-    require_engine,
-)
+from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
+from localgpt_ls.lsp.feature import Feature
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 SEND_CHAT = "localgpt.sendChat"
 OPEN_CHAT = "localgpt.openChatDocument"
@@ -156,8 +152,10 @@ class DocumentStream:
                 await asyncio.shield(self._task)
 
 
-async def send(ls: LocalGPTServer, uri: str) -> dict[str, Any]:
-    engine = require_engine(ls)
+async def send(ls: LocalGPTServer, uri: str, busy: set[str]) -> dict[str, Any]:
+    """Answer the document's last `## You` into it; `busy` holds the documents being
+    answered (one answer at a time per document)."""
+    engine = ls.require_engine()
     if not ls.is_open(uri):
         raise RequestFailed(f"{SEND_CHAT}: open the chat document in the editor first")
     found = turns(ls, uri)
@@ -165,7 +163,6 @@ async def send(ls: LocalGPTServer, uri: str) -> dict[str, Any]:
     if question is None:
         raise RequestFailed(f"{SEND_CHAT}: nothing to send; write your message under the "
                             f"last '## {YOU}' heading")
-    busy: set[str] = ls.__dict__.setdefault("chat_documents_busy", set())
     if uri in busy:
         raise RequestFailed(f"{SEND_CHAT}: LocalGPT is already answering in this document")
     busy.add(uri)
@@ -183,7 +180,6 @@ def _content(ls: LocalGPTServer, uri: str) -> str:
 
 async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
                   earlier: list[Message]) -> dict[str, Any]:
-    attach_editor(ls)
     if not await append_text(ls, uri, blank_line_before(_content(ls, uri)) +
                              f"## {ASSISTANT}\n\n", "LocalGPT"):
         raise RequestFailed(f"{SEND_CHAT}: the editor refused the edit; is the document "
@@ -239,33 +235,48 @@ async def send_lens(ls: LocalGPTServer, uri: str) -> list[types.CodeLens]:
         title=f"▶ {SEND_TITLE}", command=SEND_CHAT, arguments=[{"uri": uri}]))]
 
 
-def register(server: LocalGPTServer) -> None:
-    codeactions.PROVIDERS.append(send_actions)
-    LENSES.append(send_lens)
+class ChatDocuments(Feature):
+    """Chat documents under chats/: "Send to LocalGPT" (code action and lens), open one."""
 
-    @server.command(SEND_CHAT)
-    async def send_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = command_object(SEND_CHAT, arguments)
-        uri = args.get("uri")
-        if not isinstance(uri, str) or not is_chat(ls, uri):
-            raise InvalidArguments(f"{SEND_CHAT} needs 'uri': a markdown file under {CHAT_DIR}/")
-        return await send(ls, uri)
+    code_action_kinds = (types.CodeActionKind.QuickFix,)
 
-    @server.command(OPEN_CHAT)
-    async def open_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(OPEN_CHAT, arguments)
-        engine = require_engine(ls)
-        today = datetime.now().astimezone().date().isoformat()
-        path = engine.workspace / CHAT_DIR / f"{today}.md"
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return send_actions(self.server, params)
 
-        def create() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError), path.open("x", encoding="utf-8") as f:
-                f.write(f"# Chat {today}\n\n## {YOU}\n\n")
+    async def code_lenses(self, uri: str) -> list[types.CodeLens]:
+        return await send_lens(self.server, uri)
 
-        await ls.run_blocking(create)
-        window = ls.client_capabilities.window
-        if window and window.show_document and window.show_document.support:
-            await ls.window_show_document_async(types.ShowDocumentParams(
-                uri=ls.path_uri(path), take_focus=True))
-        return {"file": f"{CHAT_DIR}/{today}.md", "path": str(path)}
+    def __init__(self, server: LocalGPTServer) -> None:
+        super().__init__(server)
+        self.busy: set[str] = set()  # documents an answer is streaming into
+
+    def commands(self) -> dict[str, Any]:
+        busy = self.busy
+
+        async def send_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            args = command_object(SEND_CHAT, arguments)
+            uri = args.get("uri")
+            if not isinstance(uri, str) or not is_chat(ls, uri):
+                raise InvalidArguments(
+                    f"{SEND_CHAT} needs 'uri': a markdown file under {CHAT_DIR}/")
+            return await send(ls, uri, busy)
+
+        async def open_chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(OPEN_CHAT, arguments)
+            engine = ls.require_engine()
+            today = datetime.now().astimezone().date().isoformat()
+            path = engine.workspace / CHAT_DIR / f"{today}.md"
+
+            def create() -> None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError), path.open("x", encoding="utf-8") as f:
+                    f.write(f"# Chat {today}\n\n## {YOU}\n\n")
+
+            await ls.run_blocking(create)
+            window = ls.client_capabilities.window
+            if window and window.show_document and window.show_document.support:
+                await ls.window_show_document_async(types.ShowDocumentParams(
+                    uri=ls.path_uri(path), take_focus=True))
+            return {"file": f"{CHAT_DIR}/{today}.md", "path": str(path)}
+
+        return {SEND_CHAT: send_chat, OPEN_CHAT: open_chat}

@@ -1,32 +1,30 @@
-"""Code actions: the quick fixes for broken links live here; the assistant's actions
-(`assist.py`) and the chat document's "Send to LocalGPT" (`chatdoc.py`) append their providers
-to `PROVIDERS` and resolvers to `RESOLVERS`.
+"""Quick fixes for broken links (create the missing note, add the missing heading) and the
+`localgpt.createNote` command for clients that cannot apply file creations.
 
-A provider is `(server, params) -> list[CodeAction]`; it must be quick (no model calls here:
-expensive work belongs in the command the action runs).
+Other features offer their own code actions through `Feature.code_actions` (the assistant's in
+`assistant_actions.py`, the chat document's "Send to LocalGPT" in `chatdoc.py`); `app.py` asks
+each. Code actions must be quick (no model calls here: expensive work belongs in the command
+the action runs).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
+from localgpt_ls.lsp.errors import InvalidArguments
+from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import split_lines, units
-from localgpt_ls.lsp.server import InvalidArguments, LocalGPTServer
 from localgpt_ls.workspace import atomic_write, safe_path
 
-Provider = Callable[[LocalGPTServer, types.CodeActionParams], list[types.CodeAction]]
-PROVIDERS: list[Provider] = []
-# `codeAction/resolve`: each resolver fills in the actions it made (it knows them by `data`).
-Resolver = Callable[[LocalGPTServer, types.CodeAction], types.CodeAction]
-RESOLVERS: list[Resolver] = []
-KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
-         types.CodeActionKind.RefactorExtract, types.CodeActionKind.RefactorRewrite]
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
 CREATE_NOTE = "localgpt.createNote"
 
 
@@ -127,33 +125,24 @@ def quick_fixes(ls: LocalGPTServer, params: types.CodeActionParams) -> list[type
     return out
 
 
-PROVIDERS.append(quick_fixes)
+
+def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+    """`{path, text?}`: create a new note (never overwrites) for clients that cannot."""
+    args = arguments[0] if arguments else {}
+    if not isinstance(args, dict) or not isinstance(args.get("path"), str):
+        raise InvalidArguments("localgpt.createNote takes {path: str, text?: str}")
+    path = safe_path(ls.workspace_root, args["path"])
+    if path.exists():
+        return {"uri": ls.path_uri(path), "created": False}
+    atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
+    return {"uri": ls.path_uri(path), "created": True}
 
 
-def register(server: LocalGPTServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=KINDS, resolve_provider=True))
-    def code_action(ls: LocalGPTServer, params: types.CodeActionParams) -> list[
-            types.CodeAction] | None:
-        out: list[types.CodeAction] = []
-        for provider in PROVIDERS:
-            out.extend(provider(ls, params))
-        return out or None
+class LinkFixes(Feature):
+    code_action_kinds = (types.CodeActionKind.QuickFix,)
 
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    def code_action_resolve(ls: LocalGPTServer, action: types.CodeAction) -> types.CodeAction:
-        for resolver in RESOLVERS:
-            action = resolver(ls, action)
-        return action
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return quick_fixes(self.server, params)
 
-    @server.command(CREATE_NOTE)
-    def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        """`{path, text?}`: create a new note (never overwrites) for clients that cannot."""
-        args = arguments[0] if arguments else {}
-        if not isinstance(args, dict) or not isinstance(args.get("path"), str):
-            raise InvalidArguments("localgpt.createNote takes {path: str, text?: str}")
-        path = safe_path(ls.workspace_root, args["path"])
-        if path.exists():
-            return {"uri": ls.path_uri(path), "created": False}
-        atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
-        return {"uri": ls.path_uri(path), "created": True}
+    def commands(self) -> dict[str, Any]:
+        return {CREATE_NOTE: create_note}

@@ -10,19 +10,25 @@ asks again, and the next keystroke gets the meaning-ranked list.
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.links import resolve_note
 from localgpt_ls.lsp.notes import NoteIndex, NoteInfo
 from localgpt_ls.lsp.positions import to_index, to_units
-from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.markdown import Link
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 WIKI_HEADING = re.compile(r"\[\[([^\[\]|#]*)#([^\[\]|]*)$")
 WIKI_NOTE = re.compile(r"\[\[([^\[\]|#]*)$")
@@ -113,6 +119,8 @@ class MeaningCache:
                     here: str | None) -> None:
         try:
             memory = ls.memory
+            if memory is None:
+                return
             # Nearest notes by vector; [] while the model or the vectors are not ready (then
             # the list stays fuzzy-ranked). Never a keyword search: that is not "meaning".
             similar = await ls.run_blocking(memory.similar_files, paragraph[:2000], 20, here)
@@ -178,18 +186,18 @@ def wiki_name(index: NoteIndex, note: NoteInfo) -> str:
     return note.stem
 
 
-def note_items(ls: LocalGPTServer, uri: str, lines: list[str], row: int, line: str,
-               q_start: int, cursor: int, kind: str) -> types.CompletionList:
+def note_items(ls: LocalGPTServer, caches: Completion, uri: str, lines: list[str], row: int,
+               line: str, q_start: int, cursor: int, kind: str) -> types.CompletionList:
     query = line[q_start:cursor]
     # The document's own path (it may not be parsed yet: completion must not wait for that).
     source_rel = ls.rel_of(ls.uri_path(uri) or ls.workspace_root / "_")
     limit = max(1, ls.options.completion_limit)
-    cands = ls.candidates.get(ls.index)
+    cands = caches.candidates.get(ls.index)
     ranked, cut = fuzzy_rank(cands, query.split("/")[-1] if kind == "md" else query, limit * 2)
     incomplete = cut
     if len(query) <= SHORT_QUERY and ls.options.memory.suggest_by_meaning:
         paragraph = paragraph_around(lines, row, (q_start - 2, cursor))
-        related = ls.meaning.lookup(ls, uri, paragraph, source_rel)
+        related = caches.meaning.lookup(ls, uri, paragraph, source_rel)
         if related is None:
             incomplete = True  # ask again: meaning-ranked suggestions are on their way
         elif related:
@@ -271,7 +279,8 @@ def tag_items(ls: LocalGPTServer, line: str, row: int, start: int, cursor: int
     return types.CompletionList(is_incomplete=len(matches) > limit, items=items)
 
 
-def complete(ls: LocalGPTServer, params: types.CompletionParams) -> types.CompletionList | None:
+def complete(ls: LocalGPTServer, caches: Completion,
+             params: types.CompletionParams) -> types.CompletionList | None:
     uri = params.text_document.uri
     row = params.position.line
     lines = ls.doc_lines(uri)
@@ -285,21 +294,29 @@ def complete(ls: LocalGPTServer, params: types.CompletionParams) -> types.Comple
     if m := WIKI_HEADING.search(before):
         return heading_items(ls, uri, line, row, m.group(1).strip(), "wiki", m.start(2), cursor)
     if m := WIKI_NOTE.search(before):
-        return note_items(ls, uri, lines, row, line, m.start(1), cursor, "wiki")
+        return note_items(ls, caches, uri, lines, row, line, m.start(1), cursor, "wiki")
     if m := MD_HEADING.search(before):
         return heading_items(ls, uri, line, row, m.group(1), "md", m.start(2), cursor)
     if m := MD_PATH.search(before):
-        return note_items(ls, uri, lines, row, line, m.start(1), cursor, "md")
+        return note_items(ls, caches, uri, lines, row, line, m.start(1), cursor, "md")
     if (m := TAG.search(before)) and (m.group(1) or m.start() > 0):
         return tag_items(ls, line, row, m.start(1), cursor)
     return None
 
 
-def register(server: LocalGPTServer) -> None:
-    server.candidates = Candidates()
-    server.meaning = MeaningCache()
+class Completion(Feature):
+    """`[[` notes and headings, `](` paths, `#tags`; its caches are its own."""
 
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(
-        trigger_characters=["[", "(", "#", "/"], resolve_provider=False))
-    def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
-        return complete(ls, params)
+    def __init__(self, server: LocalGPTServer) -> None:
+        super().__init__(server)
+        self.candidates = Candidates()
+        self.meaning = MeaningCache()
+
+    def handlers(self) -> list[Handler]:
+        caches = self
+
+        def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
+            return complete(ls, caches, params)
+
+        return [Handler(types.TEXT_DOCUMENT_COMPLETION, completion, types.CompletionOptions(
+            trigger_characters=["[", "(", "#", "/"], resolve_provider=False))]

@@ -9,24 +9,26 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from localgpt_ls.heartbeat.schedule import active_hours_problem
+from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.links import link_parts, resolve
 from localgpt_ls.lsp.notes import NoteInfo
 from localgpt_ls.lsp.positions import make_range, split_lines
-from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.markdown import task_item
 from localgpt_ls.workspace import BOOTSTRAP_FILES
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 SOURCE = "localgpt"
 INJECTION_CAP = 20_000  # chars per bootstrap file in the system prompt (DESIGN.md "Context")
 
 _LIST_TASKISH = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])?[ \t]*\[([^\]]{0,3})\](?![(\[])")
-_GOOD_TASK = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[[ xX]\][ \t]+\S")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def link_diagnostics(ls: LocalGPTServer, note: NoteInfo, lines: list[str]) -> list[
@@ -68,14 +70,15 @@ def heartbeat_diagnostics(ls: LocalGPTServer, lines: list[str]) -> list[types.Di
             continue
         if in_fence:
             continue
-        m = _LIST_TASKISH.match(line)
-        if m is None or _GOOD_TASK.match(line):
+        # Something shaped like a checkbox item that is not a task (markdown.task_item), or a
+        # task with no text.
+        task = task_item(line)
+        if _LIST_TASKISH.match(line) is None or (task is not None and task.text):
             continue
         stripped = line.lstrip()
         if not stripped.startswith(("-", "*", "+", "[")) and not stripped[:1].isdigit():
             continue
-        if m.group(1) in (" ", "x", "X") and re.match(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[.\][ \t]*$",
-                                                       line):
+        if task is not None:
             message = "Empty task: write what the heartbeat should check after '- [ ] '"
         else:
             message = "Malformed task item: write '- [ ] what to check' (or '- [x] ...' when done)"
@@ -86,26 +89,6 @@ def heartbeat_diagnostics(ls: LocalGPTServer, lines: list[str]) -> list[types.Di
         ))
     out.extend(active_hours_diagnostics(ls, lines))
     return out
-
-
-def active_hours_problem(active: Any) -> str | None:
-    """Why `[heartbeat] active_hours` can never match, or None when it can."""
-    if active is None:
-        return None
-    start, end, tz = active.start, active.end, active.timezone
-    if not _HHMM.match(start):
-        return f"active_hours.start '{start}' is not HH:MM (00:00-23:59), so it never matches"
-    if end != "24:00" and not _HHMM.match(end):
-        return f"active_hours.end '{end}' is not HH:MM (00:00-24:00), so it never matches"
-    if start == end:
-        return (f"active_hours start and end are both {start}: the window is empty and the "
-                "heartbeat never runs")
-    if tz != "local":
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except Exception:
-            return f"active_hours.timezone '{tz}' is not an IANA time zone (or \"local\")"
-    return None
 
 
 def active_hours_diagnostics(ls: LocalGPTServer, lines: list[str]) -> list[types.Diagnostic]:
@@ -170,6 +153,29 @@ async def publish(ls: LocalGPTServer, uri: str) -> None:
             uri=uri, diagnostics=diagnostics))
 
 
-def register(server: LocalGPTServer) -> None:
-    """Diagnostics are pushed from `lifecycle` (open/change/file events); nothing to register."""
-    del server
+def schedule(ls: LocalGPTServer, uri: str, delay: float | None = None) -> None:
+    """Re-parse (lazily) and re-check a document once typing pauses."""
+    wait = ls.options.diagnostics_debounce_ms / 1000 if delay is None else delay
+    ls.debounce.schedule(("diagnostics", uri), wait, lambda: publish(ls, uri))
+
+
+def refresh_open_documents(ls: LocalGPTServer) -> None:
+    """Links in open documents may have changed meaning (a note appeared or went away)."""
+    for uri in ls.open_uris:
+        schedule(ls, uri)
+
+
+class Diagnostics(Feature):
+    """Diagnostics are pushed: on open at once, on change after the debounce, and again for
+    every open document when notes come or go (`refresh_open_documents`)."""
+
+    def document_opened(self, uri: str) -> None:
+        schedule(self.server, uri, delay=0.0)
+
+    def document_changed(self, uri: str) -> None:
+        schedule(self.server, uri)
+
+    def document_closed(self, uri: str) -> None:
+        # Clear this document's problems; the file on disk is what counts now.
+        self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[]))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from localgpt_ls.lsp.positions import position_of
-from localgpt_ls.lsp.server import LocalGPTServer
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 # How long to wait for the editor's didChange after it applied our edit. Neovim debounces
 # didChange (150 ms by default), so the next edit must not be computed from a stale copy.

@@ -4,8 +4,8 @@
   shutdown handler cancels every background task). Across editors on one workspace only one
   server runs it (the runner's file lock); the others stay idle and take over when it exits.
 - A real result is shown with window/showMessage and appended to the daily log; when that log
-  is open in the editor the entry goes in through workspace/applyEdit (never behind the
-  editor's back), else the runner appends it to the file.
+  is open in the editor the entry goes in through workspace/applyEdit (the engine's editor
+  bridge, `editor_bridge.py`), else the runner appends it to the file.
 - `localgpt.heartbeatRun {}` runs one now -> the `heartbeat once --json` object;
   `localgpt.heartbeatStatus {}` -> the `heartbeat status --json` object.
 - HEARTBEAT.md gets a code lens on its first line: "Run now · last: 10:30 OK".
@@ -13,24 +13,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from localgpt_ls.agent.tools import ToolError
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.lsp.edits import (
-    append_text,
-    apply_edit,
-    blank_line_before,
-    content_end,
-    workspace_edit,
-)
-from localgpt_ls.lsp.lenses import LENSES
-from localgpt_ls.lsp.positions import split_lines, units
-from localgpt_ls.lsp.server import LocalGPTServer, command_object, log, require_engine
+from localgpt_ls.lsp.errors import command_object
+from localgpt_ls.lsp.feature import Feature
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 HEARTBEAT_RUN = "localgpt.heartbeatRun"
 HEARTBEAT_STATUS = "localgpt.heartbeatStatus"
@@ -58,33 +54,6 @@ def deliver(ls: LocalGPTServer, text: str) -> None:
     ls.show(f"LocalGPT heartbeat: {text}", types.MessageType.Info)
 
 
-async def append_in_editor(ls: LocalGPTServer, path: Path, entry: str) -> bool:
-    """Append the daily-log entry to the open document through the editor; False when the
-    document is not open (or the editor refused), so the runner writes the file instead."""
-    uri = ls.path_uri(path)
-    if not ls.is_open(uri):
-        return False
-    text = ls.doc_text(uri) or ""
-    return await append_text(ls, uri, blank_line_before(text[:content_end(text)]) + entry,
-                             "LocalGPT heartbeat")
-
-
-async def replace_line_in_editor(ls: LocalGPTServer, path: Path, index: int, old: str,
-                                 new: str) -> bool:
-    """Swap one line of an open document through the editor (a tool ticking a HEARTBEAT.md
-    item); False when the document is not open, so the tool writes the file instead."""
-    uri = ls.path_uri(path)
-    if not ls.is_open(uri):
-        return False
-    lines = split_lines(ls.doc_text(uri) or "")
-    if index >= len(lines) or lines[index].rstrip("\r") != old:
-        raise ToolError(f"{path.name} changed in the editor meanwhile; read it again and retry")
-    line_range = types.Range(start=types.Position(line=index, character=0),
-                             end=types.Position(line=index, character=units(old, ls.encoding)))
-    edit = workspace_edit(ls, {uri: [types.TextEdit(range=line_range, new_text=new)]})
-    return await apply_edit(ls, edit, "LocalGPT")
-
-
 def refresh_lenses(ls: LocalGPTServer) -> None:
     """Ask the editor to re-read code lenses (the lens shows the last outcome)."""
     caps = ls.client_capabilities.workspace
@@ -107,7 +76,7 @@ def _is_heartbeat_file(ls: LocalGPTServer, uri: str) -> bool:
 
 async def run_schedule(ls: LocalGPTServer) -> None:
     """The background task: never raises into the server (the runner backs off on failures)."""
-    runner = ls.engine.heartbeat
+    runner = ls.require_engine().heartbeat
 
     def on_alert(text: str) -> None:
         deliver(ls, text)
@@ -124,45 +93,38 @@ async def run_schedule(ls: LocalGPTServer) -> None:
         log.exception("heartbeat schedule stopped")
 
 
-def attach_editor(ls: LocalGPTServer) -> None:
-    """Route the engine's writes to open documents through the editor (idempotent; called
-    before anything that may write: the schedule, "Run now", a chat turn)."""
-    if ls.engine is None:
-        return
-    ls.engine.heartbeat.log_writer = lambda path, entry: append_in_editor(ls, path, entry)
-    ls.engine.agent.line_editor = (
-        lambda path, index, old, new: replace_line_in_editor(ls, path, index, old, new))
-
-
 def start(ls: LocalGPTServer) -> None:
     """Start the schedule once the workspace is known (called after `initialized`)."""
     if ls.engine is None:
         return
-    attach_editor(ls)
     ls.spawn(run_schedule(ls))
 
 
-def register(server: LocalGPTServer) -> None:
-    server.startup_hooks.append(start)
+class Heartbeat(Feature):
+    """The heartbeat schedule while the editor is open, its commands and its code lens."""
 
-    @server.command(HEARTBEAT_STATUS)
-    async def heartbeat_status(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(HEARTBEAT_STATUS, arguments)
-        require_engine(ls)
-        status: dict[str, Any] = await ls.run_blocking(ls.engine.heartbeat.status)
-        return status
+    def start(self) -> None:
+        start(self.server)
 
-    @server.command(HEARTBEAT_RUN)
-    async def heartbeat_run(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(HEARTBEAT_RUN, arguments)
-        require_engine(ls)
-        attach_editor(ls)
-        result = await ls.engine.heartbeat.run_once(lambda text: deliver(ls, text))
-        refresh_lenses(ls)
-        data: dict[str, Any] = result.to_dict()
-        return data
+    async def code_lenses(self, uri: str) -> list[types.CodeLens]:
+        return await heartbeat_lens(self.server, uri)
 
-    LENSES.append(heartbeat_lens)
+    def commands(self) -> dict[str, Any]:
+        async def heartbeat_status(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(HEARTBEAT_STATUS, arguments)
+            engine = ls.require_engine()
+            status: dict[str, Any] = await ls.run_blocking(engine.heartbeat.status)
+            return status
+
+        async def heartbeat_run(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(HEARTBEAT_RUN, arguments)
+            engine = ls.require_engine()
+            result = await engine.heartbeat.run_once(lambda text: deliver(ls, text))
+            refresh_lenses(ls)
+            data: dict[str, Any] = result.to_dict()
+            return data
+
+        return {HEARTBEAT_STATUS: heartbeat_status, HEARTBEAT_RUN: heartbeat_run}
 
 
 async def heartbeat_lens(ls: LocalGPTServer, uri: str) -> list[types.CodeLens]:

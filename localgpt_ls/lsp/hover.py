@@ -4,15 +4,21 @@ memory's strongest snippets for the word (or selection) under the cursor."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.links import link_at, resolve
 from localgpt_ls.lsp.notes import NoteInfo
 from localgpt_ls.lsp.positions import make_range, split_lines, to_index
-from localgpt_ls.lsp.server import LocalGPTServer, log
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 PREVIEW_LINES = 24
 PREVIEW_CHARS = 2000
@@ -136,5 +142,6 @@ def hover(ls: LocalGPTServer, params: types.HoverParams) -> Any:
     return found
 
 
-def register(server: LocalGPTServer) -> None:
-    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+class Hover(Feature):
+    def handlers(self) -> list[Handler]:
+        return [Handler(types.TEXT_DOCUMENT_HOVER, hover)]

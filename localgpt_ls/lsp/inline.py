@@ -12,13 +12,19 @@ awaits network I/O only, so normal completion and hover keep answering meanwhile
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.positions import offset_of
-from localgpt_ls.lsp.server import LocalGPTServer, log
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 BEFORE_CHARS = 3000  # text before the cursor sent to the model
 AFTER_CHARS = 1000  # text after it, so the continuation can lead into what follows
@@ -105,7 +111,7 @@ async def suggest(ls: LocalGPTServer, state: InlineState,
         return None
     ticket = state.advance(uri)
     version = _version(ls, uri)
-    agent = ls.engine.agent
+    agent = ls.require_engine().agent
     try:
         if (await agent.resolve_model()).memory_only:
             return None
@@ -146,17 +152,23 @@ async def suggest(ls: LocalGPTServer, state: InlineState,
         insert_text=insert, range=types.Range(start=position, end=position))])
 
 
-def register(server: LocalGPTServer) -> None:
-    state = InlineState()
+class InlineCompletion(Feature):
+    """Ghost-text continuations from the model, where the client supports inline completion."""
 
-    def on_change(ls: LocalGPTServer, uri: str) -> None:
-        del ls
-        state.advance(uri)  # the pending suggestion no longer fits what the user typed
+    def __init__(self, server: LocalGPTServer) -> None:
+        super().__init__(server)
+        self.state = InlineState()
 
-    server.change_listeners.append(on_change)
+    def document_changed(self, uri: str) -> None:
+        self.state.advance(uri)  # the pending suggestion no longer fits what the user typed
 
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: LocalGPTServer, params: types.InlineCompletionParams
-                                ) -> types.InlineCompletionList | None:
-        async with ls.cancellable_request():
-            return await suggest(ls, state, params)
+    def handlers(self) -> list[Handler]:
+        state = self.state
+
+        async def inline_completion(ls: LocalGPTServer, params: types.InlineCompletionParams
+                                    ) -> types.InlineCompletionList | None:
+            async with ls.cancellable_request():
+                return await suggest(ls, state, params)
+
+        return [Handler(types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_completion,
+                        types.InlineCompletionOptions())]

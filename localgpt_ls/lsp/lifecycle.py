@@ -1,33 +1,46 @@
-"""Initialize, document sync, the workspace scan, file watching and memory index updates.
+"""The Lifecycle feature: initialize (options, engine), settings, the workspace scan, file
+watching and keeping the memory index in step. Document sync itself is `app.py`'s (the server
+keeps the open documents); this feature only saves them to the index.
 
 Workspace resolution: `initializationOptions.workspace` > the editor's root folder when it holds
 SOUL.md, MEMORY.md, HEARTBEAT.md or AGENTS.md > the configured workspace (LOCALGPT_WORKSPACE,
 `[memory] workspace`, `$LOCALGPT_HOME/workspace`).
 
 File changes reach us through `workspace/didChangeWatchedFiles` (registered dynamically when the
-client can) or, for clients that cannot, through our own watcher (watchfiles). Either way the
-notes model updates at once and the memory index updates debounced, in a worker thread.
+client can) or, for clients that cannot, through the watch loop the daemon runs too
+(index_sync.follow). Either way the notes model updates at once and the memory index updates
+debounced, in a worker thread (index_sync.apply_changes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.index_sync import apply_changes, follow
+from localgpt_ls.lsp.diagnostics import refresh_open_documents
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.notes import is_note_path, load_note, lower_priority, scan
 from localgpt_ls.lsp.options import CLIENT_SIDE_KEYS, parse_options
-from localgpt_ls.lsp.server import LocalGPTServer, log
 from localgpt_ls.lsp.status import Progress, send_status
 from localgpt_ls.paths import state_dir
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 MARKERS = ("SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md")
 # Past this many files to parse, the first scan uses worker processes.
@@ -42,7 +55,11 @@ def root_folder(params: types.InitializeParams) -> Path | None:
     elif params.root_uri:
         uri = params.root_uri
     if uri:
-        return LocalGPTServer.uri_path(uri)
+        try:
+            fs = to_fs_path(uri)
+        except Exception:
+            return None
+        return Path(fs) if fs else None
     if params.root_path:
         return Path(params.root_path)
     return None
@@ -56,43 +73,88 @@ def choose_workspace(option: str | None, root: Path | None, config: Config) -> P
     return config.workspace()
 
 
-def register(server: LocalGPTServer) -> None:
-    problems: list[str] = []
+class Lifecycle(Feature):
+    """Opens the workspace (engine, options) at initialize, reads the notes, follows file
+    changes and keeps the memory index in step; shuts it all down at the end."""
 
-    @server.feature(types.INITIALIZE)
-    def on_initialize(ls: LocalGPTServer, params: types.InitializeParams) -> None:
+    def __init__(self, server: LocalGPTServer) -> None:
+        super().__init__(server)
+        self.problems: list[str] = []  # said once `initialized` allows messages
+        self.memory = MemorySync(server)
+
+    def handlers(self) -> list[Handler]:
+        memory = self.memory
+
+        async def did_change_configuration(ls: LocalGPTServer,
+                                           params: types.DidChangeConfigurationParams) -> None:
+            settings = params.settings.get("localgpt") if isinstance(params.settings,
+                                                                     dict) else None
+            await pull_settings(ls, pushed=settings if isinstance(settings, dict) else None)
+
+        def did_change_watched(ls: LocalGPTServer,
+                               params: types.DidChangeWatchedFilesParams) -> None:
+            changes = []
+            for change in params.changes:
+                path = ls.uri_path(change.uri)
+                if path is not None:
+                    changes.append((path, change.type == types.FileChangeType.Deleted))
+            ls.spawn(apply_file_changes(ls, memory, changes))
+
+        return [Handler(types.WORKSPACE_DID_CHANGE_CONFIGURATION, did_change_configuration),
+                Handler(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, did_change_watched)]
+
+    def initialize(self, params: types.InitializeParams) -> None:
         from localgpt_ls.engine import Engine
+        from localgpt_ls.lsp.editor_bridge import editor_bridge
 
+        ls = self.server
         ls.options, found = parse_options(params.initialization_options)
         ls.raw_options = params.initialization_options if isinstance(
             params.initialization_options, dict) else {}
-        problems.extend(found)
+        self.problems.extend(found)
         try:
             config = load_config()
         except LocalGPTError as exc:
-            problems.append(f"{exc} (using the default configuration)")
+            self.problems.append(f"{exc} (using the default configuration)")
             config = Config()
         workspace = choose_workspace(ls.options.workspace, root_folder(params), config)
         try:
-            ls.engine = Engine(config=config, workspace=workspace)
+            # The editor door's bridge is given once: the engine's writes to documents open
+            # in the editor go through it (workspace/applyEdit), never behind the editor.
+            ls.engine = Engine(config=config, workspace=workspace, editor=editor_bridge(ls))
             workspace = ls.engine.workspace
         except LocalGPTError as exc:
-            problems.append(str(exc))
+            self.problems.append(str(exc))
         ls.workspace_root = workspace
         ls.index.workspace = workspace
 
-    @server.feature(types.INITIALIZED)
-    async def on_initialized(ls: LocalGPTServer, params: types.InitializedParams) -> None:
-        for problem in problems:
+    def initialized(self) -> None:
+        ls = self.server
+        for problem in self.problems:
             ls.show(f"LocalGPT: {problem}")
         ls.scan_done = asyncio.Event()
         send_status(ls, "starting", f"workspace {ls.workspace_root}")
-        ls.spawn(_start_background(ls))
-        # After the spawn: a client slow to answer workspace/configuration delays nothing.
-        await pull_settings(ls)
+        # A client slow to answer workspace/configuration delays nothing.
+        ls.spawn(pull_settings(ls))
 
-    @server.feature(types.SHUTDOWN)
-    async def on_shutdown(ls: LocalGPTServer, params: Any = None) -> None:
+    def start(self) -> None:
+        self.server.spawn(self._background())
+
+    async def _background(self) -> None:
+        ls = self.server
+        # Watch first, then scan: a file changed meanwhile is either in the scan or in an event.
+        await _watch(ls, self.memory)
+        await _scan(ls)
+        if ls.options.memory.index_on_startup:
+            ls.spawn(self.memory.index_all())
+
+    def document_saved(self, uri: str) -> None:
+        path = self.server.uri_path(uri)
+        if path is not None:
+            self.memory.schedule_update(path)
+
+    async def shutdown(self) -> None:
+        ls = self.server
         if ls.profiler is not None:
             ls.profiler[0].disable()
             ls.profiler[0].dump_stats(ls.profiler[1])
@@ -111,46 +173,6 @@ def register(server: LocalGPTServer) -> None:
             ls.engine.close()
         except Exception:
             log.exception("engine close failed")
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: LocalGPTServer,
-                                       params: types.DidChangeConfigurationParams) -> None:
-        settings = params.settings.get("localgpt") if isinstance(params.settings, dict) else None
-        await pull_settings(ls, pushed=settings if isinstance(settings, dict) else None)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: LocalGPTServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.mark_open(params.text_document.uri, params.text_document.version)
-        _after_edit(ls, params.text_document.uri, delay=0.0)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: LocalGPTServer, params: types.DidChangeTextDocumentParams) -> None:
-        _after_edit(ls, params.text_document.uri)
-        for listener in ls.change_listeners:
-            listener(ls, params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: LocalGPTServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.mark_closed(params.text_document.uri)
-        # Clear this document's problems; the file on disk is what counts now.
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=params.text_document.uri, diagnostics=[]))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    def did_save(ls: LocalGPTServer, params: types.DidSaveTextDocumentParams) -> None:
-        path = ls.uri_path(params.text_document.uri)
-        if path is not None:
-            schedule_memory_update(ls, path)
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def did_change_watched(ls: LocalGPTServer,
-                           params: types.DidChangeWatchedFilesParams) -> None:
-        changes = []
-        for change in params.changes:
-            path = ls.uri_path(change.uri)
-            if path is not None:
-                changes.append((path, change.type == types.FileChangeType.Deleted))
-        ls.spawn(apply_file_changes(ls, changes))
 
 
 async def pull_settings(ls: LocalGPTServer, pushed: dict[str, Any] | None = None) -> None:
@@ -180,21 +202,7 @@ async def pull_settings(ls: LocalGPTServer, pushed: dict[str, Any] | None = None
         ls.show(f"LocalGPT settings: {problem}")
 
 
-def _after_edit(ls: LocalGPTServer, uri: str, delay: float | None = None) -> None:
-    """Re-parse (lazily) and re-check a document once typing pauses."""
-    from localgpt_ls.lsp.diagnostics import publish
-
-    wait = ls.options.diagnostics_debounce_ms / 1000 if delay is None else delay
-    ls.debounce.schedule(("diagnostics", uri), wait, lambda: publish(ls, uri))
-
-
-def refresh_open_documents(ls: LocalGPTServer) -> None:
-    """Links in open documents may have changed meaning (a note appeared or went away)."""
-    for uri in list(ls._open_versions):
-        _after_edit(ls, uri)
-
-
-async def _after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
+async def after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
                                limit: float = 1.0) -> None:
     """Editors open documents and ask for symbols, links and folding right after
     `initialized`; serve that burst before the CPU-heavy scan starts (at most `limit` s)."""
@@ -203,27 +211,11 @@ async def _after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
         await asyncio.sleep(quiet / 2)
 
 
-async def _start_background(ls: LocalGPTServer) -> None:
-    await _after_startup_burst(ls)
-    # Features' background work (e.g. the heartbeat schedule, lsp/heartbeat.py) starts here,
-    # after the editor's first requests: importing and starting it costs ~0.2 s.
-    for hook in ls.startup_hooks:
-        try:
-            hook(ls)
-        except Exception:
-            log.exception("startup hook %r failed", hook)
-    # Watch first, then scan: a file changed meanwhile is either in the scan or in an event.
-    await _watch(ls)
-    await _scan(ls)
-    if ls.options.memory.index_on_startup:
-        ls.spawn(index_memory(ls))
-
-
 async def _scan(ls: LocalGPTServer) -> None:
     """First scan of the workspace (cache + worker processes), then ready."""
     assert ls.scan_done is not None
     loop = asyncio.get_running_loop()
-    open_paths = {str(p) for uri in ls._open_versions if (p := ls.uri_path(uri)) is not None}
+    open_paths = {str(p) for uri in ls.open_uris if (p := ls.uri_path(uri)) is not None}
     cache_file = state_dir(ls.workspace_root) / "lsp-notes.pickle"
     pool: ProcessPoolExecutor | None = None
     try:
@@ -243,7 +235,7 @@ async def _scan(ls: LocalGPTServer) -> None:
         async with Progress(ls, "LocalGPT: reading notes") as progress:
             progress.report(f"scanning {ls.workspace_root}")
             notes, parsed = await loop.run_in_executor(ls.blocking, work)
-        opened_now = set(ls._open_versions)
+        opened_now = set(ls.open_uris)
         for note in notes:
             if note.uri not in opened_now:
                 ls.index.put(note)
@@ -259,7 +251,7 @@ async def _scan(ls: LocalGPTServer) -> None:
         refresh_open_documents(ls)
 
 
-async def _watch(ls: LocalGPTServer) -> None:
+async def _watch(ls: LocalGPTServer, memory: MemorySync) -> None:
     """Ask the client to watch markdown files, or watch the folder ourselves."""
     caps = ls.client_capabilities.workspace
     watched = caps.did_change_watched_files if caps else None
@@ -279,32 +271,44 @@ async def _watch(ls: LocalGPTServer) -> None:
             return
         except Exception as exc:
             log.warning("client refused file watching (%s); watching the folder myself", exc)
-    ls.spawn(_own_watcher(ls))
+    ls.spawn(_own_watcher(ls, memory))
 
 
-async def _own_watcher(ls: LocalGPTServer) -> None:
+async def _own_watcher(ls: LocalGPTServer, memory: MemorySync) -> None:
+    """The watch loop the daemon runs too (index_sync.follow), in its own thread; each batch
+    comes back to the event loop. Stops with the server (shutdown cancels this task)."""
     try:
-        from watchfiles import Change, awatch
+        import watchfiles  # noqa: F401
     except ImportError:
         log.warning("watchfiles is not installed; file changes outside the editor are missed")
         return
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
 
-    def only_markdown(_change: Any, path: str) -> bool:
-        return path.lower().endswith(".md") and "/." not in path.replace("\\", "/")
+    def on_batch(changes: list[tuple[Path, bool]]) -> None:
+        loop.call_soon_threadsafe(lambda: ls.spawn(apply_file_changes(ls, memory, changes)))
 
-    async for batch in awatch(ls.workspace_root, watch_filter=only_markdown, debounce=300,
-                              recursive=True):
-        changes = [(Path(p), kind == Change.deleted) for kind, p in batch]
-        await apply_file_changes(ls, changes)
+    def run() -> None:
+        try:
+            follow(ls.workspace_root, stop, on_batch, debounce_ms=300)
+        except Exception as exc:  # the editor keeps working without outside changes
+            log.warning("watching %s stopped: %s", ls.workspace_root, exc)
+
+    thread = threading.Thread(target=run, name="localgpt-watch", daemon=True)
+    thread.start()
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        stop.set()
 
 
-async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]]) -> None:
+async def apply_file_changes(ls: LocalGPTServer, memory: MemorySync,
+                             changes: list[tuple[Path, bool]]) -> None:
     """Update the notes model and schedule memory updates for changed markdown files."""
     touched = False
     for path, deleted in changes:
-        if not path.name.lower().endswith(".md"):
-            continue
-        schedule_memory_update(ls, path)  # the index applies its own rules (configured paths)
+        # The index applies its own rules (configured paths; a folder event reindexes).
+        memory.schedule_update(path, deleted)
         if not is_note_path(ls.workspace_root, path):
             continue  # outside the workspace or in a hidden folder: not a note
         uri = ls.path_uri(path)
@@ -320,75 +324,76 @@ async def apply_file_changes(ls: LocalGPTServer, changes: list[tuple[Path, bool]
         refresh_open_documents(ls)
 
 
-def schedule_memory_update(ls: LocalGPTServer, path: Path) -> None:
-    """Index (or drop) one file in the memory index, debounced, in a worker thread."""
-    if ls.memory is None:
-        return
+class MemorySync:
+    """The memory index in step with the editor: per-file updates (debounced, in a worker
+    thread, by index_sync.apply_changes), the startup reindex, and vectors filled in behind."""
 
-    async def update() -> None:
+    def __init__(self, ls: LocalGPTServer) -> None:
+        self.ls = ls
+        self._embedding = asyncio.Lock()
+
+    def schedule_update(self, path: Path, deleted: bool = False) -> None:
+        ls = self.ls
+        if ls.memory is None:
+            return
+
+        async def update() -> None:
+            memory = ls.memory
+            if memory is None:
+                return
+            await ls.run_blocking(lambda: apply_changes(memory, ls.workspace_root,
+                                                        [(path, deleted)], embed=False))
+            ls.spawn(self.embed_pending())
+
+        ls.debounce.schedule(("memory", str(path)), ls.options.index_debounce_ms / 1000, update)
+
+    async def index_all(self) -> None:
+        """Bring the memory index up to date in a worker thread, with progress and status."""
+        ls = self.ls
         memory = ls.memory
         if memory is None:
             return
-        if path.is_file():
-            await ls.run_blocking(lambda: memory.index_file(path, embed=False))
-        else:
-            await ls.run_blocking(memory.remove_file, path)
-        ls.spawn(_embed_pending(ls))
+        send_status(ls, "indexing", "indexing memory")
+        try:
+            async with Progress(ls, "LocalGPT: indexing memory") as progress:
+                last = [-1]
 
-    ls.debounce.schedule(("memory", str(path)), ls.options.index_debounce_ms / 1000, update)
+                def on_progress(*args: Any, **kwargs: Any) -> None:
+                    # Called per file from the worker thread: forward whole-percent steps only.
+                    numbers = [a for a in args if isinstance(a, int)]
+                    if len(numbers) >= 2 and numbers[1] > 0:
+                        percent = int(100 * numbers[0] / numbers[1])
+                        if percent != last[0]:
+                            last[0] = percent
+                            progress.report(f"{numbers[0]}/{numbers[1]} files", percent)
 
-
-async def index_memory(ls: LocalGPTServer) -> None:
-    """Bring the memory index up to date in a worker thread, with progress and status."""
-    memory = ls.memory
-    if memory is None:
-        return
-    send_status(ls, "indexing", "indexing memory")
-    try:
-        async with Progress(ls, "LocalGPT: indexing memory") as progress:
-            last = [-1]
-
-            def on_progress(*args: Any, **kwargs: Any) -> None:
-                # Called per file from the worker thread: forward whole-percent steps only.
-                numbers = [a for a in args if isinstance(a, int)]
-                if len(numbers) >= 2 and numbers[1] > 0:
-                    percent = int(100 * numbers[0] / numbers[1])
-                    if percent != last[0]:
-                        last[0] = percent
-                        progress.report(f"{numbers[0]}/{numbers[1]} files", percent)
-
-            report = await ls.run_blocking(lambda: memory.reindex(progress=on_progress))
-        send_status(ls, "ready", f"memory indexed: {_describe(report)}")
-    except Exception as exc:
-        log.exception("memory indexing failed")
-        send_status(ls, "error", f"memory indexing failed: {exc}")
-        return
-    finally:
-        ls.memory_synced.set()
-    await _embed_pending(ls)
-    if getattr(memory, "warm", None) is not None:
+                report = await ls.run_blocking(lambda: memory.reindex(progress=on_progress))
+            send_status(ls, "ready", f"memory indexed: {_describe(report)}")
+        except Exception as exc:
+            log.exception("memory indexing failed")
+            send_status(ls, "error", f"memory indexing failed: {exc}")
+            return
+        finally:
+            ls.memory_synced.set()
+        await self.embed_pending()
         # Load the model and the vector copy now, so meaning-ranked completion answers from
         # the first keystroke instead of after the first lookup.
         await ls.run_blocking(memory.warm)
 
-
-_embedding = asyncio.Lock()
-
-
-async def _embed_pending(ls: LocalGPTServer) -> None:
-    """Fill in vectors behind the keyword index, a batch at a time, in a worker thread."""
-    memory = ls.memory
-    if memory is None or not hasattr(memory, "embed_pending") or _embedding.locked():
-        return
-    async with _embedding:
-        while True:
-            try:
-                done = await ls.run_blocking(memory.embed_pending, 64)
-            except Exception as exc:
-                log.warning("embedding paused: %s", exc)
-                return
-            if not done:
-                return
+    async def embed_pending(self) -> None:
+        """Fill in vectors behind the keyword index, a batch at a time, in a worker thread."""
+        memory = self.ls.memory
+        if memory is None or self._embedding.locked():
+            return
+        async with self._embedding:
+            while True:
+                try:
+                    done = await self.ls.run_blocking(memory.embed_pending, 64)
+                except Exception as exc:
+                    log.warning("embedding paused: %s", exc)
+                    return
+                if not done:
+                    return
 
 
 def _describe(report: Any) -> str:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.links import link_at, resolve
 from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, link_key, stem_key
 from localgpt_ls.lsp.positions import make_range, to_index, to_units
-from localgpt_ls.lsp.server import LocalGPTServer
 from localgpt_ls.markdown import Heading, Link
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 WORKSPACE_SYMBOL_LIMIT = 128  # best matches first; editors re-query as the user types
 
@@ -267,13 +270,14 @@ class SymbolTable:
         return [_entries(n)[0] for n in notes]
 
 
-def workspace_symbols(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
+def workspace_symbols(ls: LocalGPTServer, symbols: SymbolTable,
+                      params: types.WorkspaceSymbolParams) -> Any:
     yield from ls.until_scanned(30)
     query = params.query.strip().lower()
     if query:
-        hits = ls.symbols.search(ls.index, query, WORKSPACE_SYMBOL_LIMIT)
+        hits = symbols.search(ls.index, query, WORKSPACE_SYMBOL_LIMIT)
     else:
-        hits = ls.symbols.files(ls.index, WORKSPACE_SYMBOL_LIMIT)
+        hits = symbols.files(ls.index, WORKSPACE_SYMBOL_LIMIT)
     out = []
     for e in hits:
         pos = types.Position(line=e.line, character=0)
@@ -314,12 +318,25 @@ def folding_ranges(ls: LocalGPTServer, params: types.FoldingRangeParams) -> Any:
             for h in note.headings if h.end_line > h.line]
 
 
-def register(server: LocalGPTServer) -> None:
-    server.symbols = SymbolTable()
-    server.feature(types.TEXT_DOCUMENT_DEFINITION)(definition)
-    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)
-    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(document_symbols)
-    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbols)
-    server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK,
-                   types.DocumentLinkOptions(resolve_provider=False))(document_links)
-    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(folding_ranges)
+class Navigation(Feature):
+    """Definition, references, document and workspace symbols, document links, folding."""
+
+    def __init__(self, server: LocalGPTServer) -> None:
+        super().__init__(server)
+        self.symbols = SymbolTable()
+
+    def handlers(self) -> list[Handler]:
+        symbols = self.symbols
+
+        def workspace_symbol(ls: LocalGPTServer, params: types.WorkspaceSymbolParams) -> Any:
+            return (yield from workspace_symbols(ls, symbols, params))
+
+        return [
+            Handler(types.TEXT_DOCUMENT_DEFINITION, definition),
+            Handler(types.TEXT_DOCUMENT_REFERENCES, references),
+            Handler(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, document_symbols),
+            Handler(types.WORKSPACE_SYMBOL, workspace_symbol),
+            Handler(types.TEXT_DOCUMENT_DOCUMENT_LINK, document_links,
+                    types.DocumentLinkOptions(resolve_provider=False)),
+            Handler(types.TEXT_DOCUMENT_FOLDING_RANGE, folding_ranges),
+        ]

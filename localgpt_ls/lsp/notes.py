@@ -22,11 +22,12 @@ from pygls.uris import from_fs_path
 
 from localgpt_ls import markdown
 from localgpt_ls.markdown import Heading, Link, Tag, Task
-from localgpt_ls.workspace import is_within, resolve_link
+from localgpt_ls.notefiles import MAX_NOTE_BYTES, is_note, read_note, walk
 
-CACHE_FORMAT = 2
-# Files larger than this are listed (links to them resolve) but not parsed: a 50 MB log
-# dumped into the workspace must not stall the editor.
+CACHE_FORMAT = 3
+# The parse budget: text longer than this is listed (links to it resolve) but not parsed, so
+# a huge paste or log must not stall the editor. Which files are notes at all, and the size
+# cap on reading one, is notefiles.
 MAX_PARSE_BYTES = 2_000_000
 
 
@@ -76,33 +77,22 @@ def parse_note(text: str, path: Path, rel: str, uri: str, mtime_ns: int = 0,
                     stem_key(path.stem), frozenset(link_key(lk) for lk in doc.links))
 
 
-def read_text(path: Path) -> str | None:
-    """A file's text as UTF-8 (undecodable bytes replaced), or None when unreadable/binary."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\x00" in data[:8192]:
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
 def empty_note(path: Path, rel: str, uri: str, mtime_ns: int = 0, size: int = 0) -> NoteInfo:
     return NoteInfo(path, rel, uri, path.stem, (), (), (), (), {}, mtime_ns, size, 0,
                     stem_key(path.stem))
 
 
-def load_note(path: Path, rel: str) -> NoteInfo:
-    """Read and parse one file from disk (unreadable or huge files become empty notes)."""
+def load_note(path: Path, rel: str, st: os.stat_result | None = None) -> NoteInfo:
+    """Read and parse one file from disk. A file that is no readable note (too big, binary:
+    notefiles.read_note) or over the parse budget is listed as a note without structure, so
+    links to it still resolve."""
     uri = from_fs_path(str(path)) or path.as_uri()
     try:
-        st = path.stat()
+        st = st or path.stat()
     except OSError:
         return empty_note(path, rel, uri)
-    if st.st_size > MAX_PARSE_BYTES:
-        return empty_note(path, rel, uri, st.st_mtime_ns, st.st_size)
-    text = read_text(path)
-    if text is None:
+    text = read_note(path, rel).text if st.st_size <= MAX_NOTE_BYTES else None
+    if text is None or len(text) > MAX_PARSE_BYTES:
         return empty_note(path, rel, uri, st.st_mtime_ns, st.st_size)
     return parse_note(text, path, rel, uri, st.st_mtime_ns, st.st_size)
 
@@ -119,46 +109,16 @@ def _load_batch(items: list[tuple[str, str]]) -> list[NoteInfo]:
 
 
 def iter_markdown_files(root: Path) -> Iterator[Path]:
-    """Every `*.md` under root, skipping hidden folders and symlinks that lead out of it."""
-    root = root.resolve()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_symlink() and not inside(root, Path(entry.path)):
-                    continue
-                if entry.is_dir():
-                    if entry.name != "node_modules":
-                        stack.append(Path(entry.path))
-                elif entry.name.lower().endswith(".md") and entry.is_file():
-                    yield Path(entry.path)
-            except OSError:
-                continue
-
-
-def inside(root: Path, path: Path) -> bool:
-    """True when `path`, symlinks followed, lies in the (resolved) `root`; a broken link or a
-    symlink loop is not inside anything."""
-    target = resolve_link(path)
-    return target is not None and is_within(root, target)
+    """Every readable note under root (notefiles.walk without the symlink loops)."""
+    for found in walk(root):
+        if not found.loop:
+            yield found.path
 
 
 def is_note_path(root: Path, path: Path) -> bool:
-    """Would the workspace scan pick this file up? A `*.md` inside the workspace, not in a
-    hidden folder or node_modules. Watcher events for anything else leave the notes alone."""
-    root = root.resolve()
-    folder = resolve_link(path.parent)
-    if not path.name.lower().endswith(".md") or folder is None or not is_within(root, folder):
-        return False
-    parts = folder.relative_to(root).parts
-    return not any(p.startswith(".") or p == "node_modules" for p in (*parts, path.name))
+    """Would the workspace scan pick this file up? (notefiles.is_note) Watcher events for
+    anything else leave the notes alone."""
+    return is_note(root, path)
 
 
 def relative(workspace: Path, path: Path) -> str:
@@ -336,20 +296,17 @@ def scan(workspace: Path, cache_file: Path | None, pool: Executor | None,
     cached = load_cache(cache_file) if cache_file else {}
     notes: list[NoteInfo] = []
     todo: list[tuple[str, str]] = []
-    for path in iter_markdown_files(workspace):
+    for found in walk(workspace):
+        path, st = found.path, found.stat
         key = str(path)
-        if key in skip:
+        if found.loop or key in skip:
             continue
         rel = relative(workspace, path)
         hit = cached.get(key)
-        if hit is not None:
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            if hit.mtime_ns == st.st_mtime_ns and hit.size == st.st_size and hit.rel == rel:
-                notes.append(hit)
-                continue
+        if hit is not None and hit.mtime_ns == st.st_mtime_ns and hit.size == st.st_size \
+                and hit.rel == rel:
+            notes.append(hit)
+            continue
         todo.append((key, rel))
     if pool is not None and len(todo) > 200:
         size = max(50, len(todo) // 16)

@@ -11,20 +11,24 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from lsprotocol import types
 
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
+from localgpt_ls.lsp.errors import RequestFailed
+from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.links import link_at, link_parts, resolve
 from localgpt_ls.lsp.navigation import links_to, note_position
 from localgpt_ls.lsp.notes import NoteInfo, stem_key
 from localgpt_ls.lsp.positions import to_units
-from localgpt_ls.lsp.server import LocalGPTServer, RequestFailed
 from localgpt_ls.markdown import Heading, slugify
 from localgpt_ls.workspace import safe_path
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
 
 _ATX = re.compile(r"^( {0,3}#{1,6}[ \t]+)(.*?)([ \t]+#+)?[ \t]*$")
 
@@ -175,6 +179,7 @@ def rename(ls: LocalGPTServer, params: types.RenameParams) -> Any:
     return rename_note(ls, subject, params.new_name)
 
 
-def register(server: LocalGPTServer) -> None:
-    server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(prepare_rename)
-    server.feature(types.TEXT_DOCUMENT_RENAME)(rename)
+class Rename(Feature):
+    def handlers(self) -> list[Handler]:
+        return [Handler(types.TEXT_DOCUMENT_PREPARE_RENAME, prepare_rename),
+                Handler(types.TEXT_DOCUMENT_RENAME, rename)]

@@ -1,7 +1,11 @@
-"""The LocalGPT language server: shared state, helpers, and the one place features register.
+"""The language server object: the state every feature shares, typed, and nothing else.
 
-Each feature lives in its own module with a `register(server)` function; `FEATURES` below lists
-them in order. Part 2 (code actions, chat commands) adds its modules to that tuple.
+What is here: the engine (`engine: Engine | None`, None when the workspace failed to open),
+the options, the notes model (`index`) and the open documents, the worker threads for blocking
+work (`run_blocking`), background tasks (`spawn`), the first-scan gate (`until_scanned`,
+`wait_scan`) and request cancellation. What is not: features (`features.py` and the modules
+it lists), registration (`app.py`), protocol changes (`protocol.py`), errors (`errors.py`),
+serving (`serve.py`).
 
 Threading rule: request handlers run on the asyncio loop and must stay quick. Anything that may
 block (SQLite, embedding, reading many files) goes through `server.run_blocking` (a thread) or
@@ -13,24 +17,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import contextvars
 import logging
-import os
-import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lsprotocol import types
-from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from localgpt_ls import __version__
+from localgpt_ls.lsp.debounce import Debouncer
+from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
 from localgpt_ls.lsp.notes import (
     MAX_PARSE_BYTES,
     NoteIndex,
@@ -42,161 +42,31 @@ from localgpt_ls.lsp.notes import (
 )
 from localgpt_ls.lsp.options import InitializationOptions
 from localgpt_ls.lsp.positions import split_lines
+from localgpt_ls.lsp.protocol import COMMAND_WORK_DONE_TOKEN, LocalGPTProtocol
+
+if TYPE_CHECKING:
+    import cProfile
+
+    from localgpt_ls.engine import Engine
+    from localgpt_ls.memory import MemoryIndex
 
 log = logging.getLogger("localgpt.lsp")
 T = TypeVar("T")
 
-# The workDoneToken of the workspace/executeCommand request being handled (see below).
-COMMAND_WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar(
-    "localgpt_command_work_done_token", default=None)
-
-
-class InvalidArguments(JsonRpcException):
-    """A request's arguments are wrong (answered as InvalidParams); the message tells the user
-    what the request needs."""
-
-    CODE = -32602
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
-
-
-class RequestFailed(JsonRpcException):
-    """A valid request that cannot be done now (LSP RequestFailed), e.g. the document is not
-    open or an answer is already streaming into it."""
-
-    CODE = -32803
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message=message)
-
-
-class LocalGPTProtocol(LanguageServerProtocol):
-    """Answers a request whose params do not match the LSP types with InvalidParams.
-
-    pygls would log the failure and never answer, leaving the editor waiting; we reply with a
-    JSON-RPC error and swallow the message, so the rest of the session carries on.
-    """
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        if "jsonrpc" in data:
-            self._server.last_message = time.monotonic()  # type: ignore[attr-defined]
-        try:
-            return super().structure_message(data)
-        except Exception as exc:
-            if "id" in data and "method" in data:
-                self._send_data(types.ResponseErrorMessage(
-                    id=data["id"],
-                    error=types.ResponseError(
-                        code=types.ErrorCodes.InvalidParams,
-                        message=f"invalid params for {data.get('method')}: {exc.__cause__ or exc}",
-                    ),
-                ))
-            log.warning("ignored a malformed message: %s", data.get("method"))
-            return _Ignored()
-
-    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
-        # A user-facing refusal is an answer, not a server fault: no traceback in the log.
-        exc = None if future.cancelled() else future.exception()
-        if isinstance(exc, InvalidArguments | RequestFailed):
-            self._request_futures.pop(msg_id, None)
-            log.info("request %s refused: %s", msg_id, exc.message)
-            self._send_response(msg_id, error=exc.to_response_error())
-            return
-        super()._send_handler_result(future, msg_id=msg_id)
-
-    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
-        # pygls hands a command only its arguments; keep the request's workDoneToken where the
-        # command's task (created inside this call, so it copies the context) can read it.
-        if method_name == types.WORKSPACE_EXECUTE_COMMAND:
-            COMMAND_WORK_DONE_TOKEN.set(getattr(params, "work_done_token", None))
-        super()._handle_request(msg_id, method_name, params)
-
-    @lsp_method(types.EXIT)
-    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
-        # Leave now. pygls closes stdout and raises SystemExit through asyncio.run, whose
-        # cleanup cancels every task and waits for worker threads: tasks that report on the
-        # way out (status, progress) then fail on the closed pipe, each failure logged, which
-        # kept a stopped server alive for seconds. SQLite rolls back an unfinished write on
-        # the next open and file writes are atomic, so nothing is lost.
-        del args
-        code = 0 if self._shutdown else 1
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
-        yield  # a generator, as pygls runs its built-in handlers; never reached
-
-    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
-    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
-        # pygls only forgets the token; also cancel the request behind it (a streaming answer)
-        # as $/cancelRequest would, so it stops and is answered as cancelled.
-        request = self._server.progress_tasks.pop(  # type: ignore[attr-defined]
-            params.token, None)
-        if request is not None:
-            self._handle_cancel_notification(request)
-        with contextlib.suppress(Exception):
-            super().lsp_work_done_progress_cancel(params)
-
-    # pygls cancels only requests that have not started; a command that is already running
-    # (a chat streaming from a provider) registers its task here so $/cancelRequest reaches it.
-    running: dict[Any, asyncio.Task[Any]]
-
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
-        task = getattr(self, "running", {}).pop(msg_id, None)
-        super()._handle_cancel_notification(msg_id)
-        if task is not None:
-            task.cancel()
-
-
-class _Ignored:
-    """Stands in for a message already answered with an error: its `jsonrpc` is not "2.0",
-    so pygls's dispatcher drops it."""
-
-    jsonrpc = "ignored"
-
-
-class Debouncer:
-    """Run the latest scheduled coroutine per key after a quiet period."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[Any, asyncio.Task[Any]] = {}
-
-    def schedule(self, key: Any, delay: float, make: Callable[[], Awaitable[Any]]) -> None:
-        old = self._tasks.get(key)
-        if old is not None and not old.done():
-            old.cancel()
-
-        async def runner() -> None:
-            try:
-                await asyncio.sleep(delay)
-                await make()
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # a failing background job must not kill the server
-                log.exception("background job %r failed", key)
-            finally:
-                if self._tasks.get(key) is task:
-                    del self._tasks[key]
-
-        task = asyncio.get_running_loop().create_task(runner())
-        self._tasks[key] = task
-
-    def cancel_all(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        self._tasks.clear()
+# Names features imported from here before the split; they live in their own modules now.
+__all__ = ["COMMAND_WORK_DONE_TOKEN", "Debouncer", "InvalidArguments", "LocalGPTServer",
+           "RequestFailed", "command_object", "log", "require_engine"]
 
 
 class LocalGPTServer(LanguageServer):
-    """pygls server plus the state every feature shares."""
+    """pygls server plus the state every feature shares (see the module docstring)."""
 
     def __init__(self) -> None:
         super().__init__("localgpt-ls", __version__, protocol_cls=LocalGPTProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.options = InitializationOptions()
         self.raw_options: dict[str, Any] = {}  # initializationOptions as sent
-        self.engine: Any = None  # localgpt_ls.engine.Engine once initialized
+        self.engine: Engine | None = None  # set by `initialize` (lifecycle.py)
         self.workspace_root: Path = Path.cwd()
         self.index = NoteIndex(Path.cwd())
         self.scan_done: asyncio.Event | None = None
@@ -206,27 +76,37 @@ class LocalGPTServer(LanguageServer):
         self._lines_cache: dict[str, tuple[int | None, list[str]]] = {}
         self._result_cache: dict[tuple[str, str], tuple[int | None, Any]] = {}
         self.last_message = 0.0  # monotonic time of the last message from the client
-        self._memory: Any = None
+        self._memory: MemoryIndex | None = None
         self._memory_failed = False
         self.background: set[asyncio.Task[Any]] = set()
         self.in_flight: set[concurrent.futures.Future[Any]] = set()  # run_blocking, still running
         # Set once the startup reindex has finished (or failed): memory commands wait for it so
         # a search right after start answers from the whole workspace.
         self.memory_synced = asyncio.Event()
-        # Called with the server at the end of `initialized`, once the engine and workspace are
-        # known (features that start background work, e.g. the heartbeat, append here).
-        self.startup_hooks: list[Callable[[LocalGPTServer], None]] = []
-        # Called with the server and the uri on every didChange, after the notes model has it
-        # (e.g. inline completion drops a suggestion the user typed past).
-        self.change_listeners: list[Callable[[LocalGPTServer, str], None]] = []
         # Requests behind cancellable work-done progress, by token: the editor's "cancel"
         # button (window/workDoneProgress/cancel) cancels the request (`cancellable_progress`).
         self.progress_tasks: dict[Any, Any] = {}
-        # Per-feature caches, set by the feature modules' register().
-        self.candidates: Any = None
-        self.meaning: Any = None
-        self.symbols: Any = None
-        self.profiler: Any = None  # (cProfile.Profile, path) under LOCALGPT_LSP_PROFILE
+        # The lsp.feature.Feature objects serving this server, in order (set by
+        # app.create_server; typed loosely so the server never depends on the features).
+        self.features: tuple[object, ...] = ()
+        self.profiler: tuple[cProfile.Profile, str] | None = None  # LOCALGPT_LSP_PROFILE
+
+    @property
+    def lsp(self) -> LocalGPTProtocol:
+        """The protocol, typed as ours."""
+        return cast(LocalGPTProtocol, self.protocol)
+
+    def require_engine(self) -> Engine:
+        """The engine, or the error a command answers with when the workspace failed to open."""
+        if self.engine is None:
+            raise RequestFailed("the LocalGPT workspace could not be opened; see the first "
+                                "message")
+        return self.engine
+
+    @property
+    def open_uris(self) -> list[str]:
+        """The documents open in the editor."""
+        return list(self._open_versions)
 
     # -- positions and documents ----------------------------------------------------------
 
@@ -349,7 +229,7 @@ class LocalGPTServer(LanguageServer):
     # -- engine parts ----------------------------------------------------------------------
 
     @property
-    def memory(self) -> Any:
+    def memory(self) -> MemoryIndex | None:
         """`Engine.memory` (the index), or None while it is unavailable."""
         if self._memory is not None or self._memory_failed or self.engine is None:
             return self._memory
@@ -406,14 +286,13 @@ class LocalGPTServer(LanguageServer):
     @contextlib.asynccontextmanager
     async def cancellable_request(self) -> AsyncIterator[None]:
         """Let `$/cancelRequest` cancel the current request's task while inside the block."""
-        protocol: Any = self.protocol
-        msg_id = getattr(protocol, "_ctx_msg_id", None)
-        request = msg_id.get(None) if msg_id is not None else None
+        protocol = self.lsp
+        request = protocol.current_request()
         task = asyncio.current_task()
         if request is None or task is None:
             yield
             return
-        running = protocol.__dict__.setdefault("running", {})
+        running = protocol.running
         running[request] = task
         try:
             yield
@@ -424,9 +303,7 @@ class LocalGPTServer(LanguageServer):
     def cancellable_progress(self, token: Any) -> Any:
         """Let the client's progress cancel button cancel the current request inside the block
         (use inside `cancellable_request`, so the request is answered as cancelled)."""
-        protocol: Any = self.protocol
-        msg_id = getattr(protocol, "_ctx_msg_id", None)
-        request = msg_id.get(None) if msg_id is not None else None
+        request = self.lsp.current_request()
         if token is None or request is None:
             yield
             return
@@ -455,115 +332,6 @@ async def _wait_scan(ls: LocalGPTServer, timeout: float) -> None:
     await ls.wait_scan(timeout)
 
 
-def command_object(name: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
-    """A command's one JSON object argument (`arguments: [{...}]`); absent or null is `{}`."""
-    args = arguments[0] if arguments else {}
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise InvalidArguments(f"{name} takes one JSON object argument, e.g. {{}}")
-    return args
-
-
-def require_engine(ls: LocalGPTServer) -> Any:
-    """The engine, or the error a command answers with when the workspace failed to open."""
-    if ls.engine is None:
-        raise RequestFailed("the LocalGPT workspace could not be opened; see the first message")
-    return ls.engine
-
-
-def create_server() -> LocalGPTServer:
-    """Build the server and let every feature module register its handlers."""
-    from localgpt_ls.lsp import (
-        assist,
-        assistant,
-        chatdoc,
-        codeactions,
-        completion,
-        diagnostics,
-        heartbeat,
-        hover,
-        inline,
-        lenses,
-        lifecycle,
-        navigation,
-        rename,
-        status,
-    )
-
-    features = (lifecycle, status, completion, hover, navigation, rename, diagnostics,
-                codeactions, lenses, heartbeat, assistant, assist, chatdoc, inline)
-    server = LocalGPTServer()
-    for module in features:
-        module.register(server)
-    return server
-
-
-def start(tcp: str | None = None) -> None:
-    """Serve over stdio, or over TCP when given HOST:PORT."""
-    logging.basicConfig(level=logging.WARNING, format="localgpt-ls %(levelname)s %(message)s")
-    # Background threads (scan, memory index) hand the GIL back to the request loop sooner:
-    # a request waits at most ~1 ms for a busy worker instead of the default 5 ms per switch.
-    sys.setswitchinterval(0.001)
-    server = create_server()
-    profile = os.environ.get("LOCALGPT_LSP_PROFILE")
-    if profile:  # developer aid: `LOCALGPT_LSP_PROFILE=out.prof localgpt lsp`
-        import cProfile
-
-        profiler = cProfile.Profile()
-        server.profiler = (profiler, profile)
-        profiler.enable()
-    code = _serve(server, tcp)
-    # The editor said `exit`: leave now. A worker thread may be mid-way through a long
-    # reindex; joining it at interpreter exit would keep a dead server around for seconds
-    # (SQLite rolls an unfinished transaction back on the next open, so nothing is lost).
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
-
-
-def _serve(server: LocalGPTServer, tcp: str | None) -> int:
-    """Serve until the client exits; returns the process exit code."""
-    code = 0
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
-        return code
-    try:
-        asyncio.run(_serve_stdio(server))
-    except _PipeUnsupported:
-        server.start_io()  # stdin is a file or the platform's loop cannot watch pipes
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass
-    finally:
-        server.shutdown()
-    return code
-
-
-class _PipeUnsupported(Exception):
-    pass
-
-
-async def _serve_stdio(server: LocalGPTServer) -> None:
-    """Read stdin with an asyncio pipe reader on the event loop.
-
-    pygls's own stdio reader hands every line to a worker thread and back; reading on the
-    loop saves that hop on each message (measurable at the benchmark's sub-millisecond
-    requests). Responses are written the same way pygls writes them.
-    """
-    from pygls.io_ import StdoutWriter, run_async
-
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**26)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                     sys.stdin.buffer)
-    except (OSError, ValueError, NotImplementedError) as exc:
-        raise _PipeUnsupported(str(exc)) from None
-    server._stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
-    await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
-                    logger=log, error_handler=server.report_server_error)
+def require_engine(ls: LocalGPTServer) -> Engine:
+    """`ls.require_engine()`, for callers of the old name."""
+    return ls.require_engine()

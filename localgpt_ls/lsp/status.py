@@ -83,8 +83,3 @@ class Progress:
         if self.token is not None:
             self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(
                 message="failed" if exc[0] else "done"))
-
-
-def register(server: LocalGPTServer) -> None:
-    """Status has no handlers of its own; lifecycle drives it."""
-    del server

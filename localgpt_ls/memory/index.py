@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from localgpt_ls.memory.search import (
 )
 from localgpt_ls.memory.store import DatabaseErrors, Store, is_corruption, sha256_text
 from localgpt_ls.memory.vectors import VectorCache
+from localgpt_ls.notefiles import is_note, is_note_name
 
 log = logging.getLogger("localgpt.memory")
 
@@ -358,14 +360,13 @@ class MemoryIndex:
         return self._remove_key(file_key(self.workspace, p))
 
     def _is_memory_file(self, p: Path, key: str) -> bool:
-        if not p.name.lower().endswith(".md"):
-            return False
-        if key.startswith("/"):
-            roots = [Path(x).expanduser() for x in self.extra_paths]
-            roots = [r if r.is_absolute() else self.workspace / r for r in roots]
-            return any(p == r or r in p.parents for r in roots)
-        return not any(part.startswith(".") or part == "node_modules"
-                       for part in key.split("/"))
+        """A note of the workspace or of a configured path (the rule is notefiles.is_note)."""
+        del key
+        if is_note(self.workspace, p):
+            return True
+        roots = [Path(os.path.expandvars(x)).expanduser() for x in self.extra_paths]
+        roots = [r if r.is_absolute() else self.workspace / r for r in roots]
+        return any((p == r and is_note_name(r.name)) or is_note(r, p) for r in roots)
 
     def _delete_chunks(self, c: Any, key: str) -> None:
         ids = [(r[0],) for r in c.execute("SELECT id FROM chunks WHERE path = ?", (key,))]

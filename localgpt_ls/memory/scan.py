@@ -1,24 +1,21 @@
-"""Which files are memory, and reading them safely.
+"""Which files are memory: the notes of the workspace and of the configured `[memory] paths`.
 
-Every `*.md` under the workspace, plus the configured `[memory] paths`, except: hidden folders
-(`.git`, `.obsidian`, ...), `node_modules`, symlinks that lead out of their root, symlink loops
-(warned), files over 5 MB (warned), and binary files (a NUL byte; warned). Invalid UTF-8 is
-decoded with replacement characters and warned about, so one bad byte never hides the rest of
-a note.
+What a note is, and how one is read, is `localgpt_ls/notefiles.py` (the rule the editor shares:
+hidden folders, node_modules/__pycache__, symlinks, the 5 MB cap, the binary test). This module
+adds the memory-only part: the configured extra paths, and the keys files have in the index.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from localgpt_ls.textsafety import decode_text, looks_binary
-from localgpt_ls.workspace import is_within, resolve_link
+from localgpt_ls.notefiles import MAX_NOTE_BYTES, SKIP_DIRS, ReadResult, read_note, walk
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-SKIP_DIRS = {"node_modules", "__pycache__"}
+MAX_FILE_BYTES = MAX_NOTE_BYTES
+__all__ = ["MAX_FILE_BYTES", "SKIP_DIRS", "ReadResult", "ScannedFile", "file_key",
+           "loop_warning", "read_note", "scan"]
 
 
 @dataclass(frozen=True)
@@ -29,16 +26,6 @@ class ScannedFile:
     size: int
     # Why the scan already knows this file cannot be indexed (a symlink loop); None: read it.
     skip: str | None = None
-
-
-@dataclass
-class ReadResult:
-    text: str | None  # None: skipped
-    sha256: str
-    warning: str | None
-    # A skip that lasts until the file changes (binary, too big), unlike a failed read, which
-    # may work next time (permissions fixed) without the file's mtime or size changing.
-    lasting: bool = False
 
 
 def file_key(workspace: Path, path: Path) -> str:
@@ -56,48 +43,12 @@ def loop_warning(key: str) -> str:
 
 
 def _walk(root: Path, workspace: Path) -> list[ScannedFile]:
-    """Depth-first with os.scandir: one stat per file (DirEntry caches type and stat)."""
     found: list[ScannedFile] = []
-    real_root = root.resolve()
-    stack = [str(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue  # unreadable folder: skip it, index the rest
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if name not in SKIP_DIRS:
-                        stack.append(entry.path)
-                    continue
-                if not name.lower().endswith(".md"):
-                    continue
-                path = Path(entry.path)
-                if entry.is_symlink():
-                    resolved = resolve_link(path)
-                    if resolved is None:
-                        # Reported, not dropped silently: the user meant this link to be a note.
-                        key = file_key(workspace, path)
-                        st = entry.stat(follow_symlinks=False)
-                        found.append(ScannedFile(key, path, st.st_mtime, st.st_size,
-                                                 skip=loop_warning(key)))
-                        continue
-                    if not is_within(real_root, resolved) or not resolved.is_file():
-                        continue
-                    st = path.stat()
-                elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                else:
-                    continue
-            except OSError:
-                continue  # vanished while walking, or a dangling link
-            found.append(ScannedFile(file_key(workspace, path), path, st.st_mtime, st.st_size))
+    for note in walk(root):
+        key = file_key(workspace, note.path)
+        # A loop is reported, not dropped silently: the user meant this link to be a note.
+        found.append(ScannedFile(key, note.path, note.stat.st_mtime, note.stat.st_size,
+                                 skip=loop_warning(key) if note.loop else None))
     return found
 
 
@@ -115,28 +66,3 @@ def scan(workspace: Path, extra_paths: list[str] | None = None) -> list[ScannedF
             key = file_key(workspace, p)
             files[key] = ScannedFile(key, p, st.st_mtime, st.st_size)
     return [files[k] for k in sorted(files)]
-
-
-def read_note(path: Path, key: str) -> ReadResult:
-    """Read a note as text, or say why not (too big, binary)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return ReadResult(None, "", f"{key}: skipped, {size / 1e6:.1f} MB is over the "
-                                        f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit",
-                              lasting=True)
-        data = path.read_bytes()
-    except OSError as exc:
-        return ReadResult(None, "", f"{key}: cannot be read ({exc.strerror})")
-    digest = hashlib.sha256(data).hexdigest()
-    if looks_binary(data):
-        return ReadResult(None, digest, f"{key}: skipped, looks binary (NUL bytes)",
-                          lasting=True)
-    warning = None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        warning = (f"{key}: not valid UTF-8 (byte {exc.start}); indexed with replacement "
-                   "characters")
-    text = decode_text(data)  # a stray NUL becomes U+FFFD: SQLite text would end at it
-    return ReadResult(text.removeprefix("\ufeff"), digest, warning)

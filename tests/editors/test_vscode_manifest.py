@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import pytest
 
+from localgpt_ls.lsp.app import create_server
 from localgpt_ls.lsp.options import CLIENT_SIDE_KEYS, InitializationOptions
-from localgpt_ls.lsp.server import create_server
 
 EXT = Path(__file__).resolve().parents[2] / "editors" / "vscode"
 

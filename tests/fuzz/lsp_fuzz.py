@@ -299,7 +299,7 @@ def actions(seed: int, count: int, pool: list[str], commands: list[str]
             name = rng.choice(notify_names)
             yield "notify", name, NOTIFICATIONS[name](rng, pool)
         elif roll < 0.45 and commands:
-            name = rng.choice(commands + ["localgpt.noSuchCommand"])
+            name = rng.choice([*commands, "localgpt.noSuchCommand"])
             if name in ("localgpt.reindex",) and rng.random() < 0.8:
                 name = "localgpt.memorySearch"
             yield "request", "workspace/executeCommand", {

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 
 from tests.heartbeat.conftest import check_schema
-from tests.llm.fake_server import FakeServer
+from tests.llm.fake_server import FakeServer, error_reply
 from tests.llm.wire import reply
 from tests.lsp.conftest import (
     NO_EMBED,
@@ -241,6 +241,27 @@ async def test_bad_arguments_are_errors_not_crashes(assisted: tuple[Session, Rec
         await command(session, name, args)
     assert refused.value.code == types.ErrorCodes.InvalidParams  # the editor shows the message
     assert (await command(session, "localgpt.memorySearch", {"query": "alpha"}))["results"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_provider_error_reaches_the_editor_as_one_sentence(
+        assisted: tuple[Session, Recorder], fake: FakeServer) -> None:
+    session, _ = assisted
+    fake.queue(error_reply(401, "Incorrect API key provided"))
+    with pytest.raises(JsonRpcException) as failed:
+        await command(session, "localgpt.chat", {"message": "Who are you?"})
+    error = failed.value
+    assert error.code == types.LSPErrorCodes.RequestFailed
+    message = str(error.message)
+    assert message.startswith("openai: HTTP 401") and "Incorrect API key provided" in message
+    # the sentence the CLI prints: no class path, no traceback, nothing else attached
+    assert "Traceback" not in message and "localgpt_ls." not in message and "AuthError" \
+        not in message
+    assert not getattr(error, "data", None)
+    # and the server works on
+    fake.queue(reply("openai", "Back again."))
+    assert (await command(session, "localgpt.chat", {"message": "Hi"}))["response"] == \
+        "Back again."
 
 
 @pytest.mark.asyncio

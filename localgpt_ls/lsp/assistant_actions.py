@@ -19,30 +19,30 @@ is replaced: the answer goes to the log and the user is told.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from localgpt_ls.lsp import codeactions
-from localgpt_ls.lsp.assistant import ChatStream, answering, progress_token, remember_text
+from localgpt_ls.lsp.assistant_commands import ChatStream, answering, progress_token, remember_text
 from localgpt_ls.lsp.edits import (
     replace_text,
     supports_document_changes,
     version_of,
 )
+from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
+from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import line_starts, offset_of, position_of
-from localgpt_ls.lsp.server import (
-    InvalidArguments,
-    LocalGPTServer,
-    RequestFailed,
-    command_object,
-    log,
-    require_engine,
-)
 from localgpt_ls.workspace import safe_path
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 ASSIST = "localgpt.assist"
 INSERT, DISMISS = "Insert below", "Dismiss"
@@ -359,7 +359,7 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
         raise InvalidArguments(f"{ASSIST} needs 'uri' (the document) as a string")
     if name == "extract":
         return await _extract(ls, args)
-    engine = require_engine(ls)
+    engine = ls.require_engine()
     passage = find_passage(ls, uri, _range_arg(args))
     if passage is None:
         raise RequestFailed(f"{ASSIST}: nothing to work on here; select some text first")
@@ -411,11 +411,22 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
     return reply
 
 
-def register(server: LocalGPTServer) -> None:
-    codeactions.PROVIDERS.append(list_actions)
-    codeactions.RESOLVERS.append(resolve)
+class AssistantActions(Feature):
+    """The assistant on a selection or section: ask, summarize, rewrite, continue, remember,
+    extract a note (code actions, resolved lazily, run by `localgpt.assist`)."""
 
-    @server.command(ASSIST)
-    async def assist(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        return await run_assist(ls, command_object(ASSIST, arguments))
+    code_action_kinds = (types.CodeActionKind.Refactor, types.CodeActionKind.RefactorExtract,
+                         types.CodeActionKind.RefactorRewrite)
 
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return list_actions(self.server, params)
+
+    def resolve_code_action(self, action: types.CodeAction) -> types.CodeAction:
+        return resolve(self.server, action)
+
+    def commands(self) -> dict[str, Any]:
+
+        async def assist(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            return await run_assist(ls, command_object(ASSIST, arguments))
+
+        return {ASSIST: assist}

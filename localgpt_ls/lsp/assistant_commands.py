@@ -20,25 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from localgpt_ls import daily_log
 from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.agent.tools import ToolContext, append_plan, memory_append
-from localgpt_ls.lsp.heartbeat import append_in_editor, attach_editor
-from localgpt_ls.lsp.server import (
-    COMMAND_WORK_DONE_TOKEN,
-    InvalidArguments,
-    LocalGPTServer,
-    command_object,
-    log,
-    require_engine,
-)
+from localgpt_ls.lsp.editor_bridge import append_in_editor
+from localgpt_ls.lsp.errors import InvalidArguments, command_object
+from localgpt_ls.lsp.feature import Feature
+from localgpt_ls.lsp.protocol import COMMAND_WORK_DONE_TOKEN
 from localgpt_ls.lsp.status import Progress, send_status
+
+if TYPE_CHECKING:
+    from localgpt_ls.lsp.server import LocalGPTServer
+
+log = logging.getLogger("localgpt.lsp")
 
 CHAT = "localgpt.chat"
 CHAT_DELTA = "localgpt/chatDelta"
@@ -148,15 +150,13 @@ async def answering(ls: LocalGPTServer, token: Any, title: str,
 
 async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict[str, Any]:
     """One chat turn; the caller's task is what `$/cancelRequest` cancels."""
-    engine = require_engine(ls)
-    message = _text(args, "message", CHAT)
+    engine = ls.require_engine()
+    message = _text(args, "message", CHAT) or ""
     session_id = _text(args, "session_id", CHAT, required=False) or new_session_id()
     context = _text(args, "context", CHAT, required=False)
     model = _text(args, "model", CHAT, required=False)
-    engine.agent.refresh_memory = False  # the server keeps the index fresh itself
     # A question asked right after startup must see the notes the startup reindex is adding.
     await _memory_synced(ls)
-    attach_editor(ls)
     stream = ChatStream(ls, session_id, token)
     async with answering(ls, token, "LocalGPT", stream):
         result = await engine.agent.chat(message, session_id, model, on_event=stream,
@@ -168,7 +168,7 @@ async def run_chat(ls: LocalGPTServer, args: dict[str, Any], token: Any) -> dict
 async def remember_text(ls: LocalGPTServer, text: str, target: str) -> dict[str, Any]:
     """Append to today's log or MEMORY.md: through the editor when that file is open there
     (it may hold unsaved text that a file write would clobber), else to the file."""
-    engine = require_engine(ls)
+    engine = ls.require_engine()
     rel, header, entry = append_plan(text, target, datetime.now().astimezone())
     path = engine.workspace / rel
     if ls.is_open(ls.path_uri(path)):
@@ -204,88 +204,78 @@ async def _memory_synced(ls: LocalGPTServer, timeout: float = 60.0) -> None:
             await ls.memory_synced.wait()
 
 
-def _daily_log(ls: LocalGPTServer) -> Any:
-    engine = require_engine(ls)
-    today = datetime.now().astimezone().date().isoformat()
-    return engine.workspace / "memory" / f"{today}.md", today
+class AssistantCommands(Feature):
+    """The assistant's commands: chat, memory search, reindex, remember, today's log,
+    sessions."""
 
+    def commands(self) -> dict[str, Any]:
+        async def chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            args = command_object(CHAT, arguments)
+            token = await progress_token(ls, "chat")
+            async with ls.cancellable_request():
+                with ls.cancellable_progress(token):
+                    return await run_chat(ls, args, token)
 
-def register(server: LocalGPTServer) -> None:
-    @server.command(CHAT)
-    async def chat(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = command_object(CHAT, arguments)
-        token = await progress_token(ls, "chat")
-        async with ls.cancellable_request():
-            with ls.cancellable_progress(token):
-                return await run_chat(ls, args, token)
+        async def memory_search(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            args = command_object(MEMORY_SEARCH, arguments)
+            query = _text(args, "query", MEMORY_SEARCH) or ""
+            limit = args.get("limit", 6)
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+                raise InvalidArguments(f"{MEMORY_SEARCH}: 'limit' must be an integer from 1 to 100")
+            engine = ls.require_engine()
+            await _memory_synced(ls)
+            response = await ls.run_blocking(engine.memory.search, query, limit)
+            data: dict[str, Any] = response.to_dict()
+            data["workspace"] = str(engine.workspace)
+            return data
 
-    @server.command(MEMORY_SEARCH)
-    async def memory_search(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = command_object(MEMORY_SEARCH, arguments)
-        query = _text(args, "query", MEMORY_SEARCH) or ""
-        limit = args.get("limit", 6)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise InvalidArguments(f"{MEMORY_SEARCH}: 'limit' must be an integer from 1 to 100")
-        engine = require_engine(ls)
-        await _memory_synced(ls)
-        response = await ls.run_blocking(engine.memory.search, query, limit)
-        data: dict[str, Any] = response.to_dict()
-        data["workspace"] = str(engine.workspace)
-        return data
+        async def reindex(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            args = command_object(REINDEX, arguments)
+            force = args.get("force", False)
+            if not isinstance(force, bool):
+                raise InvalidArguments(f"{REINDEX}: 'force' must be true or false")
+            engine = ls.require_engine()
+            send_status(ls, "indexing", "reindexing memory")
+            try:
+                async with Progress(ls, "LocalGPT: reindexing memory",
+                                    COMMAND_WORK_DONE_TOKEN.get()) as progress:
+                    def report(phase: str, done: int, total: int) -> None:
+                        percent = int(100 * done / total) if total else None
+                        progress.report(f"{phase} {done}/{total}", percent)
 
-    @server.command(REINDEX)
-    async def reindex(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = command_object(REINDEX, arguments)
-        force = args.get("force", False)
-        if not isinstance(force, bool):
-            raise InvalidArguments(f"{REINDEX}: 'force' must be true or false")
-        engine = require_engine(ls)
-        send_status(ls, "indexing", "reindexing memory")
-        try:
-            async with Progress(ls, "LocalGPT: reindexing memory",
-                                COMMAND_WORK_DONE_TOKEN.get()) as progress:
-                def report(phase: str, done: int, total: int) -> None:
-                    percent = int(100 * done / total) if total else None
-                    progress.report(f"{phase} {done}/{total}", percent)
+                    await ls.run_blocking(
+                        lambda: engine.memory.reindex(force=force, progress=report))
+            finally:
+                send_status(ls, "ready", "memory index up to date")
+            stats: dict[str, Any] = await ls.run_blocking(engine.memory.stats)
+            return stats
 
-                await ls.run_blocking(lambda: engine.memory.reindex(force=force, progress=report))
-        finally:
-            send_status(ls, "ready", "memory index up to date")
-        stats: dict[str, Any] = await ls.run_blocking(engine.memory.stats)
-        return stats
+        async def remember(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            args = command_object(REMEMBER, arguments)
+            text = (_text(args, "text", REMEMBER) or "").strip()
+            target = args.get("target") or "daily"
+            if target not in ("daily", "memory"):
+                raise InvalidArguments(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
+            return await remember_text(ls, text, target)
 
-    @server.command(REMEMBER)
-    async def remember(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        args = command_object(REMEMBER, arguments)
-        text = (_text(args, "text", REMEMBER) or "").strip()
-        target = args.get("target") or "daily"
-        if target not in ("daily", "memory"):
-            raise InvalidArguments(f"{REMEMBER}: 'target' must be \"daily\" or \"memory\"")
-        return await remember_text(ls, text, target)
+        async def open_daily_log(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(OPEN_DAILY_LOG, arguments)
+            workspace = ls.require_engine().workspace
+            today = datetime.now().astimezone().date()
+            path = await ls.run_blocking(daily_log.create, workspace, today)
+            rel = daily_log.rel_path(today)
+            window = ls.client_capabilities.window
+            if window and window.show_document and window.show_document.support:
+                await ls.window_show_document_async(types.ShowDocumentParams(
+                    uri=ls.path_uri(path), take_focus=True))
+            else:
+                log.info("client cannot show documents; today's log is %s", path)
+            return {"file": rel, "path": str(path)}
 
-    @server.command(OPEN_DAILY_LOG)
-    async def open_daily_log(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(OPEN_DAILY_LOG, arguments)
-        path, today = _daily_log(ls)
-        if not path.exists():
-            def create() -> None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("x", encoding="utf-8") as handle:  # never clobbers
-                    handle.write(f"# {today}\n\n")
+        async def sessions(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+            command_object(SESSIONS, arguments)
+            found = await ls.run_blocking(SessionStore().list)
+            return {"sessions": [info.to_dict() for info in found]}
 
-            with contextlib.suppress(FileExistsError):  # another editor made it meanwhile
-                await ls.run_blocking(create)
-        rel = path.relative_to(require_engine(ls).workspace).as_posix()
-        window = ls.client_capabilities.window
-        if window and window.show_document and window.show_document.support:
-            await ls.window_show_document_async(types.ShowDocumentParams(
-                uri=ls.path_uri(path), take_focus=True))
-        else:
-            log.info("client cannot show documents; today's log is %s", path)
-        return {"file": rel, "path": str(path)}
-
-    @server.command(SESSIONS)
-    async def sessions(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-        command_object(SESSIONS, arguments)
-        found = await ls.run_blocking(SessionStore().list)
-        return {"sessions": [info.to_dict() for info in found]}
+        return {CHAT: chat, MEMORY_SEARCH: memory_search, REINDEX: reindex, REMEMBER: remember,
+                OPEN_DAILY_LOG: open_daily_log, SESSIONS: sessions}

@@ -1,0 +1,133 @@
+"""Where the language server departs from pygls's protocol, each for a reason the editor notices.
+
+- A request whose params do not match the LSP types is answered with InvalidParams (pygls would
+  log it and never answer, leaving the editor waiting).
+- A failed request is answered through the error funnel (`errors.user_error`): the user's
+  sentence for a LocalGPTError, no traceback.
+- `exit` leaves at once; `window/workDoneProgress/cancel` and `$/cancelRequest` also cancel a
+  command that is already running (a streaming chat).
+- The workDoneToken of an executeCommand request is kept in `COMMAND_WORK_DONE_TOKEN` (pygls
+  hands a command only its arguments).
+
+Only here are private pygls members touched (`_send_handler_result`, `_handle_request`,
+`_handle_cancel_notification`, `_send_data`, `_send_response`, `_request_futures`), because
+pygls 2.1 has no public hook for these; keep them in this one module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import sys
+import time
+from collections.abc import Generator
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from localgpt_ls.lsp.errors import user_error
+
+log = logging.getLogger("localgpt.lsp")
+
+# The workDoneToken of the workspace/executeCommand request being handled (see below).
+COMMAND_WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "localgpt_command_work_done_token", default=None)
+
+
+class LocalGPTProtocol(LanguageServerProtocol):
+    """Answers a request whose params do not match the LSP types with InvalidParams.
+
+    pygls would log the failure and never answer, leaving the editor waiting; we reply with a
+    JSON-RPC error and swallow the message, so the rest of the session carries on.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" in data:
+            self._server.last_message = time.monotonic()  # type: ignore[attr-defined]
+        try:
+            return super().structure_message(data)
+        except Exception as exc:
+            if "id" in data and "method" in data:
+                self._send_data(types.ResponseErrorMessage(
+                    id=data["id"],
+                    error=types.ResponseError(
+                        code=types.ErrorCodes.InvalidParams,
+                        message=f"invalid params for {data.get('method')}: {exc.__cause__ or exc}",
+                    ),
+                ))
+            log.warning("ignored a malformed message: %s", data.get("method"))
+            return _Ignored()
+
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        # A user-facing refusal is an answer, not a server fault: no traceback in the log.
+        # A LocalGPTError is the user's sentence (lsp/errors.py), not a fault of ours.
+        exc = None if future.cancelled() else future.exception()
+        error = user_error(exc)
+        if error is not None:
+            self._request_futures.pop(msg_id, None)
+            log.info("request %s refused: %s", msg_id, error.message)
+            self._send_response(msg_id, error=error)
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        # pygls hands a command only its arguments; keep the request's workDoneToken where the
+        # command's task (created inside this call, so it copies the context) can read it.
+        if method_name == types.WORKSPACE_EXECUTE_COMMAND:
+            COMMAND_WORK_DONE_TOKEN.set(getattr(params, "work_done_token", None))
+        super()._handle_request(msg_id, method_name, params)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        # Leave now. pygls closes stdout and raises SystemExit through asyncio.run, whose
+        # cleanup cancels every task and waits for worker threads: tasks that report on the
+        # way out (status, progress) then fail on the closed pipe, each failure logged, which
+        # kept a stopped server alive for seconds. SQLite rolls back an unfinished write on
+        # the next open and file writes are atomic, so nothing is lost.
+        del args
+        code = 0 if self._shutdown else 1
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+        yield  # a generator, as pygls runs its built-in handlers; never reached
+
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
+        # pygls only forgets the token; also cancel the request behind it (a streaming answer)
+        # as $/cancelRequest would, so it stops and is answered as cancelled.
+        request = self._server.progress_tasks.pop(  # type: ignore[attr-defined]
+            params.token, None)
+        if request is not None:
+            self._handle_cancel_notification(request)
+        with contextlib.suppress(Exception):
+            super().lsp_work_done_progress_cancel(params)
+
+    # pygls cancels only requests that have not started; a command that is already running
+    # (a chat streaming from a provider) registers its task here so $/cancelRequest reaches it.
+    running: dict[Any, asyncio.Task[Any]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.running = {}
+
+    def current_request(self) -> Any:
+        """The id of the request being handled in this context, or None."""
+        return self._ctx_msg_id.get(None)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        task = self.running.pop(msg_id, None)
+        super()._handle_cancel_notification(msg_id)
+        if task is not None:
+            task.cancel()
+
+
+class _Ignored:
+    """Stands in for a message already answered with an error: its `jsonrpc` is not "2.0",
+    so pygls's dispatcher drops it."""
+
+    jsonrpc = "ignored"
