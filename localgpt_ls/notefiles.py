@@ -38,6 +38,7 @@ from localgpt_ls.workspace import is_within, resolve_link
 NOTE_SUFFIX = ".md"
 SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
 MAX_NOTE_BYTES = 5 * 1024 * 1024
+MAX_PATH_BYTES = 4096  # PATH_MAX on Linux; longer names exist nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,15 @@ def looks_binary(data: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start < len(data) - 3
     return False
+
+
+def is_regular(path: Path) -> bool:
+    """True for a regular file (links followed); False for anything else, including a path
+    no file can have (a NUL or a lone surrogate in it, a name too long)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def read_regular(path: Path, max_bytes: int) -> bytes:
@@ -165,10 +175,22 @@ def is_note(root: Path, path: Path) -> bool:
         return False
     real_root = root.resolve()
     given = Path(os.path.abspath(path))
+    try:
+        if len(os.fsencode(str(given))) > MAX_PATH_BYTES or "\x00" in str(given):
+            return False  # no file can have that name; and climbing it was quadratic (below)
+    except UnicodeError:
+        return False  # a lone surrogate: no file name either
     # Climb to the folder that is the root (however the path spells it), then check each
-    # folder below it as the walk does: no hidden or skipped name, no folder symlink.
+    # folder below it as the walk does: no hidden or skipped name, no folder symlink. A path
+    # that names the root as it is spelled skips the climb: resolving every ancestor of a
+    # 2,000-level path took 9 s on the editor's event loop.
     below: list[str] = []
     folder = given.parent
+    for spelled in (Path(os.path.abspath(root)), real_root):
+        if spelled in folder.parents or folder == spelled:
+            below = list(reversed(folder.relative_to(spelled).parts))
+            folder = spelled
+            break
     while resolve_link(folder) != real_root:
         if folder.parent == folder:
             return False  # never inside the root
