@@ -290,9 +290,9 @@ def actions(seed: int, count: int, pool: list[str], commands: list[str]
                 b'{"jsonrpc": "2.0", "id": [1], "method": "workspace/symbol", '
                 b'"params": {"query": "x"}}',
                 b'{"jsonrpc": "2.0", "id": true, "method": "workspace/symbol"}',
-                b'{"jsonrpc": "1.0", "id": 5, "method": "workspace/symbol"}',
-                b'{"jsonrpc": "2.0", "id": 7, "method": 12}',
-                b'{"jsonrpc": "2.0", "id": 8, "method": "workspace/symbol", "params": 5}',
+                b'{"jsonrpc": "1.0", "id": "raw-5", "method": "workspace/symbol"}',
+                b'{"jsonrpc": "2.0", "id": "raw-7", "method": 12}',
+                b'{"jsonrpc": "2.0", "id": "raw-8", "method": "workspace/symbol", "params": 5}',
                 b"\xff\xfe{}", b'{"a": "\xed\xa0\x80"}', b"[" * 10_000 + b"]" * 10_000,
             ])
         elif roll < 0.30:
@@ -332,7 +332,8 @@ def probe(proc: LspProcess, ws: Path, report: FuzzReport) -> None:
     check_answer(report, "probe hover", sent, answer)
 
 
-def run_fuzz(base: Path, messages: int, seed: int, probe_every: int = 50) -> FuzzReport:
+def run_fuzz(base: Path, messages: int, seed: int, probe_every: int = 50,
+             trace: list[tuple[float, str, str, str]] | None = None) -> FuzzReport:
     """`messages` fuzz messages into one server (restarted if it dies: each death is a
     crash), with a probe every `probe_every`."""
     home, ws = make_vault(base)
@@ -359,10 +360,16 @@ def run_fuzz(base: Path, messages: int, seed: int, probe_every: int = 50) -> Fuz
             proc = _start(home, ws)
             proc.initialize()
         report.messages += 1
+        if trace is not None:
+            trace.append((time.monotonic(), kind, method,
+                          json.dumps(params, ensure_ascii=True)[:150] if kind != "raw"
+                          else repr(params[:80])))
         if kind == "request":
             report.requests += 1
-            what = f"{method} {json.dumps(params, ensure_ascii=True)[:200]}"
-            pending.append((proc.request(method, params), what, time.monotonic()))
+            id_ = proc.new_id()
+            what = f"#{id_} {method} {json.dumps(params, ensure_ascii=True)[:200]}"
+            proc.request(method, params, id_=id_)
+            pending.append((id_, what, time.monotonic()))
         elif kind == "notify":
             proc.notify(method, params)
         else:
