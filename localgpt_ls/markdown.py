@@ -447,11 +447,34 @@ def parse(text: str, budget: float | None = None) -> MarkdownDoc:
     """
     lines = split_lines(text)
     deadline = time.monotonic() + (parse_budget(text) if budget is None else budget)
+    if _too_deep(lines):
+        return _parse_plain(lines, "read as plain text: it nests lists or quotes deeper "
+                                   f"than {MAX_DEPTH} levels")
     try:
         return _parse_blocks(lines, deadline)
     except (_OverBudget, RecursionError) as exc:
         why = str(exc) if isinstance(exc, _OverBudget) else "nests too deeply"
         return _parse_plain(lines, f"read as plain text: it {why}")
+
+
+_DEEP_INDENT = 4 * MAX_DEPTH  # columns: a list item this far in sits deeper than MAX_DEPTH
+_MARKER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _too_deep(lines: list[str]) -> bool:
+    """A linear look for nesting past MAX_DEPTH (a list item indented 4 columns a level, or
+    that many `>`), so such a note goes to plain text before mistune, which re-reads the
+    whole nested text at every level it descends (0.2 s a keystroke for a 1 MB list)."""
+    for line in lines:
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        if indent >= _DEEP_INDENT // 4:  # tabs count four columns
+            width = len(line[:indent].expandtabs(4))
+            if width >= _DEEP_INDENT and _MARKER.match(body):
+                return True
+        if body.startswith(">") and body.replace(" ", "").startswith(">" * MAX_DEPTH):
+            return True
+    return False
 
 
 def _parse_blocks(lines: list[str], deadline: float) -> MarkdownDoc:
@@ -512,7 +535,8 @@ def _scan_inline(doc: MarkdownDoc, masked: list[str]) -> None:
     for i, mline in enumerate(masked):
         if not mline.strip():
             continue
-        links = _scan_links(mline, i + 1)
+        # `in` first: the scanners' regexes cost a lot more on long lines that hold neither.
+        links = _scan_links(mline, i + 1) if "[" in mline else []
         doc.links.extend(links)
         tag_line = mline
         if links:  # `[x](#heading)` and `[[n#h]]` hold `#` that are not tags
@@ -521,7 +545,8 @@ def _scan_inline(doc: MarkdownDoc, masked: list[str]) -> None:
                 parts += [mline[pos:lk.start], " " * (lk.end - lk.start)]
                 pos = lk.end
             tag_line = "".join(parts) + mline[pos:]
-        doc.tags.extend(_scan_tags(tag_line, i + 1))
+        if "#" in tag_line:
+            doc.tags.extend(_scan_tags(tag_line, i + 1))
 
 
 def _build_headings(raw: list[tuple[int, str, int]], lines: list[str]) -> list[Heading]:
