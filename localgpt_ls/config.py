@@ -8,6 +8,7 @@ key, and what is expected, so a typo never silently turns a setting off.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -18,8 +19,10 @@ import attrs
 import cattrs
 from attrs import define, field
 
-from localgpt_ls import paths
+from localgpt_ls import config_compat, paths
 from localgpt_ls.errors import ConfigError
+
+log = logging.getLogger("localgpt_ls.config")
 
 EmbeddingProvider = Literal["local", "openai", "ollama", "none"]
 
@@ -98,6 +101,28 @@ class ServerConfig:
     allowed_hosts: list[str] = field(factory=list)
 
 
+# Tools that always ask the user before each run, whatever [tools] require_approval says.
+ALWAYS_APPROVED = ("shell", "write_file", "edit_file")
+
+
+@define
+class ToolsConfig:
+    # More tools that ask before each run (LocalGPT's key; "bash" is read as "shell"). The
+    # list only adds: shell and file edits ask whether or not they are named here.
+    require_approval: list[str] = field(factory=list)
+    # Characters of one tool result the model sees (longer results are cut and say so).
+    tool_output_max_chars: int = 12_000
+    web_fetch_enabled: bool = True
+    web_fetch_max_bytes: int = 1_048_576
+    web_fetch_timeout: float = 20.0
+    # The sandboxed shell is off until the user turns it on (it still asks before every run).
+    shell_enabled: bool = False
+    bash_timeout_ms: int = 10_000
+    shell_max_output_bytes: int = 65_536
+    # Exact commands that may run where nobody can approve (the heartbeat, `localgpt mcp`).
+    shell_allow_unattended: list[str] = field(factory=list)
+
+
 @define
 class Config:
     agent: AgentConfig = field(factory=AgentConfig)
@@ -105,14 +130,17 @@ class Config:
     memory: MemoryConfig = field(factory=MemoryConfig)
     heartbeat: HeartbeatConfig = field(factory=HeartbeatConfig)
     server: ServerConfig = field(factory=ServerConfig)
+    tools: ToolsConfig = field(factory=ToolsConfig)
     source: Path | None = field(default=None, metadata={"internal": True})
+    # What loading had to say without failing (LocalGPT keys that do nothing here).
+    notices: list[str] = field(factory=list, metadata={"internal": True})
 
     def workspace(self) -> Path:
         return paths.resolve_workspace(self.memory.workspace)
 
 
 for _cls in (AgentConfig, AnthropicConfig, OpenAIConfig, OllamaConfig, ProvidersConfig,
-             MemoryConfig, ActiveHours, HeartbeatConfig, ServerConfig, Config):
+             MemoryConfig, ActiveHours, HeartbeatConfig, ServerConfig, ToolsConfig, Config):
     # Annotations are strings under `from __future__ import annotations`; resolve them once so
     # the unknown-key walk below can see nested classes.
     attrs.resolve_types(_cls)
@@ -216,7 +244,8 @@ def _check_unknown_keys(data: Any, cls: type, where: list[str], file: Path, text
             line = _find_line(text, where, key)
             place = f"{file}:{line}" if line else str(file)
             dotted = ".".join([*where, key])
-            close = difflib.get_close_matches(key, known, n=1)
+            close = difflib.get_close_matches(
+                key, known + config_compat.keys_in([*where]), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
             section = f"[{'.'.join(where)}]" if where else "the top level"
             raise ConfigError(f"{place}: unknown key '{dotted}' in {section}; {hint}")
@@ -293,6 +322,16 @@ RANGES = (
     Range("memory", "recency_half_life_days", 0, None,
           "a number of days, 0 (off) or more, e.g. 30: a 30-day-old daily log counts half"),
     Range("server", "port", 1, 65535, "a port number from 1 to 65535; 31327 is the default"),
+    Range("tools", "tool_output_max_chars", 500, 1_000_000,
+          "a number of characters from 500 to 1000000; 12000 is the default"),
+    Range("tools", "web_fetch_max_bytes", 1024, 100_000_000,
+          "a number of bytes from 1024 to 100000000; 1048576 (1 MB) is the default"),
+    Range("tools", "web_fetch_timeout", 0, 300,
+          "a number of seconds above 0, at most 300; 20 is the default", exclusive_minimum=True),
+    Range("tools", "bash_timeout_ms", 100, 3_600_000,
+          "milliseconds from 100 to 3600000; 10000 is the default"),
+    Range("tools", "shell_max_output_bytes", 1024, 10_000_000,
+          "a number of bytes from 1024 to 10000000; 65536 is the default"),
 )
 
 
@@ -329,6 +368,7 @@ def parse_config(text: str, file: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the line or run "
                           f"`localgpt config init --force` for a fresh file") from None
+    data, notices = config_compat.translate(data)
     _check_unknown_keys(data, Config, [], file, text)
     try:
         config = _converter.structure(data, Config)
@@ -339,6 +379,7 @@ def parse_config(text: str, file: Path) -> Config:
     config.providers.openai.api_key = expand_secret(config.providers.openai.api_key)
     config.server.auth_token = expand_secret(config.server.auth_token)
     config.source = file
+    config.notices = [f"{file}: {n}" for n in notices + config_compat.check(config)]
     return config
 
 
@@ -356,13 +397,23 @@ def load_config(file: Path | None = None) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    return parse_config(text, file)
+    config = parse_config(text, file)
+    for notice in config.notices:
+        if notice not in _told:
+            _told.add(notice)
+            log.warning("%s", notice)
+    return config
+
+
+# Notices already logged by this process: a door that reloads its config says each one once.
+_told: set[str] = set()
 
 
 def to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
     """The config as plain data (for `config show`); secrets are masked unless redact=False."""
     data: dict[str, Any] = _converter.unstructure(config)
     data.pop("source", None)
+    data.pop("notices", None)
     if redact:
         for section, *rest in SECRET_KEYS:
             node = data[section]

@@ -28,6 +28,14 @@ def template_text(name: str) -> str:
     return resources.files("localgpt_ls.templates").joinpath(name).read_text(encoding="utf-8")
 
 
+def initial_texts() -> list[str]:
+    """Every text `init` writes, as it writes it: a file still equal to one of these is
+    boilerplate the user never touched (memory search ranks it below the user's words)."""
+    from localgpt_ls.agent.skills import EXAMPLE
+
+    return [*(template_text(name) for name in TEMPLATE_FILES), EXAMPLE]
+
+
 def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
     """Create the OpenClaw classic layout; returns the files written. Existing files are kept
     unless `force`, because they are the user's memory."""
@@ -46,13 +54,23 @@ def init_workspace(workspace: Path, force: bool = False) -> list[Path]:
             continue
         atomic_write(target, template_text(name))
         written.append(target)
+    from localgpt_ls.agent.skills import write_example
+
+    example = write_example(workspace)
+    if example is not None:
+        written.append(example)
     return written
 
 
 def ensure_workspace(workspace: Path) -> Path:
-    """Create the workspace on first use (commands that need it call this)."""
-    if not (workspace / "MEMORY.md").exists() or not (workspace / "memory").is_dir():
-        init_workspace(workspace)
+    """Create the workspace on first use (commands that need it call this).
+
+    A folder that already holds any of the bootstrap files is someone's workspace (an OpenClaw
+    one may have no HEARTBEAT.md, TOOLS.md or MEMORY.md, on purpose) and is used as it is;
+    templates are written only into a new or empty folder."""
+    if any((workspace / name).exists() for name in TEMPLATE_FILES):
+        return workspace
+    init_workspace(workspace)
     return workspace
 
 

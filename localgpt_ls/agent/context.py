@@ -92,6 +92,11 @@ def build_system_prompt(workspace: Path, tools: list[ToolSpec], now: datetime | 
         lines.append("## Tools")
         lines += [f"- {t.name}: {t.description}" for t in tools]
         lines.append("")
+    from localgpt_ls.agent import skills
+
+    section = skills.prompt_section(skills.discover(workspace))
+    if section:
+        lines.append(section)
     lines.append("## Daily notes")
     for label, rel in zip(("today", "yesterday"), daily_paths(now), strict=True):
         exists = (workspace / rel).is_file()

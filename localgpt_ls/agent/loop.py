@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +190,7 @@ class Agent:
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools)
         try:
             provider = self._provider(choice)
             system = self._system(system_extra)
@@ -215,23 +215,27 @@ class Agent:
                        on_event: EventSink | None = None, approver: Approver | None = None,
                        context: str | None = None, system_extra: str | None = None,
                        history: list[Message] | None = None,
-                       tools: list[str] | None = None) -> ChatResult:
+                       tools: list[str] | None = None,
+                       exclude_files: Collection[str] = ()) -> ChatResult:
         """A turn with no session (heartbeat, editor code actions): nothing is recorded.
 
-        `tools` limits the tools offered (None = all, [] = none). Returns ChatResult with
-        session_id "" and model "memory-only" when no model is configured (the response is
-        then the memory-only text)."""
+        `tools` limits the tools offered (None = all, [] = none). `exclude_files` are never
+        cited from memory in this turn (the chat document the question is typed in). Returns
+        ChatResult with session_id "" and model "memory-only" when no model is configured (the
+        response is then the memory-only text)."""
         emit = on_event or _noop
         # A door may pass what a JSON client sent verbatim: memory-only mode searches the bare
         # message, so it is cleaned here; Message cleans what is stored and sent (context too).
         message = clean_text(message)
         ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools,
+                                  exclude_files=frozenset(exclude_files))
         user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
             if choice.memory_only:
-                reply = await asyncio.to_thread(memory_only_reply, message, self.memory)
+                reply = await asyncio.to_thread(memory_only_reply, message, self.memory, 3,
+                                                True, exclude_files)
                 emit(TextDelta(reply))
                 return ChatResult(reply, "", choice.label)
             provider = self._provider(choice)
@@ -251,14 +255,15 @@ class Agent:
         if choice.memory_only:
             raise LocalGPTError("compaction needs a model; none is configured")
         ctx = toolbox.ToolContext(self.workspace, self.memory, None,
-                                  line_editor=self.line_editor)
+                                  line_editor=self.line_editor, settings=self.config.tools)
         async with self._client() as client:
             return await self._compact(client, self._provider(choice), session, ctx)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _system(self, extra: str | None, tools: list[str] | None = None) -> str:
-        return build_system_prompt(self.workspace, toolbox.specs(tools), extra=extra)
+        return build_system_prompt(self.workspace, toolbox.specs(tools, self.config.tools),
+                                   extra=extra)
 
     async def _loop(self, client: httpx.AsyncClient, provider: Provider, system: str,
                     history: list[Message], user: Message, ctx: toolbox.ToolContext,
@@ -266,7 +271,7 @@ class Agent:
                     allowed: list[str] | None = None) -> str:
         """Stream rounds until the model answers without tool calls (or the round limit)."""
         messages = [*repair(history), user]
-        specs = toolbox.specs(allowed)
+        specs = toolbox.specs(allowed, self.config.tools)
         max_rounds = max(0, self.config.agent.max_tool_rounds)
         said: list[str] = []
         for round_no in range(max_rounds + 1):

@@ -5,7 +5,7 @@ Nothing crashes without a provider: every door still answers, from memory search
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from localgpt_ls import paths
@@ -31,7 +31,7 @@ or put this in {config}:
 
 
 def memory_only_reply(question: str, memory: Callable[[], Any] | None, limit: int = 3,
-                      explain: bool = True) -> str:
+                      explain: bool = True, exclude: Collection[str] = ()) -> str:
     """Top memory results for the question, plus how to configure a model (`explain`; a chat
     session says it once, not on every turn)."""
     lines = ["No model is configured, so this is memory-only mode."]
@@ -39,7 +39,7 @@ def memory_only_reply(question: str, memory: Callable[[], Any] | None, limit: in
     problem = ""
     if memory is not None and question.strip():
         try:
-            hits = list(memory().search(question, limit=limit).results)
+            hits = list(memory().search(question, limit=limit, exclude=exclude).results)
         except Exception as exc:  # memory-only must answer whatever the index does
             problem = f" (memory search failed: {exc})"
     if hits:

@@ -19,6 +19,7 @@ from typing import Any
 
 from localgpt_ls import daily_log
 from localgpt_ls.agent.events import Approver
+from localgpt_ls.config import ALWAYS_APPROVED, ToolsConfig
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
 from localgpt_ls.markdown import tick_task
@@ -51,6 +52,11 @@ class ToolContext:
     # Supplied by an editor door: replace line `index` (0-based) of an open document when it
     # still reads `old`; returns False when the file is not open there (then it is written).
     line_editor: LineEditor | None = None
+    # Workspace files memory search never returns in this turn: the chat document the
+    # question is typed in would otherwise be the top hit for its own question.
+    exclude_files: frozenset[str] = frozenset()
+    # [tools] of config.toml: limits, which tools are on, which ask first.
+    settings: ToolsConfig = field(default_factory=ToolsConfig)
 
 
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[str]]
@@ -62,12 +68,14 @@ class Tool:
     handler: Handler
     # Where the result came from, for the <data source=...> wrapper.
     source: Callable[[dict[str, Any]], str] = field(default=lambda args: "")
+    # Whether config offers the tool at all (the shell is off until the user turns it on).
+    available: Callable[[ToolsConfig], bool] = field(default=lambda settings: True)
 
 
-def wrap(source: str, text: str) -> str:
+def wrap(source: str, text: str, cap: int = RESULT_CAP) -> str:
     """Cap and fence a tool result; a `</data` inside the text cannot close the fence."""
-    if len(text) > RESULT_CAP:
-        text = (text[:RESULT_CAP] + f"\n[... {len(text) - RESULT_CAP} more characters left "
+    if len(text) > cap:
+        text = (text[:cap] + f"\n[... {len(text) - cap} more characters left "
                 "out; ask for a smaller range]")
     text = text.replace("</data", "<\\/data")
     attr = f' source="{source}"' if source else ""
@@ -193,7 +201,7 @@ async def memory_search(args: dict[str, Any], ctx: ToolContext) -> str:
     memory = ctx.memory
 
     def search() -> Any:
-        return memory().search(query, limit=limit)
+        return memory().search(query, limit=limit, exclude=ctx.exclude_files)
 
     try:
         response = await asyncio.to_thread(search)
@@ -358,8 +366,11 @@ TOOLS: dict[str, Tool] = {t.spec.name: t for t in (
 )}
 
 
-def specs(names: list[str] | None = None) -> list[ToolSpec]:
-    return [t.spec for n, t in TOOLS.items() if names is None or n in names]
+def specs(names: list[str] | None = None,
+          settings: ToolsConfig | None = None) -> list[ToolSpec]:
+    settings = settings or ToolsConfig()
+    return [t.spec for n, t in registry().items()
+            if (names is None or n in names) and t.available(settings)]
 
 
 async def run_tool(call: ToolCall, ctx: ToolContext,
@@ -370,15 +381,18 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
 
     Arguments are cleaned first (NUL and lone surrogates become U+FFFD): JSON can carry both,
     and neither can be a file name or be encoded into a note."""
-    tool = TOOLS.get(call.name)
-    if tool is None or (allowed is not None and call.name not in allowed):
-        names = ", ".join(allowed if allowed is not None else TOOLS)
+    tool = registry().get(call.name)
+    if (tool is None or (allowed is not None and call.name not in allowed)
+            or not tool.available(ctx.settings)):
+        names = ", ".join(s.name for s in specs(allowed, ctx.settings))
         return f"error: unknown tool '{call.name}'; available: {names}", True
     if INVALID_ARGUMENTS in call.arguments:
         return (f"error: the arguments for {call.name} were not valid JSON; send a JSON "
                 f"object matching the schema", True)
     arguments = clean_value(call.arguments)
     try:
+        if call.name in ctx.settings.require_approval and call.name not in ALWAYS_APPROVED:
+            await _approve(ctx, call.name, f"{call.name} {summarize_arguments(arguments)}")
         text = await tool.handler(arguments, ctx)
     except ToolError as exc:
         return f"error: {exc}", True
@@ -392,9 +406,26 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
         log.exception("tool %s failed", call.name)
         return (f"error: {call.name} failed unexpectedly ({type(exc).__name__}); the details "
                 "are in the log", True)
-    return wrap(tool.source(arguments), text), False
+    return wrap(tool.source(arguments), text, ctx.settings.tool_output_max_chars), False
 
 
 def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:
     text = json.dumps(arguments, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_complete = False
+
+
+def registry() -> dict[str, Tool]:
+    """Every tool: those above, and those kept in modules of their own (skills, web fetch,
+    the shell), which build on this module and so join it on first use, not at import."""
+    global _complete
+    if not _complete:
+        from localgpt_ls.agent import shell, skills, web_fetch
+
+        for module in (skills, web_fetch, shell):
+            for tool in module.TOOLS:
+                TOOLS.setdefault(tool.spec.name, tool)
+        _complete = True
+    return TOOLS

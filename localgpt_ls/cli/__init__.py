@@ -8,11 +8,20 @@ import sys
 from collections.abc import Sequence
 
 from localgpt_ls import __version__
-from localgpt_ls.cli import chat, config_cmd, daemon, heartbeat, lsp, memory, workspace_cmd
+from localgpt_ls.cli import (
+    chat,
+    config_cmd,
+    daemon,
+    heartbeat,
+    lsp,
+    mcp_cmd,
+    memory,
+    workspace_cmd,
+)
 from localgpt_ls.cli.common import cli_logging
 from localgpt_ls.errors import LocalGPTError
 
-GROUPS = (workspace_cmd, chat, memory, heartbeat, daemon, lsp, config_cmd)
+GROUPS = (workspace_cmd, chat, memory, heartbeat, daemon, lsp, mcp_cmd, config_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

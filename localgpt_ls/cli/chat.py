@@ -34,6 +34,8 @@ Commands:
   /sessions        list recent sessions
   /resume [ID]     continue a session (the latest without ID)
   /compact         summarise older turns now (after saving durable facts to today's log)
+  /skills          list the workspace's skills (skills/<name>/SKILL.md)
+  /NAME [REQUEST]  use the skill NAME, e.g. /weekly-review
   /quit            leave (Ctrl-D works too)
 Ctrl-C stops the current reply."""
 
@@ -192,7 +194,7 @@ class ChatREPL:
             print()
         return 0
 
-    def turn(self, message: str) -> None:
+    def turn(self, message: str, system_extra: str | None = None) -> None:
         from localgpt_ls.agent.sessions import new_session_id
 
         # The id is chosen here, not by the agent, so a turn that fails or is cancelled still
@@ -202,7 +204,8 @@ class ChatREPL:
         try:
             result = asyncio.run(self.agent.chat(message, session_id, self.model,
                                                  on_event=_printer(True),
-                                                 approver=self.approver))
+                                                 approver=self.approver,
+                                                 system_extra=system_extra))
         except KeyboardInterrupt:
             print("\n[cancelled: the reply was stopped; your message is kept]", file=sys.stderr)
             self._continue_in(session_id)
@@ -259,9 +262,37 @@ class ChatREPL:
             else:
                 summary = asyncio.run(self.agent.compact(self.session_id, self.model))
                 print("Compacted." if summary else "Too short to compact.")
-        else:
-            print(f"Unknown command {name}; /help lists them.")
+        elif name == "/skills":
+            self.skills()
+        elif not self.skill(name[1:], rest):
+            print(f"Unknown command {name}; /help lists them, /skills the skills.")
         return None
+
+    def skills(self) -> None:
+        from localgpt_ls.agent import skills
+
+        found = skills.discover(self.engine.workspace)
+        if not found:
+            print("No skills yet: add skills/<name>/SKILL.md (front matter with name and "
+                  "description) to the workspace.")
+        for skill in found:
+            how = f"/{skill.name}" if skill.user_invocable else skill.name
+            note = f" (blocked: {skill.blocked})" if skill.blocked else ""
+            print(f"  {how} - {skill.description} [{skill.path}]{note}")
+
+    def skill(self, name: str, request: str) -> bool:
+        """Run the skill `name` on `request`; False when there is no such skill."""
+        from localgpt_ls.agent import skills
+
+        found = skills.find(self.engine.workspace, name)
+        if found is None or not found.user_invocable:
+            return False
+        if found.blocked:
+            print(f"The skill {name} cannot run here: {found.blocked}.")
+            return True
+        message, extra = skills.invocation(found, request)
+        self.turn(message, system_extra=extra)
+        return True
 
     def memory(self, query: str) -> None:
         if not query:

@@ -18,7 +18,7 @@ from localgpt_ls.errors import LocalGPTError
 # LOCALGPT_LOG=debug|info: every record, with its level and logger (the documented switch).
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 # Commands that run a server and set up their own logging (format, level) when it starts.
-SERVER_COMMANDS = frozenset({"daemon", "lsp"})
+SERVER_COMMANDS = frozenset({"daemon", "lsp", "mcp"})
 
 
 def not_implemented(args: argparse.Namespace) -> int:

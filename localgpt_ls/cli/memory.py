@@ -98,6 +98,7 @@ def _snippet(text: str, width: int = 160) -> str:
 
 
 def search(args: argparse.Namespace, engine: Engine) -> int:
+    engine.memory.load_model_behind()  # both cores: the model loads while the scan runs
     _bring_up_to_date(engine)  # a fresh user gets results at once
     response = engine.memory.search(args.query, limit=args.limit, min_score=args.min_score,
                                     recency_half_life_days=args.recency)

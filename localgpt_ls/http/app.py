@@ -446,8 +446,12 @@ ROUTES = [
 
 def build_starlette(engine: Engine, token: str, options: Options | None = None) -> Starlette:
     """The routes without the Guard (tests that compare routes with the OpenAPI spec use it)."""
+    from localgpt_ls.mcp.http import PATH as MCP_PATH
+    from localgpt_ls.mcp.http import MCPEndpoint
+
     options = options or Options()
     state = DaemonState(engine=engine, token=token)
+    mcp = MCPEndpoint(engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -457,7 +461,8 @@ def build_starlette(engine: Engine, token: str, options: Options | None = None) 
         if options.heartbeat:
             state.heartbeat_task = start_heartbeat(engine, state.alerts)
         try:
-            yield
+            async with mcp.running(state.watcher.ready if state.watcher else None):
+                yield
         finally:
             if state.heartbeat_task is not None:
                 state.heartbeat_task.cancel()
@@ -470,7 +475,8 @@ def build_starlette(engine: Engine, token: str, options: Options | None = None) 
         HTTPException: _http_error, LocalGPTError: _user_error,
         Exception: _internal_error,
     }
-    app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=handlers)
+    routes = [*ROUTES, Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"])]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.daemon = state
     return app
 

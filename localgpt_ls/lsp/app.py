@@ -32,13 +32,14 @@ from localgpt_ls.lsp.lifecycle import Lifecycle, after_startup_burst
 from localgpt_ls.lsp.navigation import Navigation
 from localgpt_ls.lsp.rename import Rename
 from localgpt_ls.lsp.server import LocalGPTServer
+from localgpt_ls.lsp.skills import Skills
 
 log = logging.getLogger("localgpt.lsp")
 
 # Lifecycle first: its `initialize` opens the engine the others use, and it shuts down last.
 FEATURES: tuple[type[Feature], ...] = (
     Lifecycle, Completion, Hover, Navigation, Rename, Diagnostics, LinkFixes, Heartbeat,
-    AssistantCommands, AssistantActions, ChatDocuments, InlineCompletion,
+    AssistantCommands, AssistantActions, ChatDocuments, InlineCompletion, Skills,
 )
 
 

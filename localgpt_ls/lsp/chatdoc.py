@@ -194,7 +194,7 @@ async def _answer(ls: LocalGPTServer, engine: Any, uri: str, question: Turn,
                 with ls.cancellable_progress(token):
                     result = await engine.agent.run_turn(
                         question.text, on_event=stream, history=earlier,
-                        approver=make_approver(ls),
+                        approver=make_approver(ls), exclude_files=(where,),
                         system_extra=f"This conversation is the document {where} in the "
                                      "user's editor; answer in markdown.")
             return {"response": result.response, "model": result.model}

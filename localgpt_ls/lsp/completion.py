@@ -301,7 +301,9 @@ def complete(ls: LocalGPTServer, caches: Completion,
         return note_items(ls, caches, uri, lines, row, line, m.start(1), cursor, "md")
     if (m := TAG.search(before)) and (m.group(1) or m.start() > 0):
         return tag_items(ls, line, row, m.start(1), cursor)
-    return None
+    from localgpt_ls.lsp import skills
+
+    return skills.complete(ls, line, row, cursor)
 
 
 class Completion(Feature):

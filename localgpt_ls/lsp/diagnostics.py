@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from localgpt_ls.heartbeat.schedule import active_hours_problem
+from localgpt_ls.lsp import skills
 from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.links import link_parts, resolve
 from localgpt_ls.lsp.notes import NoteInfo
@@ -141,6 +142,8 @@ async def compute(ls: LocalGPTServer, uri: str) -> list[types.Diagnostic]:
             out.extend(heartbeat_diagnostics(ls, lines))
         if path.name in BOOTSTRAP_FILES:
             out.extend(size_diagnostics(ls, text, lines))
+    if path is not None and skills.is_skill_file(ls, path):
+        out.extend(skills.diagnostics(ls, path, text, lines))
     return out
 
 

@@ -9,13 +9,15 @@ cache hit costs a lookup). `reindex` runs both, so after it every chunk is embed
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,17 +30,29 @@ from localgpt_ls.markdown import Chunk, chunk, parse
 from localgpt_ls.memory.embed import Embedder, EmbeddingError, make_embedder
 from localgpt_ls.memory.scan import ScannedFile, file_key, read_note, scan
 from localgpt_ls.memory.search import (
-    DEFAULT_MIN_SCORE_FTS,
-    DEFAULT_MIN_SCORE_HYBRID,
+    COLUMN_WEIGHTS,
+    TEMPLATE_FACTOR,
     SearchHit,
     SearchResponse,
+    apply_factor,
     apply_recency,
-    fts_query,
+    diversify,
+    floor,
+    fts_match,
     fts_text,
+    fts_words,
     fuse,
-    normalise_bm25,
+    idf,
+    informative,
+    keyword_coverage,
 )
-from localgpt_ls.memory.store import DatabaseErrors, Store, is_corruption, sha256_text
+from localgpt_ls.memory.store import (
+    TOKENIZER,
+    DatabaseErrors,
+    Store,
+    is_corruption,
+    sha256_text,
+)
 from localgpt_ls.memory.vectors import VectorCache
 from localgpt_ls.notefiles import is_note, is_note_name
 
@@ -47,6 +61,7 @@ log = logging.getLogger("localgpt.memory")
 # Bump when markdown.chunk or what goes into FTS changes (3: CJK characters as tokens): the
 # index rebuilds on the next open, embeddings come back from the cache.
 CHUNKING_VERSION = "3"
+KEYWORD_CANDIDATES = 100  # bm25's best chunks fused with the nearest vectors
 CACHE_SLACK = 3  # cached vectors kept per live chunk before the cache is pruned
 CACHE_FLOOR = 20_000  # ... and never pruned below this many (about 30 MB of vectors)
 EMBED_BATCH = 256  # chunks per embed_pending round: wide enough for length sorting to pay
@@ -130,6 +145,7 @@ class MemoryIndex:
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._templates: set[str] | None = None
 
     def stop(self) -> None:
         """Ask running work in other threads (reindex, embedding, the vector copy load) to
@@ -158,6 +174,17 @@ class MemoryIndex:
         them somewhere (the next reindex report holds them too)."""
         out, self.store.warnings = self.store.warnings, []
         return out
+
+    def load_model_behind(self) -> None:
+        """Start loading the local model in a worker thread and return at once: a one-shot
+        search (`localgpt memory search`) loads it while the workspace scan runs, instead of
+        after it. Errors surface at the first embedding, as without this."""
+        load = getattr(self.embedder, "load", None)
+        if load is not None and not self.embedder.ready:
+            def quietly() -> None:
+                with contextlib.suppress(EmbeddingError):
+                    load()
+            self._pool.submit(quietly)
 
     def warm(self) -> None:
         """Load the local model and the in-memory vector copy now, e.g. from an editor's or the
@@ -560,32 +587,75 @@ class MemoryIndex:
             log.debug("vector copy not loaded: %s", exc)
 
     def search(self, query: str, limit: int = 6, min_score: float | None = None,
-               recency_half_life_days: float | None = None) -> SearchResponse:
+               recency_half_life_days: float | None = None,
+               exclude: Collection[str] = ()) -> SearchResponse:
         """Hybrid search (see memory/search.py for the scoring).
 
         `recency_half_life_days` None takes `[memory] recency_half_life_days` from the config,
         so every door's search follows the user's setting without passing it; 0 turns decay
-        off for this call.
+        off for this call. `exclude` names files (workspace-relative keys) never to return,
+        e.g. the chat document the question is typed in.
         A damaged index file is moved aside and answered with no results (plus a warning from
         `pop_warnings`); the next `reindex` fills the new one.
         """
         if recency_half_life_days is None:
             recency_half_life_days = self.recency_half_life_days
         try:
-            return self._search(query, limit, min_score, recency_half_life_days)
+            return self._search(query, limit, min_score, recency_half_life_days, set(exclude))
         except DatabaseErrors as exc:
             if not is_corruption(exc):
                 raise
             self._recover(exc)
             return SearchResponse(query=query)
 
+    def _keyword_query(self, c: Any, query: str) -> tuple[str | None, dict[str, float], int]:
+        """The FTS5 MATCH for the query (its informative words), the IDF of each term they
+        hold, and the number of chunks. A temporary FTS5 table on this connection tokenizes
+        each word (stemmed, folded), so query and index never disagree about a term."""
+        words = fts_words(query)
+        total = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not words or not total:
+            return None, {}, total
+        c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5(q, "
+                  f"tokenize='{TOKENIZER}')")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING "
+                  "fts5vocab(temp, query_terms, instance)")
+        c.execute("DELETE FROM temp.query_terms")
+        c.executemany("INSERT INTO temp.query_terms(rowid, q) VALUES (?, ?)",
+                      list(enumerate(words)))
+        word_terms: list[list[str]] = [[] for _ in words]
+        for term, doc in c.execute("SELECT term, doc FROM temp.query_vocab"):
+            word_terms[doc].append(term)
+        all_terms = sorted({t for ts in word_terms for t in ts})
+        if not all_terms:
+            return None, {}, total
+        df = dict(c.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN "
+                            f"({','.join('?' * len(all_terms))})", all_terms).fetchall())
+        kept = informative(words, word_terms, df, total)
+        terms = {t for w, ts in zip(words, word_terms, strict=True) if w in kept for t in ts}
+        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total
+
+    def _bm25(self, c: Any, match: str, limit: int) -> dict[int, float]:
+        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        return dict(c.execute(
+            f"SELECT rowid, bm25(chunks_fts, {weights}) AS r FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (match, limit)).fetchall())
+
+    def _template_hashes(self) -> set[str]:
+        """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""
+        if self._templates is None:
+            from localgpt_ls.workspace import initial_texts
+
+            self._templates = {hashlib.sha256(t.encode()).hexdigest() for t in initial_texts()}
+        return self._templates
+
     def _search(self, query: str, limit: int, min_score: float | None,
-                recency_half_life_days: float | None) -> SearchResponse:
+                recency_half_life_days: float | None, exclude: set[str]) -> SearchResponse:
         response = SearchResponse(query=query)
         if not query.strip() or limit <= 0:
             return response
         c = self.store.conn()
-        n_cand = max(limit * 4, 24)
+        n_cand = max(limit * 4, 40)
         hybrid = self.embedder.enabled and self.store.has_vectors()
         pending: Future[tuple[np.ndarray, dict[int, float]]] | None = None
         if hybrid:
@@ -594,49 +664,47 @@ class MemoryIndex:
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
-        ranks: dict[int, float] = {}
-        q = fts_query(query)
-        if q:
-            ranks = dict(c.execute(
-                "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS r FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY r LIMIT ?", (q, n_cand)).fetchall())
-        text_scores = normalise_bm25(ranks)
-        vector_scores: dict[int, float] = {}
+        match, idfs, total = self._keyword_query(c, query)
+        ranks = self._bm25(c, match, KEYWORD_CANDIDATES) if match and idfs else {}
+        cosine: dict[int, float] = {}
         if pending is not None:
             try:
-                qv, vector_scores = pending.result()
+                qv, cosine = pending.result()
             except EmbeddingError as exc:
                 log.warning("searching by keywords only: %s", exc)
                 hybrid = False
             else:
-                missing = [cid for cid in text_scores if cid not in vector_scores]
-                # keyword hits outside the nearest list still get their true similarity
-                vector_scores.update(self._similarity(qv, missing))
-        candidates = set(text_scores) | set(vector_scores)
+                missing = [cid for cid in ranks if cid not in cosine]
+                # keyword hits outside the nearest list still get their true similarity; a
+                # nearest chunk outside the keyword list scores below its last entry, so it
+                # counts as no keyword match (asking FTS5 for those few rows costs as much as
+                # scoring every match: ~150 ms at 8k chunks)
+                cosine.update(self._similarity(qv, missing))
+        coverage = keyword_coverage(ranks, idfs.values(), total)
+        candidates = set(coverage) | set(cosine)
+        response.mode = "hybrid" if hybrid else "fts"
         if not candidates:
-            response.mode = "hybrid" if hybrid else "fts"
             return response
         ids = sorted(candidates)
         rows = {r[0]: r for r in c.execute(
-            f"SELECT id, path, line_start, line_end, text, embedded FROM chunks WHERE id IN "
+            f"SELECT c.id, c.path, c.line_start, c.line_end, c.text, c.embedded, f.hash "
+            f"FROM chunks c LEFT JOIN files f ON f.path = c.path WHERE c.id IN "
             f"({','.join('?' * len(ids))})", ids)}
         embedded = {cid for cid, r in rows.items() if r[5]}
-        scores = fuse([cid for cid in ids if cid in rows], text_scores, vector_scores, embedded,
-                      hybrid)
+        scores = fuse([cid for cid in ids if cid in rows and rows[cid][1] not in exclude],
+                      coverage, cosine, embedded, hybrid)
+        templates = self._template_hashes()
+        scores = apply_factor(scores, {cid for cid in scores if rows[cid][6] in templates},
+                              TEMPLATE_FACTOR)
         if recency_half_life_days:
             scores = apply_recency(scores, {cid: rows[cid][1] for cid in scores},
                                    recency_half_life_days)
-        floor = min_score if min_score is not None else (
-            DEFAULT_MIN_SCORE_HYBRID if hybrid else DEFAULT_MIN_SCORE_FTS)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        for cid, score in ranked:
-            if score < floor or score <= 0:
-                continue
+        lowest = min_score if min_score is not None else floor(hybrid, bool(ranks))
+        scores = {cid: sc for cid, sc in scores.items() if sc >= lowest and sc > 0}
+        for cid, score in diversify(scores, {cid: rows[cid][1] for cid in scores}, limit,
+                                    coverage):
             r = rows[cid]
             response.results.append(SearchHit(r[1], r[2], r[3], r[4], round(score, 4)))
-            if len(response.results) >= limit:
-                break
-        response.mode = "hybrid" if hybrid else "fts"
         return response
 
     def similar_files(self, text: str, limit: int = 10,

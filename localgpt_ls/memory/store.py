@@ -10,7 +10,11 @@ Tables
   each time; remembered so it is warned about once).
 - chunks(id, path, line_start, line_end, heading_path, text, embed_hash, embedded); ids are
   never reused (AUTOINCREMENT), so an id names one chunk text for ever (vectors.py relies on it).
-- chunks_fts: FTS5 (unicode61, diacritics removed), contentless with delete, rowid = chunk id.
+- chunks_fts: FTS5 (porter stemming over unicode61, diacritics removed), rowid = chunk id. It
+  keeps its own copy of the text: a contentless table (`contentless_delete=1`) never lowers
+  the row count bm25 uses on delete (6,966 rows counted for 3,483 live after one forced
+  reindex), so term statistics drifted with every edit; this one counts exactly.
+- chunks_vocab: fts5vocab over chunks_fts, the document frequency of each term (for IDFs).
 - chunks_vec: vec0 float[dims] cosine, chunk_id = chunk id; created at the first embedding,
   because the dims depend on the embedder.
 - embed_cache(model, hash, vector): vectors by (model id, sha256 of the embedded text); it
@@ -44,7 +48,8 @@ from localgpt_ls.errors import LocalGPTError
 
 log = logging.getLogger("localgpt.memory")
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: stemmed FTS that stores its text, and its vocabulary
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # chunks_fts and query terms alike
 BUSY_TIMEOUT_MS = 15_000
 
 # Both sqlite3 flavours raise their own DatabaseError class.
@@ -95,7 +100,7 @@ def explain_database_error(path: Path, exc: BaseException) -> str:
             "(the index is rebuilt from the workspace)")
 
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
   path TEXT PRIMARY KEY, hash TEXT NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL,
@@ -109,15 +114,15 @@ CREATE TABLE IF NOT EXISTS skipped (
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-  title, text, content='', contentless_delete=1,
-  tokenize='unicode61 remove_diacritics 2');
+  title, text, tokenize='{TOKENIZER}');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, row);
 CREATE TABLE IF NOT EXISTS embed_cache (
   model TEXT NOT NULL, hash TEXT NOT NULL, vector BLOB NOT NULL,
   PRIMARY KEY (model, hash)) WITHOUT ROWID;
 """
 
 # Tables that hold derived data: dropped on a rebuild (the embedding cache is kept).
-_DERIVED = ("files", "skipped", "chunks", "chunks_fts", "chunks_vec")
+_DERIVED = ("files", "skipped", "chunks", "chunks_vocab", "chunks_fts", "chunks_vec")
 
 
 def sha256_text(text: str) -> str:

@@ -162,12 +162,16 @@ def test_config_init_when_home_is_a_file_is_one_clear_line(
         assert f"LOCALGPT_HOME ({blocker}) is a file, not a folder" in result.stderr
 
 
-def _schema_keys(node: dict[str, Any], prefix: str = "") -> set[str]:
+def _schema_keys(node: dict[str, Any], prefix: str = "", deprecated: bool = False) -> set[str]:
+    """Dotted keys of the schema: ours, or (deprecated=True) LocalGPT's that load with a
+    warning."""
     keys = set()
     for name, sub in node.get("properties", {}).items():
         dotted = f"{prefix}{name}"
-        keys.add(dotted)
-        keys |= _schema_keys(sub, dotted + ".")
+        if bool(sub.get("deprecated")) == deprecated:
+            keys.add(dotted)
+        if deprecated or not sub.get("deprecated"):
+            keys |= _schema_keys(sub, dotted + ".", deprecated)
     return keys
 
 
@@ -187,6 +191,17 @@ def _class_keys(cls: type, prefix: str = "") -> set[str]:
 
 def test_schema_and_classes_have_the_same_keys() -> None:
     assert _schema_keys(SCHEMA) == _class_keys(Config)
+
+
+def test_schema_lists_the_localgpt_keys_the_loader_accepts() -> None:
+    from localgpt_ls import config_compat as compat
+
+    accepted = {f"{section}.{name}" if section else name
+                for table in (compat.IGNORED, compat.MAPPED)
+                for section, names in table.items() for name in names}
+    accepted |= {"sandbox"} | {f"sandbox.{n}" for n in
+                               (*compat.SANDBOX_MAPPED, *compat.SANDBOX_IGNORED)}
+    assert _schema_keys(SCHEMA, deprecated=True) == accepted
 
 
 def _drop_none(value: Any) -> Any:

@@ -164,3 +164,27 @@ async def test_without_a_model_the_document_gets_the_memory_answer(tmp_path: Pat
     text = editor.buffers[uri]
     assert "## LocalGPT\n\nNo model is configured" in text and "project-alpha.md" in text
     assert text.endswith("\n\n## You\n\n")
+
+
+@pytest.mark.asyncio
+async def test_a_chat_document_never_cites_itself(tmp_path: Path) -> None:
+    # The document holds the question word for word, so it is the best keyword match for
+    # it: memory must answer from the other notes instead.
+    question = "What are the alpha goals?"
+    session = await start_session("neovim", tmp_path, NO_EMBED)
+    editor = Editor(session)
+    try:
+        (session.workspace / "chats").mkdir()
+        (session.workspace / "chats" / "mine.md").write_text(
+            f"# Chat\n\n## You\n\n{question}\n")
+        await command(session, "localgpt.reindex")
+        found = await command(session, "localgpt.memorySearch", {"query": question})
+        assert "chats/mine.md" in [hit["file"] for hit in found["results"]]  # it would be
+        uri = editor.open("chats/mine.md", f"# Chat\n\n## You\n\n{question}\n")
+        await command(session, "localgpt.sendChat", {"uri": uri})
+        await editor.settle()
+    finally:
+        await stop_session(session)
+    answer = editor.buffers[uri].split("## LocalGPT", 1)[1]
+    assert "project-alpha.md" in answer
+    assert "chats/mine.md" not in answer

@@ -57,6 +57,7 @@ def test_search_json_shape(ws: Path, capsys) -> None:
 def test_search_recency_option(ws: Path, capsys) -> None:
     def scores(*extra: str) -> dict[str, float]:
         assert main(["memory", "search", "Kestrel refunds ledger", "-n", "10", "--json",
+                     "--min-score", "0",
                      *extra]) == 0
         return {h["file"]: h["score"] for h in json.loads(capsys.readouterr().out)["results"]}
 
