@@ -185,7 +185,8 @@ asyncio.run(main())
 """
 
 
-def append_kills(base: Path, trials: int, seed: int) -> KillReport:
+def append_kills(base: Path, trials: int, seed: int,
+                 window: tuple[float, float] = (0.8, 2.5)) -> KillReport:
     """Each trial: an appender writes entries to MEMORY.md until it is killed at a random
     moment; every entry it reported done must be there once, and none may be torn."""
     import re
@@ -199,7 +200,7 @@ def append_kills(base: Path, trials: int, seed: int) -> KillReport:
         proc = subprocess.Popen([sys.executable, "-c", _APPENDER, str(ws), str(trial)],
                                 env=env, stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
-        deadline = time.monotonic() + rng.uniform(0.8, 2.5)
+        deadline = time.monotonic() + rng.uniform(*window)
         acked = -1
         while time.monotonic() < deadline:
             line = proc.stdout.readline()

@@ -80,7 +80,7 @@ def test_short_commands_do_not_wait_behind_a_forced_reindex(tmp_path: Path) -> N
     """Finding 8: on one shared two-thread pool, heartbeatStatus waited 11.7 s and
     openDailyLog 7 s behind `localgpt.reindex {force: true}`."""
     home, ws = make_vault(tmp_path)
-    for i in range(600):
+    for i in range(300):
         (ws / "knowledge" / f"bulk-{i}.md").write_text(
             f"# Bulk {i}\n\n" + "\n\n".join(f"Paragraph {j} of note {i} about rivers and "
                                             f"kestrels {i * j}." for j in range(30)) + "\n",
