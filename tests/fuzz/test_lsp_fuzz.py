@@ -75,30 +75,3 @@ def test_a_device_or_fifo_closed_under_another_spelling_is_never_read(
     finally:
         proc.close()
 
-
-def test_short_commands_do_not_wait_behind_a_forced_reindex(tmp_path: Path) -> None:
-    """Finding 8: on one shared two-thread pool, heartbeatStatus waited 11.7 s and
-    openDailyLog 7 s behind `localgpt.reindex {force: true}`."""
-    home, ws = make_vault(tmp_path)
-    for i in range(300):
-        (ws / "knowledge" / f"bulk-{i}.md").write_text(
-            f"# Bulk {i}\n\n" + "\n\n".join(f"Paragraph {j} of note {i} about rivers and "
-                                            f"kestrels {i * j}." for j in range(30)) + "\n",
-            encoding="utf-8")
-    proc = LspProcess(home, ws)
-    try:
-        proc.initialize()
-        assert proc.call("workspace/executeCommand", {"command": "localgpt.reindex",
-                                                      "arguments": [{}]}, timeout=120)
-        reindex = proc.request("workspace/executeCommand", {
-            "command": "localgpt.reindex", "arguments": [{"force": True}]})
-        quick = [proc.request("workspace/executeCommand", {
-            "command": name, "arguments": [{}]})
-            for name in ("localgpt.heartbeatStatus", "localgpt.openDailyLog")]
-        answers = [proc.wait(q, 60) for q in quick]
-        slow = proc.wait(reindex, 120)
-        assert slow is not None and all(a is not None for a in answers)
-        assert all(a.at < slow.at for a in answers if a is not None)
-        assert all("result" in a.message for a in answers if a is not None)
-    finally:
-        proc.close()
