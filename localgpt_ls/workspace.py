@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import secrets
 import stat
@@ -24,6 +25,7 @@ BOOTSTRAP_FILES = (
 )
 
 
+@functools.cache
 def template_text(name: str) -> str:
     return resources.files("localgpt_ls.templates").joinpath(name).read_text(encoding="utf-8")
 
@@ -34,6 +36,20 @@ def initial_texts() -> list[str]:
     from localgpt_ls.agent.skills import EXAMPLE
 
     return [*(template_text(name) for name in TEMPLATE_FILES), EXAMPLE]
+
+
+def is_untouched_template(workspace: Path, rel: str) -> bool:
+    """A first-run file (SOUL.md, AGENTS.md, the example skill, ...) still exactly as `init`
+    wrote it (`initial_texts`): it says nothing about the user yet, so suggestions put the
+    user's own notes before it. Only files init writes are read, so this costs no I/O for
+    the user's notes."""
+    if rel not in TEMPLATE_FILES and not (rel.startswith("skills/") and rel.endswith("/SKILL.md")):
+        return False
+    try:
+        data = (workspace / rel).read_bytes()
+    except OSError:
+        return False
+    return any(data == text.encode("utf-8") for text in initial_texts())
 
 
 def init_workspace(workspace: Path, force: bool = False) -> list[Path]:

@@ -3,7 +3,8 @@
 Line 1 is a header {"type": "session", "id", "created", "model", "workspace", "version"}; every
 later line is {"type": "message", "ts", "message": {...Message.to_dict()}} or, after compaction,
 {"type": "compaction", "ts", "summary", "keep"} (the summary replaces everything before the last
-`keep` messages). Lines are only ever appended, with O_APPEND, so a crash loses at most the line
+`keep` messages), or {"type": "title", "ts", "title"} (a rename; the last one counts, "" clears
+it). Lines are only ever appended, with O_APPEND, so a crash loses at most the line
 being written and a reader skips a torn last line. Files are private (0600): they hold the
 user's conversations. No secret is ever written: messages carry only conversation text.
 """
@@ -54,9 +55,11 @@ class SessionInfo:
     updated: float
     messages: int
     preview: str
+    title: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "created": self.created, "model": self.model,
+        return {"id": self.id, "title": self.title, "created": self.created,
+                "model": self.model,
                 "updated": datetime.fromtimestamp(self.updated).astimezone().isoformat(
                     timespec="seconds"),
                 "messages": self.messages, "preview": self.preview}
@@ -91,6 +94,10 @@ class Session:
     @property
     def model(self) -> str:
         return str(self.header.get("model") or "")
+
+    @property
+    def title(self) -> str:
+        return str(self.header.get("title") or "")
 
 
 def _apply_compaction(messages: list[Message], summary: str, keep: int) -> list[Message]:
@@ -149,6 +156,8 @@ class SessionStore:
                     header = record
                 elif kind == "message":
                     messages.append(Message.from_dict(record["message"]))
+                elif kind == "title":
+                    header = {**header, "title": " ".join(str(record["title"]).split())}
                 elif kind == "compaction":
                     messages = _apply_compaction(messages, str(record["summary"]),
                                                  int(record.get("keep", 0)))
@@ -161,6 +170,13 @@ class SessionStore:
         if session_id and self.exists(session_id):
             return self.open(session_id)
         return self.create(model, workspace, session_id)
+
+    def rename(self, session_id: str, title: str) -> str:
+        """Give a session a title (shown instead of its first message); returns it as kept."""
+        session = self.open(session_id)
+        clean = " ".join(clean_text(title).split())[:200]
+        session._write({"type": "title", "ts": _now(), "title": clean})
+        return clean
 
     def list(self) -> list[SessionInfo]:
         """Sessions, most recently used first."""
@@ -177,7 +193,7 @@ class SessionStore:
             infos.append(SessionInfo(
                 id=session.id, created=str(session.header.get("created", "")),
                 model=session.model, updated=updated, messages=len(session.messages),
-                preview=" ".join(first.split())[:80]))
+                preview=" ".join(first.split())[:80], title=session.title))
         return sorted(infos, key=lambda i: i.updated, reverse=True)
 
     def latest(self) -> str | None:

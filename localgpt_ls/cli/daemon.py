@@ -1,4 +1,5 @@
-"""`localgpt daemon`: the localhost HTTP API and web UI, in the foreground."""
+"""`localgpt daemon`: the localhost HTTP API and web UI, in the foreground; `localgpt desktop`:
+the same UI in a native window over an in-process daemon."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ def register(sub: Any) -> None:
     p.add_argument("--no-heartbeat", action="store_true", help="do not run the heartbeat")
     p.set_defaults(handler=run)
 
+    d = sub.add_parser("desktop", help="open the web UI in a native window "
+                                       "(optional extra: pip install 'localgpt-ls[desktop]')")
+    d.add_argument("--no-watch", action="store_true",
+                   help="do not follow workspace changes into the memory index")
+    d.add_argument("--no-heartbeat", action="store_true", help="do not run the heartbeat")
+    d.set_defaults(handler=run_desktop)
+
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `localgpt --version` never pays for Starlette and uvicorn.
@@ -34,3 +42,11 @@ def run(args: argparse.Namespace) -> int:
                            allow_remote=args.allow_remote, watch=not args.no_watch,
                            heartbeat=not args.no_heartbeat)
     return serve(options, Engine(config=config))
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    from localgpt_ls.engine import Engine
+    from localgpt_ls.http.desktop import run_desktop as open_window
+
+    return open_window(lambda: Engine(config=load_config()), watch=not args.no_watch,
+                       heartbeat=not args.no_heartbeat)

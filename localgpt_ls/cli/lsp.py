@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from typing import Any
 
 from localgpt_ls.errors import LocalGPTError
@@ -15,6 +16,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tcp is not None and not re.fullmatch(r"[^\s:]*:\d{1,5}", args.tcp):
         raise LocalGPTError(f"--tcp wants HOST:PORT (e.g. 127.0.0.1:2087), got '{args.tcp}'")
+    if args.tcp is None and sys.stdin.isatty():
+        # Typed in a terminal, the server would wait for LSP messages in silence.
+        print("localgpt lsp is a language server: your editor starts it and talks LSP over "
+              "stdin/stdout (set up VS Code or Neovim as the README says; `localgpt chat` "
+              "chats in a terminal). Waiting for LSP messages; Ctrl-D quits.", file=sys.stderr)
     start(args.tcp)
     return 0
 

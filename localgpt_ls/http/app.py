@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +40,7 @@ from localgpt_ls import __version__
 from localgpt_ls.agent.sessions import SessionStore, new_session_id
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError, PathSafetyError
+from localgpt_ls.http import notes_api
 from localgpt_ls.http.security import (
     Guard,
     cookie_name,
@@ -60,9 +62,20 @@ SSE_NAMES = {"text_delta": "delta", "tool_start": "tool_start", "tool_end": "too
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
 INTERNAL_ERROR = ("internal error: the daemon could not handle this request; the details are "
                   "in its log (the terminal running `localgpt daemon`)")
-STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+# URL name -> (file under static/, media type). The vendored libraries are the packages' own
+# built files, unchanged (static/vendor/THIRD_PARTY.md names each package, version, licence).
+STATIC_FILES = {"app.js": ("app.js", "text/javascript"),
+                "style.css": ("style.css", "text/css"),
+                "marked.js": ("vendor/marked.umd.js", "text/javascript"),
+                "purify.js": ("vendor/purify.min.js", "text/javascript"),
+                "force-graph.js": ("vendor/force-graph.min.js", "text/javascript")}
 PAGE_HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
+    # The three hashes are the <style> elements force-graph adds (empty, then its canvas and
+    # tooltip rules): allowed by content, so no other inline style can apply.
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self' "
+                                "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' "
+                                "'sha256-jtRRMYY2VbEXuBKbHvqM1/fPT8vazFrEooXdvwUK4y8=' "
+                                "'sha256-9xjtvxMT1ApHlgn9ohbh2FNfvK5Tqtzy94BjfXBeMSY='; "
                                 "connect-src 'self'; img-src 'self'; base-uri 'none'; "
                                 "form-action 'self'; frame-ancestors 'none'"),
     "X-Frame-Options": "DENY",
@@ -206,8 +219,9 @@ async def static_file(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC_FILES:
         raise HTTPException(404, "no such file")
-    path = resources.files("localgpt_ls.http").joinpath(f"static/{name}")
-    return FileResponse(str(path), media_type=STATIC_FILES[name], headers=PAGE_HEADERS)
+    file, media_type = STATIC_FILES[name]
+    path = resources.files("localgpt_ls.http").joinpath(f"static/{file}")
+    return FileResponse(str(path), media_type=media_type, headers=PAGE_HEADERS)
 
 
 async def chat(request: Request) -> JSONResponse:
@@ -307,8 +321,14 @@ async def memory_stats(request: Request) -> JSONResponse:
 async def memory_reindex(request: Request) -> JSONResponse:
     data = await _json_body(request)
     force = data.get("force", False)
-    if not isinstance(force, bool) or set(data) - {"force"}:
-        raise HTTPException(400, "the body is {\"force\": true|false} or empty")
+    background = data.get("background", False)
+    if not isinstance(force, bool) or not isinstance(background, bool) or \
+            set(data) - {"force", "background"}:
+        raise HTTPException(400, "the body is {\"force\": true|false, \"background\": "
+                                 "true|false} or empty")
+    if background:
+        # The web UI's way: answer at once, then poll /api/memory/reindex/progress.
+        return notes_api.start_background_reindex(request, force)
     memory = _state(request).engine.memory
     report = await run_in_threadpool(lambda: _plain(memory.reindex(force=force)))
     return JSONResponse(report if isinstance(report, dict) else {"report": report})
@@ -326,12 +346,18 @@ async def status(request: Request) -> JSONResponse:
     A part that is missing or failing shows as null with a reason, never as a 500."""
     state = _state(request)
     engine = state.engine
+    model: dict[str, Any] = {"configured": engine.config.agent.default_model}
+    try:
+        choice = await engine.agent.resolve_model(None)
+        model.update(name=choice.label, memory_only=choice.memory_only, error=None)
+    except LocalGPTError as exc:
+        model.update(name=None, memory_only=False, error=str(exc))
 
     def gather() -> dict[str, Any]:
         out: dict[str, Any] = {
             "status": "ok", "version": __version__, "workspace": str(engine.workspace),
             "uptime_seconds": round(time.time() - state.started, 1),
-            "default_model": engine.config.agent.default_model,
+            "default_model": engine.config.agent.default_model, "model": model,
             "watcher": state.watcher.status() if state.watcher is not None else None,
             "heartbeat_running": state.heartbeat_task is not None
             and not state.heartbeat_task.done(),
@@ -357,10 +383,13 @@ async def sessions_list(request: Request) -> JSONResponse:
 
 
 async def session_item(request: Request) -> JSONResponse:
-    """GET or DELETE one session (one route, so a 405 lists both methods in Allow)."""
+    """GET, PATCH (rename) or DELETE one session (one route, so a 405 lists every method in
+    Allow)."""
     _check_session_id(request.path_params["session_id"])
     if request.method == "DELETE":
         return await session_delete(request)
+    if request.method == "PATCH":
+        return await session_rename(request)
     return await session_get(request)
 
 
@@ -376,6 +405,23 @@ async def session_get(request: Request) -> JSONResponse:
                 "messages": [m.to_dict() for m in session.messages]}
 
     return JSONResponse(await run_in_threadpool(load))
+
+
+async def session_rename(request: Request) -> JSONResponse:
+    session_id = request.path_params["session_id"]
+    data = await _json_body(request)
+    title = data.get("title")
+    if not isinstance(title, str) or set(data) - {"title"}:
+        raise HTTPException(400, "the body is {\"title\": \"a name for the session\"} (an "
+                                 "empty title clears it)")
+    store = _sessions()
+
+    def rename() -> dict[str, Any]:
+        if not store.exists(session_id):
+            raise HTTPException(404, f"no session '{session_id}'")
+        return {"id": session_id, "title": store.rename(session_id, title)}
+
+    return JSONResponse(await run_in_threadpool(rename))
 
 
 async def session_delete(request: Request) -> JSONResponse:
@@ -440,7 +486,8 @@ ROUTES = [
     Route("/api/memory/reindex", memory_reindex, methods=["POST"]),
     Route("/api/heartbeat/status", heartbeat_status, methods=["GET"]),
     Route("/api/sessions", sessions_list, methods=["GET"]),
-    Route("/api/sessions/{session_id}", session_item, methods=["GET", "DELETE"]),
+    Route("/api/sessions/{session_id}", session_item, methods=["GET", "PATCH", "DELETE"]),
+    *notes_api.ROUTES,
 ]
 
 
@@ -460,6 +507,10 @@ def build_starlette(engine: Engine, token: str, options: Options | None = None) 
             state.watcher = start_watcher(engine)
         if options.heartbeat:
             state.heartbeat_task = start_heartbeat(engine, state.alerts)
+        if options.watch:
+            # The graph view's first answer should not wait for every note to be parsed.
+            threading.Thread(target=notes_api.warm_graph, args=(app,), daemon=True,
+                             name="localgpt-linkgraph").start()
         try:
             async with mcp.running(state.watcher.ready if state.watcher else None):
                 yield

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,9 +38,18 @@ from localgpt_ls.agent.events import AgentEvent, TextDelta
 from localgpt_ls.llm.types import Message
 from localgpt_ls.lsp import codeactions
 from localgpt_ls.lsp.assistant_commands import answering, make_approver, progress_token
-from localgpt_ls.lsp.edits import append_text, blank_line_before, content_end
+from localgpt_ls.lsp.edits import (
+    append_text,
+    apply_edit,
+    blank_line_before,
+    content_end,
+    version_of,
+    wait_for_sync,
+    workspace_edit,
+)
 from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
 from localgpt_ls.lsp.feature import Feature
+from localgpt_ls.lsp.positions import units
 
 if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
@@ -91,6 +101,57 @@ def pending(ls: LocalGPTServer, uri: str) -> Turn | None:
     if found and found[-1].role == YOU and found[-1].text:
         return found[-1]
     return None
+
+
+_ATX = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def pasted_code(lines: list[str], first: int, last: int) -> list[tuple[int, int]]:
+    """Runs of lines[first:last] (0-based, end exclusive) that read as a pasted snippet: lines
+    with no blank between them, outside any fence, where a `#` line (a shell or Python
+    comment, which markdown takes for a heading) sits against another line. A heading a person
+    writes stands apart, with blank lines around it."""
+    out: list[tuple[int, int]] = []
+    i, fenced = first, False
+    while i < last:
+        if _FENCE.match(lines[i]):
+            fenced = not fenced
+            i += 1
+            continue
+        if fenced or not lines[i].strip():
+            i += 1
+            continue
+        j = i
+        while j < last and lines[j].strip() and not _FENCE.match(lines[j]):
+            j += 1
+        if j - i >= 2 and any(_ATX.match(line) for line in lines[i:j]):
+            out.append((i, j))
+        i = j
+    return out
+
+
+async def fence_pasted_code(ls: LocalGPTServer, uri: str, question: Turn) -> bool:
+    """Put a snippet pasted under the last `## You` in a code fence, in the editor (one edit,
+    undone with one undo), so its `#` lines stay code: in the document, in its outline and in
+    what the model reads. True when something was fenced."""
+    lines = ls.doc_lines(uri)
+    blocks = pasted_code(lines, question.line + 1, len(lines))
+    if not blocks:
+        return False
+    edits = []
+    for start, end in blocks:
+        last = end - 1
+        edits.append(types.TextEdit(
+            range=types.Range(start=types.Position(line=start, character=0),
+                              end=types.Position(line=start, character=0)), new_text="```\n"))
+        tail = types.Position(line=last, character=units(lines[last], ls.encoding))
+        edits.append(types.TextEdit(range=types.Range(start=tail, end=tail), new_text="\n```"))
+    before = version_of(ls, uri)
+    if not await apply_edit(ls, workspace_edit(ls, {uri: edits}), "LocalGPT"):
+        return False
+    await wait_for_sync(ls, uri, before)
+    return True
 
 
 def history(found: list[Turn]) -> list[Message]:
@@ -165,6 +226,9 @@ async def send(ls: LocalGPTServer, uri: str, busy: set[str]) -> dict[str, Any]:
                             f"last '## {YOU}' heading")
     if uri in busy:
         raise RequestFailed(f"{SEND_CHAT}: LocalGPT is already answering in this document")
+    if await fence_pasted_code(ls, uri, question):
+        found = turns(ls, uri)
+        question = pending(ls, uri) or question
     busy.add(uri)
     try:
         return await _answer(ls, engine, uri, question, history(found[:-1]))

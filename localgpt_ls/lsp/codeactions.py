@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
 
 CREATE_NOTE = "localgpt.createNote"
+OPEN_NOTE = "localgpt.openNote"
 
 
 def wanted(kind: str, only: Sequence[Any] | None) -> bool:
@@ -36,17 +37,59 @@ def wanted(kind: str, only: Sequence[Any] | None) -> bool:
     return any(kind == name or kind.startswith(name + ".") for name in names)
 
 
+KNOWLEDGE = "knowledge"
+
+
+def _note_folders(ls: LocalGPTServer) -> dict[str, int]:
+    """Workspace-relative folders that hold notes, with how many each holds."""
+    folders: dict[str, int] = {}
+    for note in ls.index.notes.values():
+        if not note.rel.startswith("/"):
+            folder = posixpath.dirname(note.rel)
+            folders[folder] = folders.get(folder, 0) + 1
+    return folders
+
+
+def wiki_note_folder(ls: LocalGPTServer, source_rel: str | None, folder: str) -> str:
+    """Where a new note for `[[folder/name]]` (folder "" for a bare name) goes: with its
+    siblings. A bare name goes beside the linking note when that is in knowledge/, else into
+    knowledge/. A folder is taken as it is when it exists at the top of the workspace, else
+    the folder of that name holding the most notes (`howto` -> `knowledge/howto` when other
+    howto notes live there), else under knowledge/."""
+    if not folder:
+        source_dir = posixpath.dirname(source_rel) if source_rel else ""
+        if source_dir == KNOWLEDGE or source_dir.startswith(KNOWLEDGE + "/"):
+            return source_dir
+        return KNOWLEDGE
+    top = folder.split("/", 1)[0]
+    if (ls.workspace_root / top).is_dir():
+        return folder
+    known = _note_folders(ls)
+    matches = [f for f in known if f.lower().endswith("/" + folder.lower())]
+    if matches:
+        return min(matches, key=lambda f: (-known[f], len(f), f))
+    return f"{KNOWLEDGE}/{folder}"
+
+
 def new_note_rel(ls: LocalGPTServer, source_uri: str, target: str, kind: str) -> str | None:
-    """Workspace-relative path for a note a broken link asks for (None when it would escape)."""
+    """Workspace-relative path for a note a broken link asks for (None when it would escape).
+    A markdown link names its path (relative to the linking note); a wiki link only a name,
+    so the note goes where its siblings are."""
     source = ls.uri_path(source_uri)
-    base = ""
+    source_rel = None
     if source is not None:
         rel = ls.rel_of(source)
         if not rel.startswith("/"):
-            base = posixpath.dirname(rel)
+            source_rel = rel
     target = target.replace("\\", "/").strip()
-    if kind == "wiki" and "/" in target:
-        base = ""
+    if kind == "wiki":
+        folder, _, name = target.lstrip("/").rpartition("/")
+        base = wiki_note_folder(ls, source_rel, posixpath.normpath(folder) if folder else "")
+        target = name
+    elif target.startswith("/"):
+        base = ""  # root-relative, as links.py resolves it
+    else:
+        base = posixpath.dirname(source_rel) if source_rel else ""
     rel_path = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
     if not rel_path.lower().endswith(".md"):
         rel_path += ".md"
@@ -82,8 +125,11 @@ def create_note_action(ls: LocalGPTServer, uri: str,
                                                         end=types.Position(line=0, character=0)),
                                       new_text=body)]),
         ])
+        # The command runs after the edit: it shows the new note, as a person expects.
         return types.CodeAction(title=label, kind=types.CodeActionKind.QuickFix,
-                                diagnostics=[diag], edit=edit, is_preferred=True)
+                                diagnostics=[diag], edit=edit, is_preferred=True,
+                                command=types.Command(title=label, command=OPEN_NOTE,
+                                                      arguments=[{"path": rel}]))
     return types.CodeAction(
         title=label, kind=types.CodeActionKind.QuickFix, diagnostics=[diag], is_preferred=True,
         command=types.Command(title=label, command=CREATE_NOTE,
@@ -126,16 +172,38 @@ def quick_fixes(ls: LocalGPTServer, params: types.CodeActionParams) -> list[type
 
 
 
-def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
-    """`{path, text?}`: create a new note (never overwrites) for clients that cannot."""
+async def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+    """`{path, text?}`: create a new note (never overwrites) for clients that cannot, and
+    show it."""
     args = arguments[0] if arguments else {}
     if not isinstance(args, dict) or not isinstance(args.get("path"), str):
         raise InvalidArguments("localgpt.createNote takes {path: str, text?: str}")
     path = safe_path(ls.workspace_root, args["path"])
-    if path.exists():
-        return {"uri": ls.path_uri(path), "created": False}
-    atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
-    return {"uri": ls.path_uri(path), "created": True}
+    created = not path.exists()
+    if created:
+        atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
+    await show_note(ls, path)
+    return {"uri": ls.path_uri(path), "created": created}
+
+
+async def open_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
+    """`{path}`: show a workspace note in the editor (after Create note made it)."""
+    args = arguments[0] if arguments else {}
+    if not isinstance(args, dict) or not isinstance(args.get("path"), str):
+        raise InvalidArguments(f"{OPEN_NOTE} takes {{path: str}}")
+    path = safe_path(ls.workspace_root, args["path"])
+    shown = await show_note(ls, path)
+    return {"uri": ls.path_uri(path), "shown": shown}
+
+
+async def show_note(ls: LocalGPTServer, path: Any) -> bool:
+    """window/showDocument where the client has it; False where it has not."""
+    window = ls.client_capabilities.window
+    if not (window and window.show_document and window.show_document.support):
+        return False
+    result = await ls.window_show_document_async(types.ShowDocumentParams(
+        uri=ls.path_uri(path), take_focus=True))
+    return bool(result and result.success)
 
 
 class LinkFixes(Feature):
@@ -145,4 +213,4 @@ class LinkFixes(Feature):
         return quick_fixes(self.server, params)
 
     def commands(self) -> dict[str, Any]:
-        return {CREATE_NOTE: create_note}
+        return {CREATE_NOTE: create_note, OPEN_NOTE: open_note}

@@ -24,6 +24,7 @@ from localgpt_ls.lsp.links import resolve_note
 from localgpt_ls.lsp.notes import NoteIndex, NoteInfo
 from localgpt_ls.lsp.positions import to_index, to_units
 from localgpt_ls.markdown import Link
+from localgpt_ls.workspace import is_untouched_template
 
 if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
@@ -54,10 +55,12 @@ class Candidates:
 
     def get(self, index: NoteIndex) -> list[Candidate]:
         if self.generation != index.files_generation:
+            # The user's notes before the first-run files nobody has edited yet: those come
+            # first by path (AGENTS.md, HEARTBEAT.md, ...) and would fill the first popup.
             self.items = sorted(
                 (Candidate(f"{n.stem.lower()}\x00{n.rel.lower()}", n)
                  for n in index.notes.values()),
-                key=lambda c: c.note.rel)
+                key=lambda c: (is_untouched_template(index.workspace, c.note.rel), c.note.rel))
             self.generation = index.files_generation
         return self.items
 

@@ -173,7 +173,14 @@ class Diagnostics(Feature):
     every open document when notes come or go (`refresh_open_documents`)."""
 
     def document_opened(self, uri: str) -> None:
-        schedule(self.server, uri, delay=0.0)
+        ls = self.server
+        new = ls.index.get(uri) is None
+        schedule(ls, uri, delay=0.0)
+        if new and ls.scan_done is not None and ls.scan_done.is_set():
+            # A note the workspace did not have (Create note opens it before it is saved, so
+            # no file event adds it): links elsewhere that pointed nowhere may resolve now.
+            ls.note_for(uri)
+            refresh_open_documents(ls)
 
     def document_changed(self, uri: str) -> None:
         schedule(self.server, uri)

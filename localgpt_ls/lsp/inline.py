@@ -152,12 +152,47 @@ async def suggest(ls: LocalGPTServer, state: InlineState,
         insert_text=insert, range=types.Range(start=position, end=position))])
 
 
+def structure_context(converter: Any, obj: Any) -> types.InlineCompletionContext:
+    """The request's context as real clients send it, not only as LSP spells it.
+
+    vscode-languageclient 9 passes VS Code's own context through unconverted: its trigger
+    kind counts from 0 (Invoke 0, Automatic 1, where LSP has Invoked 1, Automatic 2) and the
+    selected item's range is VS Code's JSON for a Range, `[start, end]`. Refusing that as
+    invalid params made every keystroke an error in VS Code, so both spellings are accepted;
+    what cannot be read falls back to "automatic, nothing selected" (this feature reads
+    neither)."""
+    obj = obj if isinstance(obj, dict) else {}
+    info, selected = obj.get("selectedCompletionInfo"), None
+    from_vscode = False
+    if isinstance(info, dict) and isinstance(info.get("text"), str):
+        raw = info.get("range")
+        if isinstance(raw, list) and len(raw) == 2:
+            from_vscode = True
+            raw = {"start": raw[0], "end": raw[1]}
+        try:
+            selected = types.SelectedCompletionInfo(
+                range=converter.structure(raw, types.Range), text=info["text"])
+        except Exception:  # a range we cannot read: as if nothing were selected
+            selected = None
+    kind = obj.get("triggerKind")
+    if kind == 0 or (kind == 1 and from_vscode):
+        kind += 1  # VS Code's numbering
+    try:
+        trigger = types.InlineCompletionTriggerKind(kind)
+    except ValueError:
+        trigger = types.InlineCompletionTriggerKind.Automatic
+    return types.InlineCompletionContext(trigger_kind=trigger, selected_completion_info=selected)
+
+
 class InlineCompletion(Feature):
     """Ghost-text continuations from the model, where the client supports inline completion."""
 
     def __init__(self, server: LocalGPTServer) -> None:
         super().__init__(server)
         self.state = InlineState()
+        converter = server.protocol._converter  # pygls keeps its cattrs converter here
+        converter.register_structure_hook(types.InlineCompletionContext,
+                                          lambda obj, _type: structure_context(converter, obj))
 
     def document_changed(self, uri: str) -> None:
         self.state.advance(uri)  # the pending suggestion no longer fits what the user typed

@@ -397,12 +397,29 @@ class MemorySync:
 
 
 def _describe(report: Any) -> str:
+    """What an index run did, in words for a status line ("12 notes, 3 updated")."""
     if report is None:
         return "done"
-    if hasattr(report, "to_dict"):
-        data = report.to_dict()
-    elif isinstance(report, dict):
-        data = report
-    else:
+    data = report.to_dict() if hasattr(report, "to_dict") else report
+    if not isinstance(data, dict):
         return str(report)
-    return ", ".join(f"{k} {v}" for k, v in data.items() if isinstance(v, int | float | str))
+
+    def count(key: str) -> int:
+        value = data.get(key)
+        return value if isinstance(value, int) else 0
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
+    seen = count("files_seen")
+    parts = [plural(seen, "note")]
+    changes = [(count("files_indexed"), "updated"), (count("files_removed"), "removed"),
+               (count("files_skipped"), "skipped")]
+    parts += [f"{n} {what}" for n, what in changes if n]
+    if not any(n for n, _ in changes) and seen:
+        parts.append("all up to date")
+    if data.get("rebuilt"):
+        parts.append(f"rebuilt ({data['rebuilt']})")
+    if data.get("interrupted"):
+        parts.append("stopped early; the rest follows next time")
+    return ", ".join(parts)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import sys
 import threading
 
@@ -76,6 +77,10 @@ async def _serve_stdio(server: LocalGPTServer) -> None:
 
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
+    mode = os.fstat(sys.stdin.fileno()).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or sys.stdin.isatty()):
+        # A file or /dev/null: epoll refuses it (EPERM, raised later inside the loop).
+        raise _PipeUnsupported("stdin is not a pipe")
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                      sys.stdin.buffer)

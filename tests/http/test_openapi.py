@@ -75,6 +75,10 @@ def test_schemathesis_fuzzes_the_live_daemon(live: LiveDaemon, tmp_path: Path) -
                "--phases", "examples,coverage,fuzzing", "--workers", "2",
                "--max-time", "25", "--request-timeout", "20", "--no-color",
                "--exclude-checks", "positive_data_acceptance",
+               # schemathesis crashes (SystemError: AST constructor recursion depth mismatch,
+               # CPython 3.11.7, while describing its own path-parameter filter) generating
+               # cases for this one operation; tests/http/test_notes_api.py covers the rename.
+               "--exclude-operation-id", "sessionRename",
                "--seed", "1"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path,

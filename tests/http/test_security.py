@@ -43,8 +43,11 @@ API_ROUTES = _api_routes()
 
 
 def test_every_api_route_is_listed() -> None:
-    assert len(API_ROUTES) == 10
+    assert len(API_ROUTES) == 14
     assert ("POST", "/api/chat/stream") in API_ROUTES
+    for route in (("GET", "/api/note"), ("GET", "/api/graph"),
+                  ("GET", "/api/memory/reindex/progress")):
+        assert route in API_ROUTES
 
 
 async def test_health_needs_no_token(client: httpx.AsyncClient) -> None:

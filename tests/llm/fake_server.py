@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -67,6 +68,9 @@ class FakeServer:
         self.replies: deque[Reply] = deque()
         self.gets: dict[str, Reply] = {}
         self.requests: list[Recorded] = []
+        # Picks the reply from the request when set (None: the next queued one), for clients
+        # whose requests come in no fixed order (an editor asking for ghost text and chat).
+        self.router: Callable[[Recorded], Reply | None] | None = None
         self.disconnected = threading.Event()
         server = self
 
@@ -76,16 +80,17 @@ class FakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _record(self) -> None:
+            def _record(self) -> Recorded:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw
-                server.requests.append(Recorded(self.command, self.path,
-                                                {k.lower(): v for k, v in self.headers.items()},
-                                                body))
+                recorded = Recorded(self.command, self.path,
+                                    {k.lower(): v for k, v in self.headers.items()}, body)
+                server.requests.append(recorded)
+                return recorded
 
             def do_GET(self) -> None:
                 self._record()
@@ -93,9 +98,10 @@ class FakeServer:
                 self._send(reply)
 
             def do_POST(self) -> None:
-                self._record()
-                reply = server.replies.popleft() if server.replies else error_reply(
-                    500, "no scripted reply left")
+                recorded = self._record()
+                routed = server.router(recorded) if server.router else None
+                reply = routed or (server.replies.popleft() if server.replies else error_reply(
+                    500, "no scripted reply left"))
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:

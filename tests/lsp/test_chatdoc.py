@@ -166,6 +166,44 @@ async def test_without_a_model_the_document_gets_the_memory_answer(tmp_path: Pat
     assert text.endswith("\n\n## You\n\n")
 
 
+PASTED = """\
+# Chat
+
+## You
+
+Why does my backup copy nothing?
+
+#!/bin/sh
+# copy the notes
+rsync -a ~/notes /backup
+## then check
+ls /backup
+
+# Plan
+
+Keep this heading.
+"""
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_pasted_snippet_is_fenced_so_its_comments_stay_code(
+        chatting: tuple[Session, Editor], fake: FakeServer) -> None:
+    """`#` comment lines of a pasted shell snippet are not headings: Send fences the snippet
+    in the document (one edit), and the model reads it as code; a heading standing apart stays."""
+    session, editor = chatting
+    uri = editor.open("chats/pasted.md", PASTED)
+    fake.queue(reply("openai", "Check that ~/notes exists."))
+    await command(session, "localgpt.sendChat", {"uri": uri})
+    await editor.settle()
+    fenced = ("#!/bin/sh\n# copy the notes\nrsync -a ~/notes /backup\n## then check\n"
+              "ls /backup")
+    text = editor.buffers[uri]
+    assert f"\n\n```\n{fenced}\n```\n\n# Plan\n\nKeep this heading.\n" in text, text
+    assert text.endswith("\n## LocalGPT\n\nCheck that ~/notes exists.\n\n## You\n\n")
+    sent = fake.posts()[-1].body["messages"][-1]["content"]
+    assert f"```\n{fenced}\n```" in sent and "# Plan" in sent
+
+
 @pytest.mark.asyncio
 async def test_a_chat_document_never_cites_itself(tmp_path: Path) -> None:
     # The document holds the question word for word, so it is the best keyword match for

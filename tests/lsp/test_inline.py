@@ -5,6 +5,7 @@ inlineCompletion capability (which neither preset announces yet)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -214,3 +215,31 @@ async def test_a_client_without_the_capability_gets_nothing(
 def test_the_answer_is_cleaned_to_what_fits(answer: str, before: str, limit: int,
                                             offered: str) -> None:
     assert clean_answer(answer, before, max_chars=limit) == offered
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("context", [
+    # vscode-languageclient 9 as it is: VS Code's own numbering and Range JSON ([start, end]).
+    {"triggerKind": 1, "selectedCompletionInfo": {
+        "range": [{"line": 2, "character": 0}, {"line": 2, "character": 3}], "text": "The"}},
+    {"triggerKind": 0},
+    {"triggerKind": 2, "selectedCompletionInfo": {"range": "garbage", "text": "x"}},
+], ids=["vscode-automatic-with-selection", "vscode-invoke", "unreadable-selection"])
+async def test_the_context_real_clients_send_is_accepted(inline: Session, fake: FakeServer,
+                                                         context: dict[str, object]) -> None:
+    """Sent as raw JSON, the way VS Code's client sends it: an answer, not -32602."""
+    uri = inline.open(f"drafts/raw-{len(fake.posts())}.md", NOTE)
+    fake.queue(reply("openai", "next Friday"))
+    protocol = inline.client.protocol
+    msg_id = f"raw-{len(fake.posts())}-{context.get('triggerKind')}"
+    pending: concurrent.futures.Future[object] = concurrent.futures.Future()
+    protocol._request_futures[msg_id] = pending  # the client's own bookkeeping answers it
+    protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion",
+                         "params": {"textDocument": {"uri": uri},
+                                    "position": {"line": 2,
+                                                 "character": inline.col(LINE, CURSOR)},
+                                    "context": context}})
+    future = asyncio.wrap_future(pending)
+    answer = await asyncio.wait_for(future, 20)
+    # Unstructured JSON comes back as pygls's attribute objects.
+    assert [item.insertText for item in answer.items] == [" next Friday"]  # type: ignore[attr-defined]

@@ -34,6 +34,9 @@ return {
   workspace_required = true,
   -- The server reports unknown keys to the user, so only keys that were set are sent.
   init_options = init_options,
+  on_attach = function(client, bufnr)
+    require('localgpt.attach').on_attach(client, bufnr)
+  end,
   handlers = {
     ['localgpt/status'] = function(...)
       return require('localgpt.status').handler(...)

@@ -8,6 +8,8 @@ import * as path from "path";
 import * as vscode from "vscode";
 import {
   ExecuteCommandRequest,
+  InlineCompletionRequest,
+  InlineCompletionTriggerKind as LspTriggerKind,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
@@ -24,7 +26,8 @@ import {
   type SearchHit,
   type StatusParams,
 } from "./protocol";
-import { expandPath, initOptions, RESTART_SETTINGS, serverLaunch } from "./settings";
+import { type FoundServer, findServer, missingProgram, NOT_FOUND, onInterpreterChange } from "./server";
+import { expandPath, initOptions, RESTART_SETTINGS } from "./settings";
 import { StatusItem } from "./status";
 
 const MARKERS = ["SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md"];
@@ -32,6 +35,7 @@ const MARKERS = ["SOUL.md", "MEMORY.md", "HEARTBEAT.md", "AGENTS.md"];
 let client: LanguageClient | undefined;
 let status: StatusItem | undefined;
 let output: vscode.OutputChannel | undefined;
+let launched: FoundServer | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("LocalGPT");
@@ -64,6 +68,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
 
+  // A new interpreter picked in the Python extension may be the one with localgpt-ls.
+  const watch = await onInterpreterChange(() => {
+    if (!launched || launched.origin === "python-extension") {
+      void restartServer();
+    }
+  });
+  if (watch) {
+    context.subscriptions.push(watch);
+  }
+
   await startClient();
 }
 
@@ -71,8 +85,7 @@ export async function deactivate(): Promise<void> {
   await stopClient();
 }
 
-function createClient(): LanguageClient {
-  const launch = serverLaunch();
+function createClient(launch: FoundServer): LanguageClient {
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
@@ -90,6 +103,30 @@ function createClient(): LanguageClient {
     initializationOptions: initOptions(),
     outputChannel: output,
     traceOutputChannel: output,
+    middleware: {
+      // vscode-languageclient 9 sends VS Code's inline-completion context as it is (trigger
+      // kind from 0, the selected item's range as [start, end]); the server wants LSP's.
+      provideInlineCompletionItems: async (document, position, context, token) => {
+        const c2p = c.code2ProtocolConverter;
+        const info = context.selectedCompletionInfo;
+        const params = {
+          textDocument: c2p.asTextDocumentIdentifier(document),
+          position: c2p.asPosition(position),
+          context: {
+            triggerKind: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke
+              ? LspTriggerKind.Invoked
+              : LspTriggerKind.Automatic,
+            selectedCompletionInfo: info ? { range: c2p.asRange(info.range), text: info.text } : undefined,
+          },
+        };
+        try {
+          const result = await c.sendRequest(InlineCompletionRequest.type, params, token);
+          return token.isCancellationRequested ? null : c.protocol2CodeConverter.asInlineCompletionResult(result, token);
+        } catch (error) {
+          return c.handleFailedRequest(InlineCompletionRequest.type, token, error, null);
+        }
+      },
+    },
   };
   const c = new LanguageClient("localgpt", "LocalGPT", serverOptions, clientOptions);
   // The client's proposed features are LSP 3.18 inline completion: with them VS Code shows the
@@ -101,32 +138,41 @@ function createClient(): LanguageClient {
     if (event.newState === State.Stopped) {
       status?.set({ state: "error", message: "the language server is not running (LocalGPT: Restart Server)" });
     } else if (event.newState === State.Running) {
-      status?.set({ state: "idle", message: "ready" });
+      status?.set({ state: "ready", message: "the language server is running" });
     }
   });
   return c;
 }
 
 async function startClient(): Promise<void> {
-  client = createClient();
+  const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const launch = await findServer(resource);
+  launched = launch;
+  if (!launch || missingProgram(launch.command, launch.env)) {
+    // Said once, by us: starting a missing program would add the client's own toasts.
+    const what = launch ? `"${launch.command}" does not exist. ` : "";
+    output?.appendLine(`${what}${NOT_FOUND}`);
+    status?.set({ state: "error", message: "no language server found (see localgpt.server.pythonPath)" });
+    void notFound(what);
+    return;
+  }
+  output?.appendLine(`starting the language server (${launch.origin}): ${[launch.command, ...launch.args].join(" ")}`);
+  client = createClient(launch);
   try {
     await client.start();
   } catch (err) {
-    const launch = serverLaunch();
     const cmdline = [launch.command, ...launch.args].join(" ");
     status?.set({ state: "error", message: `could not start \`${cmdline}\`` });
-    const choice = await vscode.window.showErrorMessage(
-      `LocalGPT: could not start the language server with \`${cmdline}\` (${errorText(err)}). ` +
-        "Install it from your LocalGPT-LS folder (`pip install /path/to/localgpt-ls`; it is not on PyPI), " +
-        "then set localgpt.server.pythonPath to that Python, or localgpt.server.command.",
-      "Open Settings",
-      "Show Log",
-    );
-    if (choice === "Open Settings") {
-      void vscode.commands.executeCommand("workbench.action.openSettings", "localgpt.server");
-    } else if (choice === "Show Log") {
-      output?.show(true);
-    }
+    output?.appendLine(`could not start \`${cmdline}\`: ${errorText(err)}`);
+  }
+}
+
+async function notFound(what: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(`${what}${NOT_FOUND}`, "Open Settings", "Show Log");
+  if (choice === "Open Settings") {
+    void vscode.commands.executeCommand("workbench.action.openSettings", "localgpt.server");
+  } else if (choice === "Show Log") {
+    output?.show(true);
   }
 }
 

@@ -49,8 +49,6 @@ export const SERVER_SETTINGS = [
   "inlineCompletion.maxChars",
 ] as const;
 
-const DEFAULT_COMMAND = ["localgpt", "lsp"];
-
 /** `~` and `${workspaceFolder}` are the two substitutions people expect in a path setting. */
 export function expandPath(value: string): string {
   let out = value.trim();
@@ -65,24 +63,8 @@ export function expandPath(value: string): string {
   return out;
 }
 
-/** The server command: pythonPath wins (the interpreter of a virtualenv), else server.command. */
-export function serverLaunch(): ServerLaunch {
-  const cfg = vscode.workspace.getConfiguration("localgpt");
-  const env = cfg.get<Record<string, string>>("server.env") ?? {};
-  const python = expandPath(cfg.get<string>("server.pythonPath") ?? "");
-  if (python) {
-    return { command: python, args: ["-m", "localgpt_ls", "lsp"], env };
-  }
-  let argv = cfg.get<string[]>("server.command") ?? DEFAULT_COMMAND;
-  argv = argv.filter((part) => typeof part === "string" && part.length > 0).map(expandPath);
-  if (argv.length === 0) {
-    argv = DEFAULT_COMMAND;
-  }
-  return { command: argv[0], args: argv.slice(1), env };
-}
-
 /** True when the user (or the workspace) set `key`, as opposed to it showing its default. */
-function isSet(cfg: vscode.WorkspaceConfiguration, key: string): boolean {
+export function isSet(cfg: vscode.WorkspaceConfiguration, key: string): boolean {
   const seen = cfg.inspect(key);
   return (
     seen !== undefined &&

@@ -12,6 +12,24 @@ const ICONS: Record<StatusParams["state"], string> = {
   error: "$(error)",
 };
 
+/** Each state as the tooltip says it: "LocalGPT is ready: …". */
+const WORDS: Record<StatusParams["state"], string> = {
+  starting: "is starting",
+  ready: "is ready",
+  idle: "is ready",
+  indexing: "is indexing your notes",
+  thinking: "is answering",
+  error: "has a problem",
+};
+
+/** The tooltip: the state and the server's message in one sentence, then what a click does. */
+export function tooltip(status: StatusParams): string {
+  const words = WORDS[status.state] ?? `is ${status.state}`;
+  const message = status.message?.trim();
+  const click = status.state === "error" ? "Click to show the log." : "Click to search memory.";
+  return `LocalGPT ${words}${message ? `: ${message}` : ""}. ${click}`;
+}
+
 export class StatusItem implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
 
@@ -27,7 +45,7 @@ export class StatusItem implements vscode.Disposable {
     const state = status.state;
     const icon = ICONS[state] ?? "$(info)";
     this.item.text = `${icon} LocalGPT`;
-    this.item.tooltip = status.message ? `LocalGPT: ${state} — ${status.message}` : `LocalGPT: ${state}`;
+    this.item.tooltip = tooltip(status);
     if (state === "error") {
       this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
       this.item.command = "localgpt.showLog";

@@ -23,6 +23,15 @@ M.defaults = {
   chat_split = 'vsplit',
   -- Seconds before a chat request is given up (the provider may be slow; 0 = never).
   chat_timeout = 300,
+  -- Completion pops up while typing `[[`, `](` and `#` (vim.lsp.completion, autotrigger).
+  completion = true,
+  -- Buffer-local keys in attached buffers; false for none, or false for one of them.
+  keymaps = {
+    definition = 'gd',
+    hover = 'K',
+    references = 'gr',
+    code_action = '<leader>ca',
+  },
 }
 
 M.options = vim.deepcopy(M.defaults)
@@ -34,6 +43,10 @@ function M.set(opts)
   -- A list option must replace, not merge index by index.
   if opts and opts.cmd then
     M.options.cmd = vim.deepcopy(opts.cmd)
+  end
+  -- keymaps = false turns every key off (a deep merge would keep the defaults).
+  if opts and opts.keymaps == false then
+    M.options.keymaps = false
   end
   return M.options
 end
