@@ -14,13 +14,16 @@ they are. Exactly one blank line separates an entry from what came before.
 from __future__ import annotations
 
 import os
+import stat
 from datetime import date, datetime
 from pathlib import Path
 
 from filelock import FileLock
 
 from localgpt_ls import paths
-from localgpt_ls.workspace import safe_path
+from localgpt_ls.errors import LocalGPTError
+from localgpt_ls.textsafety import clean_input
+from localgpt_ls.workspace import open_in_workspace, safe_path
 
 LOCK_TIMEOUT = 10.0  # seconds; another writer holds the lock for one write only
 
@@ -57,20 +60,27 @@ def append(workspace: Path, file: Path, entry: str, start: str) -> None:
     with respect to every other writer (see the module docstring). Blocking."""
     state = paths.state_dir(workspace)
     state.mkdir(parents=True, exist_ok=True)
+    entry = clean_input(entry)
     with FileLock(str(state / "append.lock")).acquire(timeout=LOCK_TIMEOUT):
-        file.parent.mkdir(parents=True, exist_ok=True)
-        size = file.stat().st_size if file.exists() else 0
-        if size == 0:
-            prefix = start
-        else:
-            with file.open("rb") as handle:
-                handle.seek(max(0, size - 2))
-                tail = handle.read()
-            prefix = "" if tail.endswith(b"\n\n") else ("\n" if tail.endswith(b"\n") else "\n\n")
-        data = (prefix + entry.strip() + "\n").encode("utf-8", "surrogatepass")
-        fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Opened once, through folders opened without following links (a folder swapped for
+        # a link meanwhile fails the open), and size, tail and write all go through that fd.
+        fd = open_in_workspace(workspace, file, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644,
+                               create_dirs=True)
         try:
-            os.write(fd, data)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise LocalGPTError(f"'{file.name}' is not a regular file; move it aside")
+            if st.st_size == 0:
+                prefix = start
+            else:
+                os.lseek(fd, max(0, st.st_size - 2), os.SEEK_SET)
+                tail = os.read(fd, 2)
+                prefix = "" if tail.endswith(b"\n\n") else (
+                    "\n" if tail.endswith(b"\n") else "\n\n")
+            data = (prefix + entry.strip() + "\n").encode("utf-8")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)

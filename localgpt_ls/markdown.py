@@ -23,6 +23,7 @@ import bisect
 import itertools
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,6 +105,8 @@ class MarkdownDoc:
     links: list[Link] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
+    # Set when the text was over the parsing budget and read as plain text (see `parse`).
+    warning: str | None = None
 
     def heading_path_at(self, line: int) -> tuple[str, ...]:
         """The heading path of the innermost section containing `line` (() outside any)."""
@@ -136,11 +139,22 @@ def split_lines(text: str) -> list[str]:
 # Block structure with positions
 
 
+class _OverBudget(Exception):
+    """Parsing went deeper or took longer than its budget; the text is read as plain text."""
+
+
 class _LocatingBlockParser(BlockParser):
-    """mistune's block parser, recording where each top-level token starts (`_pos`)."""
+    """mistune's block parser, recording where each top-level token starts (`_pos`), and
+    keeping to the budget that `_top_level_tokens` puts in `state.env`."""
 
     def parse_method(self, m: re.Match[str], state: BlockState) -> int | None:
+        # Every block rule passes here, at every level, so the checks are frequent; they
+        # raise rather than return because mistune's recursion has no other way out.
+        if time.monotonic() > state.env["_deadline"]:
+            raise _OverBudget("took longer than its parsing budget")
         if state.parent is not None:
+            if state.depth() >= MAX_DEPTH:
+                raise _OverBudget(f"nests lists or quotes deeper than {MAX_DEPTH} levels")
             return super().parse_method(m, state)
         before, start = len(state.tokens), state.cursor
         state._rule_depth += 1  # type: ignore[attr-defined]
@@ -164,21 +178,50 @@ class _LocatingState(BlockState):
             token.setdefault("_pos", self.cursor)
         super().append_token(token)
 
+    # A paragraph grows by pieces in "_more" rather than by `text +=`, which copied the whole
+    # paragraph for every line that looked like a block start (quadratic in its length).
     def add_paragraph(self, text: str) -> None:
         last = self.last_token()
-        if self.parent is None and not self._rule_depth and not (
-                last and last["type"] == "paragraph"):
+        if last and last["type"] == "paragraph":
+            last.setdefault("_more", []).append(text)
+        elif self.parent is None and not self._rule_depth:
             self.tokens.append({"type": "paragraph", "text": text, "_pos": self.cursor})
-            return
-        super().add_paragraph(text)
+        else:
+            self.tokens.append({"type": "paragraph", "text": text})
+
+    def append_paragraph(self) -> int | None:
+        last = self.last_token()
+        if last and last["type"] == "paragraph":
+            pos = self.find_line_end()
+            last.setdefault("_more", []).append(self.get_text(pos))
+            return pos
+        return None
 
 
-_PARSER = _LocatingBlockParser()
+def _token_text(tok: dict[str, Any]) -> str:
+    return str(tok.get("text", "")) + "".join(tok.get("_more", ()))
 
 
-def _top_level_tokens(norm: str) -> list[tuple[dict[str, Any], int, int]]:
-    """Top-level tokens of `norm` (text with `\\n` line breaks) with 0-based [start, end) lines."""
+# The budget. Real notes nest a handful of levels; mistune's own limit (20) still let a deep
+# list cost time cubic in its depth. Parsing runs at about 1 s per MB here, so the time allowed
+# grows with the size and leaves a slow or busy machine three times that.
+MAX_DEPTH = 16
+BUDGET_BASE_SECONDS = 2.0
+BUDGET_SECONDS_PER_MB = 3.0
+
+_PARSER = _LocatingBlockParser(max_nested_level=MAX_DEPTH + 2)
+
+
+def parse_budget(text: str) -> float:
+    """Seconds `parse` may spend on `text` before it falls back to plain text."""
+    return BUDGET_BASE_SECONDS + BUDGET_SECONDS_PER_MB * len(text) / 1e6
+
+
+def _top_level_tokens(norm: str, deadline: float) -> list[tuple[dict[str, Any], int, int]]:
+    """Top-level tokens of `norm` (text with `\\n` line breaks) with 0-based [start, end) lines.
+    Raises _OverBudget past `deadline` (time.monotonic) or MAX_DEPTH."""
     state = _LocatingState()
+    state.env["_deadline"] = deadline
     state.process(norm if norm.endswith("\n") else norm + "\n")
     _PARSER.parse(state)
     starts = [0]
@@ -208,7 +251,22 @@ def _mask(s: str, a: int, b: int) -> str:
 
 
 _BACKTICKS = re.compile(r"`+")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def _mask_comments(s: str) -> str:
+    """Mask HTML comments. By hand because `<!--.*?-->` rescans to the end of the text from
+    every unclosed `<!--` (quadratic); once one `<!--` finds no `-->`, none after it can."""
+    pieces: list[str] = []
+    pos = 0
+    while True:
+        a = s.find("<!--", pos)
+        b = s.find("-->", a + 4) if a != -1 else -1
+        if b == -1:
+            break
+        pieces += [s[pos:a], re.sub(r"[^\n]", " ", s[a:b + 3])]
+        pos = b + 3
+    pieces.append(s[pos:])
+    return "".join(pieces)
 
 
 def _mask_code_spans(s: str) -> str:
@@ -242,7 +300,9 @@ def _mask_code_spans(s: str) -> str:
     return "".join(pieces)
 
 
-_FENCE = re.compile(r"^(?:[ \t]*(?:>[ \t]?)*(?:[-*+]|\d+[.)])?[ \t]*)(`{3,}|~{3,})")
+# Written so no two whitespace runs can trade characters: `[ \t]*(?:>[ \t]?)*[ \t]*` took
+# time quadratic in a line's leading whitespace, cubic over a deeply nested list.
+_FENCE = re.compile(r"^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d+[.)])[ \t]*)?(`{3,}|~{3,})")
 
 
 def _mask_nested_fences(lines: list[str]) -> list[str]:
@@ -272,7 +332,7 @@ _MD_LINK = re.compile(
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _TAG = re.compile(r"(?<![\w#&/\\:.\-\]\)])#([\w\-/]+)")
-_TASK = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\](?:[ \t]+(.*))?$")
+_TASK = re.compile(r"^[ \t]*(?:>[ \t]*)*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\](?:[ \t]+(.*))?$")
 
 
 # An item with nothing after the marker, or only an empty checkbox (`-`, `1.`, `- [ ]`, `- []`).
@@ -378,15 +438,53 @@ def _heading_text(raw: str) -> str:
 _NO_INLINE = {"block_code", "blank_line", "thematic_break"}
 
 
-def parse(text: str) -> MarkdownDoc:
-    """Parse markdown into headings (with section ranges), links, tags and tasks."""
+def parse(text: str, budget: float | None = None) -> MarkdownDoc:
+    """Parse markdown into headings (with section ranges), links, tags and tasks.
+
+    Within a budget (`budget` seconds, default `parse_budget(text)`, and MAX_DEPTH levels of
+    nesting): past it the text is read as plain text, paragraphs only, with links and tags
+    still found line by line, and `doc.warning` says why. Nothing is dropped either way.
+    """
     lines = split_lines(text)
-    norm = "\n".join(lines)
+    deadline = time.monotonic() + (parse_budget(text) if budget is None else budget)
+    if _too_deep(lines):
+        return _parse_plain(lines, "read as plain text: it nests lists or quotes deeper "
+                                   f"than {MAX_DEPTH} levels")
+    try:
+        return _parse_blocks(lines, deadline)
+    except (_OverBudget, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, _OverBudget) else "nests too deeply"
+        return _parse_plain(lines, f"read as plain text: it {why}")
+
+
+_DEEP_INDENT = 4 * MAX_DEPTH  # columns: a list item this far in sits deeper than MAX_DEPTH
+_MARKER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _too_deep(lines: list[str]) -> bool:
+    """A linear look for nesting past MAX_DEPTH (a list item indented 4 columns a level, or
+    that many `>`), so such a note goes to plain text before mistune, which re-reads the
+    whole nested text at every level it descends (0.2 s a keystroke for a 1 MB list)."""
+    for line in lines:
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        if indent >= _DEEP_INDENT // 4:  # tabs count four columns
+            width = len(line[:indent].expandtabs(4))
+            if width >= _DEEP_INDENT and _MARKER.match(body):
+                return True
+        if body.startswith(">") and body.replace(" ", "").startswith(">" * MAX_DEPTH):
+            return True
+    return False
+
+
+def _parse_blocks(lines: list[str], deadline: float) -> MarkdownDoc:
     doc = MarkdownDoc(lines=lines)
     masked = list(lines)
     raw_headings: list[tuple[int, str, int]] = []  # (level, text, 1-based line)
 
-    for tok, first, end in _top_level_tokens(norm):
+    for tok, first, end in _top_level_tokens("\n".join(lines), deadline):
+        if time.monotonic() > deadline:
+            raise _OverBudget("took longer than its parsing budget")
         ttype = tok["type"]
         last = end - 1
         while last > first and not lines[last].strip():
@@ -398,10 +496,10 @@ def parse(text: str) -> MarkdownDoc:
                 masked[i] = " " * len(lines[i])
             continue
         if ttype == "heading":
-            raw_headings.append((tok["attrs"]["level"], _heading_text(tok.get("text", "")),
+            raw_headings.append((tok["attrs"]["level"], _heading_text(_token_text(tok)),
                                  first + 1))
         region = "\n".join(masked[first:end])
-        region = _HTML_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), region)
+        region = _mask_comments(region)
         region = _mask_code_spans(region)
         region_lines = region.split("\n")
         if ttype in ("list", "block_quote"):
@@ -413,10 +511,32 @@ def parse(text: str) -> MarkdownDoc:
                 if task is not None and masked[i].strip():
                     doc.tasks.append(task)
 
+    _scan_inline(doc, masked)
+    doc.headings = _build_headings(raw_headings, lines)
+    return doc
+
+
+def _parse_plain(lines: list[str], warning: str) -> MarkdownDoc:
+    """The fallback past the budget: blank-line separated paragraphs, no headings or tasks;
+    links and tags outside code spans and comments (every step here is linear)."""
+    doc = MarkdownDoc(lines=lines, warning=warning)
+    start = None
+    for i, line in enumerate([*lines, ""]):
+        if line.strip():
+            start = i if start is None else start
+        elif start is not None:
+            doc.blocks.append(Block("paragraph", start + 1, i))
+            start = None
+    _scan_inline(doc, _mask_code_spans(_mask_comments("\n".join(lines))).split("\n"))
+    return doc
+
+
+def _scan_inline(doc: MarkdownDoc, masked: list[str]) -> None:
     for i, mline in enumerate(masked):
         if not mline.strip():
             continue
-        links = _scan_links(mline, i + 1)
+        # `in` first: the scanners' regexes cost a lot more on long lines that hold neither.
+        links = _scan_links(mline, i + 1) if "[" in mline else []
         doc.links.extend(links)
         tag_line = mline
         if links:  # `[x](#heading)` and `[[n#h]]` hold `#` that are not tags
@@ -425,10 +545,8 @@ def parse(text: str) -> MarkdownDoc:
                 parts += [mline[pos:lk.start], " " * (lk.end - lk.start)]
                 pos = lk.end
             tag_line = "".join(parts) + mline[pos:]
-        doc.tags.extend(_scan_tags(tag_line, i + 1))
-
-    doc.headings = _build_headings(raw_headings, lines)
-    return doc
+        if "#" in tag_line:
+            doc.tags.extend(_scan_tags(tag_line, i + 1))
 
 
 def _build_headings(raw: list[tuple[int, str, int]], lines: list[str]) -> list[Heading]:

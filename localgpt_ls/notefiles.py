@@ -11,7 +11,8 @@ that the walk below reaches:
   skipped, and a symlink loop is reported (`FoundNote.loop`) so the index can say why it is
   not searchable.
 
-Reading: files over `MAX_NOTE_BYTES` and binary files (a NUL byte) are not read; invalid UTF-8
+Reading: files over `MAX_NOTE_BYTES`, binary files (`looks_binary`) and anything but a regular
+file are not read; invalid UTF-8
 is decoded with replacement characters and warned about, so one bad byte never hides the rest
 of a note; a leading byte-order mark is dropped, as editors do.
 
@@ -23,17 +24,21 @@ see the same notes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from localgpt_ls.textsafety import decode_text
 from localgpt_ls.workspace import is_within, resolve_link
 
 NOTE_SUFFIX = ".md"
 SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
 MAX_NOTE_BYTES = 5 * 1024 * 1024
+MAX_PATH_BYTES = 4096  # PATH_MAX on Linux; longer names exist nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +66,60 @@ def _skipped_part(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS
 
 
+# A note is binary when NUL bytes are more than this share of it (UTF-16 text, zeroed
+# blocks), or when it holds any NUL and is not UTF-8. One stray NUL in a UTF-8 note (a paste,
+# a "\\u0000" an older version appended) is not: it used to drop the whole note from search.
+BINARY_NUL_SHARE = 0.10
+
+
 def looks_binary(data: bytes) -> bool:
-    """The one binary test: text never holds a NUL byte."""
-    return b"\x00" in data
+    """The one binary test: many NUL bytes, or NULs among bytes that are not UTF-8. Decides
+    on the whole of `data`; a sniffed prefix may end in a cut character (that is forgiven)."""
+    nul = data.count(b"\x00")
+    if not nul:
+        return False
+    if nul > len(data) * BINARY_NUL_SHARE:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(data) - 3
+    return False
+
+
+def is_regular(path: Path) -> bool:
+    """True for a regular file (links followed); False for anything else, including a path
+    no file can have (a NUL or a lone surrogate in it, a name too long)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `max_bytes`. Opened without
+    blocking and checked with fstat, so a FIFO, a device (`/dev/zero`) or a file swapped for
+    one is refused (OSError) instead of hanging or filling memory."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f"{st.st_size / 1e6:.1f} MB is over the "
+                                       f"{max_bytes / 1e6:.1f} MB limit")
+        chunks, total = [], 0
+        while total <= max_bytes:
+            piece = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not piece:
+                break
+            chunks.append(piece)
+            total += len(piece)
+        if total > max_bytes:
+            raise OSError(errno.EFBIG, "the file grew past the limit while it was read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def walk(root: Path) -> Iterator[FoundNote]:
@@ -119,10 +175,22 @@ def is_note(root: Path, path: Path) -> bool:
         return False
     real_root = root.resolve()
     given = Path(os.path.abspath(path))
+    try:
+        if len(os.fsencode(str(given))) > MAX_PATH_BYTES or "\x00" in str(given):
+            return False  # no file can have that name; and climbing it was quadratic (below)
+    except UnicodeError:
+        return False  # a lone surrogate: no file name either
     # Climb to the folder that is the root (however the path spells it), then check each
-    # folder below it as the walk does: no hidden or skipped name, no folder symlink.
+    # folder below it as the walk does: no hidden or skipped name, no folder symlink. A path
+    # that names the root as it is spelled skips the climb: resolving every ancestor of a
+    # 2,000-level path took 9 s on the editor's event loop.
     below: list[str] = []
     folder = given.parent
+    for spelled in (Path(os.path.abspath(root)), real_root):
+        if spelled in folder.parents or folder == spelled:
+            below = list(reversed(folder.relative_to(spelled).parts))
+            folder = spelled
+            break
     while resolve_link(folder) != real_root:
         if folder.parent == folder:
             return False  # never inside the root
@@ -152,18 +220,18 @@ def read_note(path: Path, name: str) -> ReadResult:
             return ReadResult(None, "", f"{name}: skipped, {size / 1e6:.1f} MB is over the "
                                         f"{MAX_NOTE_BYTES // (1024 * 1024)} MB limit",
                               lasting=True)
-        data = path.read_bytes()
+        data = read_regular(path, MAX_NOTE_BYTES)
     except OSError as exc:
         return ReadResult(None, "", f"{name}: cannot be read ({exc.strerror})")
     digest = hashlib.sha256(data).hexdigest()
     if looks_binary(data):
         return ReadResult(None, digest, f"{name}: skipped, looks binary (NUL bytes)",
                           lasting=True)
+    warning = None
     try:
-        text = data.decode("utf-8")
-        warning = None
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
         warning = (f"{name}: not valid UTF-8 (byte {exc.start}); indexed with replacement "
                    "characters")
-    return ReadResult(text.removeprefix("\ufeff"), digest, warning)
+    # A stray NUL becomes U+FFFD: SQLite text would end at it.
+    return ReadResult(decode_text(data).removeprefix("\ufeff"), digest, warning)

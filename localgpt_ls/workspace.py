@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import secrets
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -152,3 +157,161 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# -- opening files without trusting names twice ----------------------------------------------
+#
+# safe_path checks a name; opening it by name later would follow whatever the name leads to by
+# then, so a folder swapped for a link to the outside in between was followed (a race the
+# model's own shell tool, a sync client or a hostile checkout can win). The file tools instead
+# walk the checked, resolved path one folder at a time from the workspace root, each step
+# opened relative to the last with O_NOFOLLOW: a link that appeared meanwhile fails the open.
+# Temporary files are made inside the folder that was opened, never by name.
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# Windows has no dir_fd: there the name is checked again after opening (narrower, not closed).
+# (os.replace takes dir_fd like os.rename but is missing from supports_dir_fd.)
+HAVE_DIR_FD = bool(_NOFOLLOW) and {os.open, os.mkdir, os.rename, os.stat, os.unlink} <= \
+    os.supports_dir_fd
+
+
+class PathChangedError(PathSafetyError):
+    """A folder or file on a checked path was replaced (by a link) while it was being opened."""
+
+
+def _changed(shown: str) -> PathChangedError:
+    return PathChangedError(f"'{shown}' changed while it was being opened (a folder or file "
+                            "on its path was replaced by a link); nothing was read or written "
+                            "there: check the workspace and try again")
+
+
+def _parts(workspace: Path, resolved: Path) -> tuple[Path, tuple[str, ...]]:
+    root = workspace.resolve()
+    try:
+        parts = resolved.relative_to(root).parts
+    except ValueError:
+        raise PathSafetyError(f"'{resolved}' is outside the workspace ({root})") from None
+    if not parts:
+        raise PathSafetyError("give a file inside the workspace, not the workspace itself")
+    return root, parts
+
+
+@contextmanager
+def _folder(root: Path, parts: tuple[str, ...], shown: str, create: bool) -> Iterator[int]:
+    """An fd of root/parts, each folder opened from its parent without following links."""
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for part in parts:
+            try:
+                try:
+                    nxt = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    with suppress(FileExistsError):
+                        os.mkdir(part, 0o777, dir_fd=fd)
+                    nxt = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _changed(shown) from None
+                raise
+            os.close(fd)
+            fd = nxt
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def open_in_workspace(workspace: Path, resolved: Path, flags: int, mode: int = 0o644, *,
+                      create_dirs: bool = False) -> int:
+    """os.open for a path `safe_path` returned, without following a link put on it since.
+
+    Returns an fd; raises PathChangedError when a folder or the file itself is now a link,
+    and OSError as os.open does otherwise. A FIFO or device opens without blocking (the
+    caller checks it is a regular file with fstat)."""
+    root, parts = _parts(workspace, resolved)
+    shown = "/".join(parts)
+    flags |= _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    if not HAVE_DIR_FD:
+        if create_dirs:
+            resolved.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(resolved, flags, mode)
+        if resolve_link(resolved) != resolved:
+            os.close(fd)
+            raise _changed(shown)
+        return fd
+    with _folder(root, parts[:-1], shown, create_dirs) as dir_fd:
+        try:
+            return os.open(parts[-1], flags | _NOFOLLOW, mode, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _changed(shown) from None
+            raise
+
+
+def read_workspace_file(workspace: Path, resolved: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file inside the workspace, read through an fd opened without
+    following links. Raises LocalGPTError when it is not a regular file or over `max_bytes`."""
+    shown = _parts(workspace, resolved)[1]
+    fd = open_in_workspace(workspace, resolved, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LocalGPTError(f"'{'/'.join(shown)}' is not a regular file")
+        if st.st_size > max_bytes:
+            raise LocalGPTError(f"'{'/'.join(shown)}' is {st.st_size / 1e6:.1f} MB, over the "
+                                f"{max_bytes / 1e6:.1f} MB that can be read here")
+        chunks, total = [], 0
+        while total <= max_bytes:
+            try:
+                piece = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            except BlockingIOError:  # O_NONBLOCK on a regular file never says this
+                continue
+            if not piece:
+                break
+            chunks.append(piece)
+            total += len(piece)
+        if total > max_bytes:  # it grew while being read
+            raise LocalGPTError(f"'{'/'.join(shown)}' is over the {max_bytes / 1e6:.1f} MB "
+                                "that can be read here")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def write_workspace_file(workspace: Path, resolved: Path, text: str) -> None:
+    """atomic_write for a path `safe_path` returned: the temporary file is created inside the
+    folder opened without following links, and renamed within that same folder."""
+    if not HAVE_DIR_FD:
+        atomic_write(resolved, text)
+        if resolve_link(resolved) != resolved:
+            raise _changed(_parts(workspace, resolved)[1][-1])
+        return
+    root, parts = _parts(workspace, resolved)
+    shown, name = "/".join(parts), parts[-1]
+    data = text.encode("utf-8")
+    with _folder(root, parts[:-1], shown, True) as dir_fd:
+        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600,
+                     dir_fd=dir_fd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                try:
+                    old = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    old = None
+                if old is not None and stat.S_ISREG(old.st_mode):
+                    os.fchmod(fd, old.st_mode & 0o777)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise

@@ -24,7 +24,8 @@ from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.llm.types import INVALID_ARGUMENTS, ToolCall, ToolSpec
 from localgpt_ls.markdown import tick_task
 from localgpt_ls.notefiles import looks_binary
-from localgpt_ls.workspace import atomic_write, relative_to_workspace, safe_path
+from localgpt_ls.textsafety import clean_input, clean_value, decode_text
+from localgpt_ls.workspace import read_workspace_file, safe_path, write_workspace_file
 
 log = logging.getLogger("localgpt_ls.agent")
 
@@ -110,28 +111,51 @@ def _path(ctx: ToolContext, given: str) -> Path:
         raise ToolError(str(exc)) from None
 
 
-async def _read(path: Path, rel: str) -> str:
+async def _read(ctx: ToolContext, path: Path, rel: str) -> str:
     """A file's text, read in a worker thread: tools run on a door's event loop (the language
     server's answers every keystroke), and a file on a slow disk must not stall it."""
-    return await asyncio.to_thread(_read_text, path, rel)
+    return await asyncio.to_thread(_read_text, ctx, path, rel)
 
 
-def _read_text(path: Path, rel: str) -> str:
-    if not path.is_file():
-        raise ToolError(f"'{rel}' does not exist in the workspace")
-    if path.stat().st_size > FILE_SIZE_MAX:
-        raise ToolError(f"'{rel}' is too large to read here")
-    data = path.read_bytes()
+def _shown(ctx: ToolContext, path: Path) -> str:
+    """Workspace-relative form of a path `_path` returned (already resolved, never re-resolved:
+    the name may lead elsewhere by now)."""
+    return path.relative_to(ctx.workspace.resolve()).as_posix()
+
+
+def _read_text(ctx: ToolContext, path: Path, rel: str) -> str:
+    """A workspace text file, read through an fd opened without following links (see
+    workspace.open_in_workspace). Blocking."""
+    try:
+        data = read_workspace_file(ctx.workspace, path, FILE_SIZE_MAX)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ToolError(f"'{rel}' does not exist in the workspace") from None
+    except IsADirectoryError:
+        raise ToolError(f"'{rel}' is a folder") from None
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
     if looks_binary(data):
         raise ToolError(f"'{rel}' is a binary file")
-    return data.decode("utf-8", errors="replace")
+    return decode_text(data)
+
+
+def _write_text(ctx: ToolContext, path: Path, text: str) -> None:
+    try:
+        write_workspace_file(ctx.workspace, path, text)
+    except IsADirectoryError:
+        raise ToolError(f"'{_shown(ctx, path)}' is a folder") from None
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
 
 
 # -- heartbeat ------------------------------------------------------------------------------
 
-def _replace_line(path: Path, index: int, old: str, new: str) -> None:
+def _replace_line(ctx: ToolContext, path: Path, index: int, old: str, new: str) -> None:
     """Swap one line on disk if it still reads `old`: a concurrent edit is never clobbered."""
-    data = path.read_bytes()
+    try:
+        data = read_workspace_file(ctx.workspace, path, FILE_SIZE_MAX)
+    except LocalGPTError as exc:
+        raise ToolError(str(exc)) from None
     try:
         lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -139,7 +163,7 @@ def _replace_line(path: Path, index: int, old: str, new: str) -> None:
     if index >= len(lines) or lines[index].rstrip("\r") != old:
         raise ToolError("HEARTBEAT.md changed meanwhile; read it again and retry")
     lines[index] = new + ("\r" if lines[index].endswith("\r") else "")
-    atomic_write(path, "\n".join(lines))
+    _write_text(ctx, path, "\n".join(lines))
 
 
 async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
@@ -150,7 +174,7 @@ async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
     if not want:
         raise ToolError("say which task: 'task' is empty")
     path = _path(ctx, "HEARTBEAT.md")
-    lines = (await asyncio.to_thread(_read_text, path, "HEARTBEAT.md")).split("\n")
+    lines = (await asyncio.to_thread(_read_text, ctx, path, "HEARTBEAT.md")).split("\n")
     found = [i for i, line in enumerate(lines)
              if tick_task(line.rstrip("\r")) is not None and want.casefold() in line.casefold()]
     if not found:
@@ -161,7 +185,7 @@ async def heartbeat_done(args: dict[str, Any], ctx: ToolContext) -> str:
     old = lines[index].rstrip("\r")
     new = tick_task(old) or old
     if ctx.line_editor is None or not await ctx.line_editor(path, index, old, new):
-        await asyncio.to_thread(_replace_line, path, index, old, new)
+        await asyncio.to_thread(_replace_line, ctx, path, index, old, new)
     return f"ticked HEARTBEAT.md:{index + 1}: {new.strip()}"
 
 
@@ -200,20 +224,22 @@ async def memory_get(args: dict[str, Any], ctx: ToolContext) -> str:
     if path.suffix.lower() != ".md":
         raise ToolError(f"memory_get reads markdown notes only; '{rel}' is not a .md file "
                         "(use read_file)")
-    text = await _read(path, rel)
+    text = await _read(ctx, path, rel)
     lines = text.splitlines()
     start = _int_arg(args, "from", 1, 1, max(1, len(lines)))
     count = _int_arg(args, "lines", READ_LINES_DEFAULT, 1, READ_LINES_MAX)
     chunk = lines[start - 1:start - 1 + count]
     end = start + len(chunk) - 1
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     header = f"{shown} lines {start}-{end} of {len(lines)}"
     return header + "\n" + "\n".join(chunk)
 
 
 def append_plan(text: str, target: str, now: datetime) -> tuple[str, str, str]:
     """Where `memory_append` writes and what: (workspace-relative file, how a new file starts,
-    entry). Shared with the editor, which appends the same entry through applyEdit."""
+    entry). Shared with the editor, which appends the same entry through applyEdit.
+    NUL and lone surrogates are replaced here, on the way into the memory logs."""
+    text = clean_input(text)
     if target == "daily":
         return daily_log.rel_path(now.date()), daily_log.header(now.date()), \
             daily_log.note_entry(text, now)
@@ -259,8 +285,8 @@ async def _approve(ctx: ToolContext, tool: str, summary: str) -> None:
 async def read_file(args: dict[str, Any], ctx: ToolContext) -> str:
     rel = _str_arg(args, "path")
     path = _path(ctx, rel)
-    text = await _read(path, rel)
-    return f"{relative_to_workspace(ctx.workspace, path)} ({len(text)} chars)\n{text}"
+    text = await _read(ctx, path, rel)
+    return f"{_shown(ctx, path)} ({len(text)} chars)\n{text}"
 
 
 async def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
@@ -269,10 +295,10 @@ async def write_file(args: dict[str, Any], ctx: ToolContext) -> str:
     path = _path(ctx, rel)
     if path.is_dir():
         raise ToolError(f"'{rel}' is a folder")
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     action = "overwrite" if path.exists() else "create"
     await _approve(ctx, "write_file", f"{action} {shown} ({len(content)} chars)")
-    await asyncio.to_thread(atomic_write, path, content)
+    await asyncio.to_thread(_write_text, ctx, path, content)
     return f"wrote {shown} ({len(content)} chars)"
 
 
@@ -281,19 +307,19 @@ async def edit_file(args: dict[str, Any], ctx: ToolContext) -> str:
     old = _str_arg(args, "old_text")
     new = _str_arg(args, "new_text")
     path = _path(ctx, rel)
-    text = await _read(path, rel)
+    text = await _read(ctx, path, rel)
     count = text.count(old) if old else 0
     if count != 1:
         raise ToolError(f"old_text must occur exactly once in {rel}; found {count} times "
                         "(read the file and copy a unique passage)")
-    shown = relative_to_workspace(ctx.workspace, path)
+    shown = _shown(ctx, path)
     preview = old.strip().replace("\n", " ")[:60]
     await _approve(ctx, "edit_file", f"edit {shown}: replace \"{preview}\"")
     # Re-read after the (possibly slow) approval so an edit made meanwhile is not lost.
-    current = await _read(path, rel)
+    current = await _read(ctx, path, rel)
     if current.count(old) != 1:
         raise ToolError(f"{rel} changed while waiting for approval; read it again")
-    await asyncio.to_thread(atomic_write, path, current.replace(old, new, 1))
+    await asyncio.to_thread(_write_text, ctx, path, current.replace(old, new, 1))
     return f"edited {shown}"
 
 
@@ -349,8 +375,12 @@ def specs(names: list[str] | None = None,
 
 async def run_tool(call: ToolCall, ctx: ToolContext,
                    allowed: list[str] | None = None) -> tuple[str, bool]:
-    """Run one call -> (result text for the model, is_error). Never raises for tool failures:
-    the model hears what went wrong and can try again."""
+    """Run one call -> (result text for the model, is_error). Never raises: the model hears
+    what went wrong and can try again; a failure nobody foresaw is logged with its traceback
+    and reported to the model in one line.
+
+    Arguments are cleaned first (NUL and lone surrogates become U+FFFD): JSON can carry both,
+    and neither can be a file name or be encoded into a note."""
     tool = registry().get(call.name)
     if (tool is None or (allowed is not None and call.name not in allowed)
             or not tool.available(ctx.settings)):
@@ -359,15 +389,24 @@ async def run_tool(call: ToolCall, ctx: ToolContext,
     if INVALID_ARGUMENTS in call.arguments:
         return (f"error: the arguments for {call.name} were not valid JSON; send a JSON "
                 f"object matching the schema", True)
+    arguments = clean_value(call.arguments)
     try:
         if call.name in ctx.settings.require_approval and call.name not in ALWAYS_APPROVED:
-            await _approve(ctx, call.name, f"{call.name} {summarize_arguments(call.arguments)}")
-        text = await tool.handler(call.arguments, ctx)
+            await _approve(ctx, call.name, f"{call.name} {summarize_arguments(arguments)}")
+        text = await tool.handler(arguments, ctx)
     except ToolError as exc:
+        return f"error: {exc}", True
+    except LocalGPTError as exc:
         return f"error: {exc}", True
     except OSError as exc:
         return f"error: {exc.strerror or exc}", True
-    return wrap(tool.source(call.arguments), text, ctx.settings.tool_output_max_chars), False
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("tool %s failed", call.name)
+        return (f"error: {call.name} failed unexpectedly ({type(exc).__name__}); the details "
+                "are in the log", True)
+    return wrap(tool.source(arguments), text, ctx.settings.tool_output_max_chars), False
 
 
 def summarize_arguments(arguments: dict[str, Any], limit: int = 120) -> str:

@@ -15,7 +15,11 @@ that only the owner can read, and browsers are kept out unless the page is our o
   numeric port (DNS rebinding: a foreign name resolving to 127.0.0.1 still carries its own
   Host; and a Host that only starts like localhost, 'localhost:1@evil.example', is foreign);
 - a foreign Origin is refused outright, and no CORS header is ever sent;
-- request bodies above the cap get 413 while they stream in, whatever Content-Length claims.
+- request bodies above the cap get 413 while they stream in, whatever Content-Length claims,
+  and a declared length above it gets 413 at once (the answer goes out before any draining);
+- a body must arrive within BODY_TIMEOUT_SECONDS of its headers (else 408), and a client that
+  hangs up mid-body is let go quietly (no traceback in the log). The header and idle phases
+  are timed by the server's protocol (http/server.py).
 
 Everything here is a plain ASGI wrapper around the Starlette app, so a refusal happens before any
 route code runs.
@@ -23,10 +27,13 @@ route code runs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import re
 import secrets
@@ -43,9 +50,16 @@ from localgpt_ls import paths
 from localgpt_ls.errors import LocalGPTError
 
 MAX_BODY_BYTES = 1024 * 1024
-# After deciding on 413 we read and discard up to this much more of the body, so the client has
-# finished sending and reads our answer instead of a connection reset; past it we just answer.
+# After a 413 has gone out we read and discard up to this much more of the body, for at most
+# DRAIN_SECONDS, so a client still sending reads our answer instead of a connection reset;
+# then the connection closes. A body that never comes costs DRAIN_SECONDS, not the client's
+# patience: the answer was already sent.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+DRAIN_SECONDS = 1.0
+# The whole body must arrive this long after the headers (a 1 MB body needs 35 KB/s).
+BODY_TIMEOUT_SECONDS = 30.0
+
+log = logging.getLogger("localgpt_ls.http")
 COOKIE_PREFIX = "localgpt_ui"
 UI_HEADER = "x-localgpt-ui"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -164,11 +178,13 @@ class Guard:
     """ASGI wrapper applying the rules in the module docstring to every HTTP request."""
 
     def __init__(self, app: ASGIApp, token: str, allowed_hosts: Iterable[str] = (),
-                 max_body: int = MAX_BODY_BYTES) -> None:
+                 max_body: int = MAX_BODY_BYTES,
+                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.app = app
         self.token = token
         self.allowed_hosts = frozenset(_host_name(h) for h in allowed_hosts if h.strip())
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -225,46 +241,73 @@ class Guard:
                                   headers: dict[str, str]) -> None:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _drain(receive, 0)
-            await self._too_large(send)
+            await self._too_large(send, receive)
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
         received = 0
-        over = False
+        body_done = False
+        # Why the app's own answer is being replaced: "over" (413), "slow" (408) or "gone"
+        # (the client hung up mid-body: nobody is left to answer).
+        outcome: str | None = None
         started = False
 
         async def capped_receive() -> Message:
-            nonlocal received, over
-            message = await receive()
+            nonlocal received, body_done, outcome
+            if body_done:  # afterwards receive() only waits for a disconnect: no limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                outcome = "slow"
+                raise _BodyTimeout() from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    over = True
-                    if message.get("more_body", False):
-                        await _drain(receive, received)
+                    outcome = "over"
                     raise _BodyTooLarge()
+                body_done = not message.get("more_body", False)
+            elif message["type"] == "http.disconnect":
+                # Raised, not returned: the app would turn it into ClientDisconnect, a
+                # failure it logs with a traceback; this one it answers quietly (unsent).
+                outcome = "gone"
+                raise _ClientGone()
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if over:
-                return  # the app's reaction to the cut body is replaced by our 413
+            if outcome is not None:
+                return  # the app's reaction to the cut body is replaced by ours
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, capped_receive, guarded_send)
-        except _BodyTooLarge:
+        except (_BodyTooLarge, _BodyTimeout, _ClientGone):
             pass
         except Exception:
-            if not over:
+            if outcome is None:
                 raise
-        if over and not started:
-            await self._too_large(send)
+        if outcome == "gone":
+            log.info("client hung up before sending its whole request body (%s %s)",
+                     scope.get("method"), scope.get("path"))
+        elif outcome is not None and not started:
+            if outcome == "over":
+                await self._too_large(send, receive)
+            else:
+                await _send_json(send, 408, {
+                    "error": f"the request body did not arrive within {self.body_timeout:g} s"},
+                    close=True)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, receive: Receive) -> None:
+        """413 at once; then, with the answer already out, take in what the client is still
+        sending for a moment so that it reads the answer rather than a reset."""
         await _send_json(send, 413, {"error": f"request body is larger than {self.max_body} "
-                                              "bytes"})
+                                              "bytes"}, close=True, more=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_drain(receive), DRAIN_SECONDS)
+        await send({"type": "http.response.body", "body": b""})
 
 
 def _host_name(entry: str) -> str:
@@ -281,8 +324,22 @@ class _BodyTooLarge(HTTPException):
         super().__init__(413, "request body too large")
 
 
-async def _drain(receive: Receive, already: int) -> None:
-    total = already
+class _BodyTimeout(HTTPException):
+    """Raised inside the app's receive() when the body is late; answered as _BodyTooLarge is."""
+
+    def __init__(self) -> None:
+        super().__init__(408, "request body timed out")
+
+
+class _ClientGone(HTTPException):
+    """Raised inside the app's receive() when the client hung up before its body was in."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "the client closed the connection before sending its body")
+
+
+async def _drain(receive: Receive) -> None:
+    total = 0
     while total <= DRAIN_LIMIT_BYTES:
         message = await receive()
         if message["type"] != "http.request":
@@ -316,10 +373,16 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], *, close: bool = False,
+                     more: bool = False) -> None:
+    """A JSON answer. `close` ends the connection after it (the request's body was not read);
+    `more` leaves the response open after the body, for the caller to finish it."""
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
+    headers = [
         (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
         (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"),
-    ]})
-    await send({"type": "http.response.body", "body": data})
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data, "more_body": more})

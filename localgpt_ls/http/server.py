@@ -11,6 +11,10 @@ import logging
 import socket
 import sys
 from dataclasses import dataclass, field
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
@@ -18,6 +22,57 @@ from localgpt_ls.http.app import Options, create_app
 from localgpt_ls.http.security import is_loopback_address, load_or_create_token
 
 WILDCARDS = {"0.0.0.0", "::", ""}
+# A request's headers must be complete this long after the connection opens or the previous
+# answer went out (slow or silent clients otherwise hold a connection for ever); between
+# requests a connection may idle IDLE_TIMEOUT_SECONDS. The body's limit is the Guard's.
+HEADER_TIMEOUT_SECONDS = 10.0
+IDLE_TIMEOUT_SECONDS = 5
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on the header phase.
+
+    uvicorn times only the gap after a response (keep-alive); a connection that sends nothing,
+    or trickles its headers a byte at a time, was never closed. Named explicitly in the config
+    so the timing holds whichever HTTP parsers are installed."""
+
+    header_timeout = HEADER_TIMEOUT_SECONDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: Any = None
+
+    def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timeout)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:  # a request's headers are in
+            self._cancel_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
 
 
 @dataclass
@@ -81,6 +136,18 @@ def start_url(bind: str, port: int, token: str) -> str:
     return f"http://{host}:{port}/?token={token}"
 
 
+def server_config(app: Any, **overrides: Any) -> Any:
+    """The uvicorn configuration the daemon runs with (tests pass shorter timeouts)."""
+    import uvicorn
+
+    settings: dict[str, Any] = dict(
+        log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
+        server_header=False, timeout_graceful_shutdown=3, http=TimedH11Protocol,
+        timeout_keep_alive=IDLE_TIMEOUT_SECONDS)
+    settings.update(overrides)
+    return uvicorn.Config(app, **settings)
+
+
 def serve(options: ServeOptions, engine: Engine | None = None) -> int:
     """Run in the foreground until Ctrl-C; returns the exit code."""
     import uvicorn
@@ -97,10 +164,7 @@ def serve(options: ServeOptions, engine: Engine | None = None) -> int:
     sock = bind_socket(options.bind, options.port)
     port = sock.getsockname()[1]
     logging.basicConfig(level=logging.INFO, format="localgpt: %(message)s")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            proxy_headers=False, server_header=False,
-                            timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app))
     print(f"LocalGPT daemon {engine.workspace} at {start_url(options.bind, port, token)}",
           flush=True)
     try:

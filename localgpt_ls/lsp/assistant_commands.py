@@ -243,7 +243,7 @@ class AssistantCommands(Feature):
                         percent = int(100 * done / total) if total else None
                         progress.report(f"{phase} {done}/{total}", percent)
 
-                    await ls.run_blocking(
+                    await ls.run_long(
                         lambda: engine.memory.reindex(force=force, progress=report))
             finally:
                 send_status(ls, "ready", "memory index up to date")

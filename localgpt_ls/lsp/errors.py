@@ -13,6 +13,8 @@ exception; features only raise.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -48,6 +50,14 @@ def user_error(exc: BaseException | None) -> types.ResponseError | None:
         return exc.to_response_error()
     if isinstance(exc, LocalGPTError):
         return RequestFailed(str(exc)).to_response_error()
+    # What a client's URI or path can make the file system say: the request's fault, not ours.
+    if isinstance(exc, UnicodeError) or (isinstance(exc, ValueError)
+                                         and "null byte" in str(exc)):
+        return InvalidArguments("a URI or path in the request holds a character no file name "
+                                "can (a NUL or a lone surrogate)").to_response_error()
+    if isinstance(exc, OSError):
+        name = Path(os.fsdecode(exc.filename)).name if exc.filename else "the file"
+        return RequestFailed(f"cannot use {name}: {exc.strerror or exc}").to_response_error()
     return None
 
 

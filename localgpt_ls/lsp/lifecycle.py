@@ -341,8 +341,8 @@ class MemorySync:
             memory = ls.memory
             if memory is None:
                 return
-            await ls.run_blocking(lambda: apply_changes(memory, ls.workspace_root,
-                                                        [(path, deleted)], embed=False))
+            await ls.run_long(lambda: apply_changes(memory, ls.workspace_root,
+                                                    [(path, deleted)], embed=False))
             ls.spawn(self.embed_pending())
 
         ls.debounce.schedule(("memory", str(path)), ls.options.index_debounce_ms / 1000, update)
@@ -367,7 +367,7 @@ class MemorySync:
                             last[0] = percent
                             progress.report(f"{numbers[0]}/{numbers[1]} files", percent)
 
-                report = await ls.run_blocking(lambda: memory.reindex(progress=on_progress))
+                report = await ls.run_long(lambda: memory.reindex(progress=on_progress))
             send_status(ls, "ready", f"memory indexed: {_describe(report)}")
         except Exception as exc:
             log.exception("memory indexing failed")
@@ -378,7 +378,7 @@ class MemorySync:
         await self.embed_pending()
         # Load the model and the vector copy now, so meaning-ranked completion answers from
         # the first keystroke instead of after the first lookup.
-        await ls.run_blocking(memory.warm)
+        await ls.run_long(memory.warm)
 
     async def embed_pending(self) -> None:
         """Fill in vectors behind the keyword index, a batch at a time, in a worker thread."""
@@ -388,7 +388,7 @@ class MemorySync:
         async with self._embedding:
             while True:
                 try:
-                    done = await self.ls.run_blocking(memory.embed_pending, 64)
+                    done = await self.ls.run_long(memory.embed_pending, 64)
                 except Exception as exc:
                     log.warning("embedding paused: %s", exc)
                     return

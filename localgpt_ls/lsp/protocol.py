@@ -4,6 +4,13 @@
   log it and never answer, leaving the editor waiting).
 - A failed request is answered through the error funnel (`errors.user_error`): the user's
   sentence for a LocalGPTError, no traceback.
+- Lifecycle order is enforced (`_order_refusal`): ServerNotInitialized before `initialize`,
+  InvalidRequest for a second `initialize` and for anything after `shutdown` but `exit`;
+  notifications out of order are dropped.
+- A message whose envelope is wrong (an id that is an object, a method that is not a string)
+  is answered InvalidRequest with a null id, as JSON-RPC asks.
+- An InternalError never carries the traceback (pygls puts it in `error.data`): it goes to the
+  log, the editor gets one sentence.
 - `exit` leaves at once; `window/workDoneProgress/cancel` and `$/cancelRequest` also cancel a
   command that is already running (a streaming chat).
 - The workDoneToken of an executeCommand request is kept in `COMMAND_WORK_DONE_TOKEN` (pygls
@@ -31,6 +38,9 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from localgpt_ls.lsp.errors import user_error
 
+INTERNAL_ERROR_MESSAGE = ("LocalGPT hit an internal error answering this request; the details "
+                          "are in the language server's log (the editor's output panel)")
+
 log = logging.getLogger("localgpt.lsp")
 
 # The workDoneToken of the workspace/executeCommand request being handled (see below).
@@ -46,8 +56,17 @@ class LocalGPTProtocol(LanguageServerProtocol):
     """
 
     def structure_message(self, data: dict[str, Any]) -> Any:
-        if "jsonrpc" in data:
-            self._server.last_message = time.monotonic()  # type: ignore[attr-defined]
+        if "jsonrpc" not in data:
+            return data  # a nested object of some message, structured with it
+        self._server.last_message = time.monotonic()  # type: ignore[attr-defined]
+        msg_id = data.get("id")
+        bad_id = "id" in data and (isinstance(msg_id, bool) or not isinstance(msg_id, int | str))
+        if bad_id and (msg_id is not None or "method" in data):  # (a null id may answer us)
+            return self._refuse(None, types.ErrorCodes.InvalidRequest,
+                                "the message's id must be a number or a string")
+        if "method" in data and not isinstance(data["method"], str):
+            return self._refuse(msg_id if "id" in data else _NO_ANSWER,
+                                types.ErrorCodes.InvalidRequest, "'method' must be a string")
         try:
             return super().structure_message(data)
         except Exception as exc:
@@ -61,6 +80,62 @@ class LocalGPTProtocol(LanguageServerProtocol):
                 ))
             log.warning("ignored a malformed message: %s", data.get("method"))
             return _Ignored()
+
+    def _refuse(self, msg_id: Any, code: int, message: str) -> _Ignored:
+        """Answer `msg_id` (None: a null id; _NO_ANSWER: nobody to answer) with an error."""
+        log.warning("refused a message: %s", message)
+        if msg_id is not _NO_ANSWER:
+            self._send_data(types.ResponseErrorMessage(
+                id=msg_id, error=types.ResponseError(code=code, message=message)))
+        return _Ignored()
+
+    # -- lifecycle order ---------------------------------------------------------------------
+
+    initialize_seen = False
+
+    def _order_refusal(self, method: str) -> tuple[int, str] | None:
+        """Why a message may not come now (LSP "Lifecycle Messages"), else None."""
+        if method == types.EXIT:
+            return None
+        if not self.initialize_seen:
+            if method == types.INITIALIZE:
+                return None
+            return (types.ErrorCodes.ServerNotInitialized,
+                    f"the server is not initialized yet: send 'initialize' before '{method}'")
+        if method == types.INITIALIZE:
+            return (types.ErrorCodes.InvalidRequest,
+                    "'initialize' was already received; it is sent once per session")
+        if self._shutdown:
+            return (types.ErrorCodes.InvalidRequest,
+                    f"the server is shutting down: only 'exit' may follow 'shutdown', not "
+                    f"'{method}'")
+        return None
+
+    def handle_message(self, message: Any) -> None:
+        method = getattr(message, "method", None)
+        if isinstance(method, str) and getattr(message, "jsonrpc", None) == self.VERSION:
+            refusal = self._order_refusal(method)
+            is_request = getattr(message, "id", None) is not None
+            if refusal is not None:
+                if is_request:
+                    self._refuse(message.id, *refusal)
+                else:
+                    log.info("dropped a notification out of order: %s", method)
+                return
+            if method == types.INITIALIZE and is_request:
+                self.initialize_seen = True
+        super().handle_message(message)
+
+    def _send_response(self, msg_id: Any, result: Any = None,
+                       error: types.ResponseError | None = None) -> None:
+        # pygls puts the traceback in error.data and the exception in the message; the log
+        # already has both (pygls logs the exception), the editor gets one sentence.
+        if error is not None and error.code == types.ErrorCodes.InternalError:
+            log.error("request %s failed: %s %s", msg_id, error.message,
+                      "".join((error.data or {}).get("traceback", []))
+                      if isinstance(error.data, dict) else "")
+            error = types.ResponseError(code=error.code, message=INTERNAL_ERROR_MESSAGE)
+        super()._send_response(msg_id, result, error)
 
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         # A user-facing refusal is an answer, not a server fault: no traceback in the log.
@@ -124,6 +199,9 @@ class LocalGPTProtocol(LanguageServerProtocol):
         super()._handle_cancel_notification(msg_id)
         if task is not None:
             task.cancel()
+
+
+_NO_ANSWER = object()  # _refuse: a notification, nobody to answer
 
 
 class _Ignored:

@@ -71,10 +71,12 @@ async def _serve_stdio(server: LocalGPTServer) -> None:
     loop saves that hop on each message (measurable at the benchmark's sub-millisecond
     requests). Responses are written the same way pygls writes them.
     """
-    from pygls.io_ import StdoutWriter, run_async
+    from pygls.io_ import StdoutWriter
+
+    from localgpt_ls.lsp import framing
 
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**26)
+    reader = asyncio.StreamReader()
     mode = os.fstat(sys.stdin.fileno()).st_mode
     if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or sys.stdin.isatty()):
         # A file or /dev/null: epoll refuses it (EPERM, raised later inside the loop).
@@ -86,5 +88,7 @@ async def _serve_stdio(server: LocalGPTServer) -> None:
         raise _PipeUnsupported(str(exc)) from None
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
-    await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
-                    logger=log, error_handler=server.report_server_error)
+    # Our frame reader, not pygls's: it resynchronises after a bad frame (lsp/framing.py).
+    stop = server._stop_event
+    await framing.serve(framing.FrameReader(reader.read), server.protocol,
+                        error_handler=server.report_server_error, stop=stop.is_set)

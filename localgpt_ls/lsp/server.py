@@ -18,15 +18,18 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
 
 from localgpt_ls import __version__
 from localgpt_ls.lsp.debounce import Debouncer
@@ -43,6 +46,8 @@ from localgpt_ls.lsp.notes import (
 from localgpt_ls.lsp.options import InitializationOptions
 from localgpt_ls.lsp.positions import split_lines
 from localgpt_ls.lsp.protocol import COMMAND_WORK_DONE_TOKEN, LocalGPTProtocol
+from localgpt_ls.notefiles import MAX_NOTE_BYTES, is_regular, read_regular
+from localgpt_ls.textsafety import decode_text
 
 if TYPE_CHECKING:
     import cProfile
@@ -56,6 +61,12 @@ T = TypeVar("T")
 # Names features imported from here before the split; they live in their own modules now.
 __all__ = ["COMMAND_WORK_DONE_TOKEN", "Debouncer", "InvalidArguments", "LocalGPTServer",
            "RequestFailed", "command_object", "log", "require_engine"]
+
+
+def doc_key(uri: str) -> str:
+    """How pygls keys an open document (its URI unquoted): `file:///dev/z%65ro` and
+    `file:///dev/zero` are one document, and our table must say so too."""
+    return unquote(uri)
 
 
 class LocalGPTServer(LanguageServer):
@@ -72,7 +83,13 @@ class LocalGPTServer(LanguageServer):
         self.scan_done: asyncio.Event | None = None
         self.debounce = Debouncer()
         self.blocking = ThreadPoolExecutor(max_workers=2, thread_name_prefix="localgpt-block")
+        # Indexing and embedding get their own thread: on the shared pool a forced reindex
+        # made `localgpt.heartbeatStatus` wait 11.7 s and hovers time out (`run_long`).
+        self.long_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localgpt-long")
+        # Open documents by `doc_key` (pygls's key for its own table), with the URI each was
+        # opened with: one table that cannot disagree with pygls's about what is open.
         self._open_versions: dict[str, int | None] = {}
+        self._open_uris: dict[str, str] = {}
         self._lines_cache: dict[str, tuple[int | None, list[str]]] = {}
         self._result_cache: dict[tuple[str, str], tuple[int | None, Any]] = {}
         self.last_message = 0.0  # monotonic time of the last message from the client
@@ -105,8 +122,8 @@ class LocalGPTServer(LanguageServer):
 
     @property
     def open_uris(self) -> list[str]:
-        """The documents open in the editor."""
-        return list(self._open_versions)
+        """The documents open in the editor (as the editor spelled their URIs)."""
+        return list(self._open_uris.values())
 
     # -- positions and documents ----------------------------------------------------------
 
@@ -121,42 +138,53 @@ class LocalGPTServer(LanguageServer):
         return str(getattr(enc, "value", enc))
 
     def is_open(self, uri: str) -> bool:
-        return uri in self._open_versions
+        return self._open_doc(uri) is not None
+
+    def _open_doc(self, uri: str) -> TextDocument | None:
+        """The editor's copy of an open document, else None. Never pygls's
+        `get_text_document` for a closed one: that reads the file on disk from the event
+        loop, whatever it is (`/dev/zero` filled memory until the process died)."""
+        key = doc_key(uri)
+        if key not in self._open_versions:
+            return None
+        return cast("TextDocument | None", self.workspace.text_documents.get(key))
 
     def doc_text(self, uri: str) -> str | None:
-        """Current text: the editor's copy when open, else the file on disk."""
-        if uri in self._open_versions:
-            return self.workspace.get_text_document(uri).source
+        """Current text: the editor's copy when open, else the file on disk if it is a
+        regular file under the note size cap (a FIFO, a device or a folder is None)."""
+        doc = self._open_doc(uri)
+        if doc is not None:
+            return doc.source
         path = self.uri_path(uri)
         if path is None:
             return None
-        note_uri = self.index.by_path.get(str(path))
-        if note_uri is None and not path.is_file():
-            return None
         try:
-            return path.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+            data = read_regular(path, MAX_NOTE_BYTES)
+        except (OSError, ValueError):
             return None
+        return decode_text(data)
 
     def doc_lines(self, uri: str) -> list[str]:
         """Lines of the current text (cached per version for open documents)."""
-        if uri in self._open_versions:
-            doc = self.workspace.get_text_document(uri)
-            cached = self._lines_cache.get(uri)
+        doc = self._open_doc(uri)
+        if doc is not None:
+            key = doc_key(uri)
+            cached = self._lines_cache.get(key)
             if cached is not None and cached[0] == doc.version:
                 return cached[1]
             lines = split_lines(doc.source)
-            self._lines_cache[uri] = (doc.version, lines)
+            self._lines_cache[key] = (doc.version, lines)
             return lines
         text = self.doc_text(uri)
         return split_lines(text) if text is not None else []
 
     def cached(self, uri: str, name: str, compute: Callable[[], T]) -> T:
         """`compute()` once per open document version (e.g. its symbols), else every time."""
-        if uri not in self._open_versions:
+        doc = self._open_doc(uri)
+        if doc is None:
             return compute()
-        version = self.workspace.get_text_document(uri).version
-        key = (uri, name)
+        version = doc.version
+        key = (doc_key(uri), name)
         hit = self._result_cache.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
@@ -166,11 +194,19 @@ class LocalGPTServer(LanguageServer):
 
     @staticmethod
     def uri_path(uri: str) -> Path | None:
+        """The file a `file:` URI names, or None (another scheme, a NUL or a lone surrogate
+        in it: no file can have that name)."""
         try:
             fs = to_fs_path(uri)
         except Exception:
             return None
-        return Path(fs) if fs else None
+        if not fs or "\x00" in fs:
+            return None
+        try:
+            os.fsencode(fs)
+        except UnicodeError:
+            return None
+        return Path(fs)
 
     def path_uri(self, path: Path) -> str:
         return from_fs_path(str(path)) or path.as_uri()
@@ -181,10 +217,10 @@ class LocalGPTServer(LanguageServer):
     def note_for(self, uri: str) -> NoteInfo | None:
         """The note for a document, parsed from the editor's text when it is open (the parse is
         cached per document version and fed back into the index)."""
-        if uri in self._open_versions:
-            doc = self.workspace.get_text_document(uri)
+        doc = self._open_doc(uri)
+        if doc is not None:
             cached = self.index.get(uri)
-            if cached is not None and self._open_versions[uri] == doc.version and \
+            if cached is not None and self._open_versions[doc_key(uri)] == doc.version and \
                     cached.mtime_ns == -1:
                 return cached
             path = self.uri_path(uri) or Path(uri)
@@ -195,32 +231,37 @@ class LocalGPTServer(LanguageServer):
                 parsed = empty_note(path, self.rel_of(path), uri, -1, len(source))
             else:
                 parsed = parse_note(source, path, self.rel_of(path), uri, mtime_ns=-1)
-            self._open_versions[uri] = doc.version
+            self._open_versions[doc_key(uri)] = doc.version
             self.index.put(parsed)
             return parsed
         known = self.index.get(uri)
         if known is not None:
             return known
         disk = self.uri_path(uri)
-        if disk is None or not disk.is_file():
+        if disk is None or not is_regular(disk):
             return None
         return load_note(disk, self.rel_of(disk))
 
     def mark_open(self, uri: str, version: int | None) -> None:
-        self._open_versions[uri] = None  # forces a parse of the editor text on next use
+        key = doc_key(uri)
+        self._open_versions[key] = None  # forces a parse of the editor text on next use
+        self._open_uris[key] = uri
         del version
 
     def mark_closed(self, uri: str) -> None:
-        self._open_versions.pop(uri, None)
-        self._lines_cache.pop(uri, None)
-        for key in [k for k in self._result_cache if k[0] == uri]:
-            del self._result_cache[key]
+        key = doc_key(uri)
+        self._open_versions.pop(key, None)
+        opened_as = self._open_uris.pop(key, uri)
+        self._lines_cache.pop(key, None)
+        for cache_key in [k for k in self._result_cache if k[0] == key]:
+            del self._result_cache[cache_key]
         path = self.uri_path(uri)
         if path is None:
             return
-        if path.is_file():
+        if is_regular(path):
             self.index.put(load_note(path, self.rel_of(path)))
         else:
+            self.index.remove(opened_as)
             self.index.remove(uri)
 
     def placeholder(self, path: Path) -> NoteInfo:
@@ -241,10 +282,18 @@ class LocalGPTServer(LanguageServer):
         return self._memory
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking work (SQLite, embedding, disk walks) off the event loop."""
+        """Run short blocking work (a search, a status read, one file) off the event loop."""
+        return await self._run_in(self.blocking, fn, *args)
+
+    async def run_long(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run long work (reindexing, embedding, loading the model) on its own thread, so
+        what the user is waiting for never queues behind it."""
+        return await self._run_in(self.long_jobs, fn, *args)
+
+    async def _run_in(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         # The thread's own future is kept, not asyncio's wrapper: cancelling the awaiting task
         # marks the wrapper done while the thread is still running, and shutdown must know.
-        future = self.blocking.submit(fn, *args)
+        future = pool.submit(fn, *args)
         self.in_flight.add(future)
         future.add_done_callback(self.in_flight.discard)
         return await asyncio.wrap_future(future)

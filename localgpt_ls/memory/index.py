@@ -411,8 +411,11 @@ class MemoryIndex:
             c.execute("DELETE FROM skipped WHERE path = ?", (key,))
             return c.execute("DELETE FROM files WHERE path = ?", (key,)).rowcount > 0
 
-    def _chunks(self, text: str) -> list[Chunk]:
-        return chunk(text, parse(text), self.chunk_tokens, self.overlap_tokens)
+    def _chunks(self, key: str, text: str, report: ReindexReport) -> list[Chunk]:
+        doc = parse(text)
+        if doc.warning:  # over the parsing budget: still searchable, by paragraphs
+            self._warn(report, f"{key}: {doc.warning}")
+        return chunk(text, doc, self.chunk_tokens, self.overlap_tokens)
 
     def _write_files(self, items: list[_FileText], report: ReindexReport) -> None:
         """Replace these files' chunks in one transaction (chunking happens before it)."""
@@ -420,7 +423,7 @@ class MemoryIndex:
             return
         prepared = []
         for item in items:
-            chunks = self._chunks(item.text)
+            chunks = self._chunks(item.key, item.text, report)
             prepared.append((item, [(ch, sha256_text(embed_text(ch.heading_path, ch.text)))
                                     for ch in chunks]))
         model = self.embedder.model_id

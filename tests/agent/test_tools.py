@@ -183,3 +183,44 @@ async def test_heartbeat_done_goes_through_the_editor_when_it_has_the_file(ws: P
     assert not is_error
     assert seen == [(0, "- [ ] Water the tomatoes", "- [x] Water the tomatoes")]
     assert (ws / "HEARTBEAT.md").read_text() == "- [ ] Water the tomatoes\n"  # not behind it
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("read_file", {"path": "\ud800.md"}),
+    ("memory_get", {"path": "knowledge/\udfff.md"}),
+    ("write_file", {"path": "\ud83d.md", "content": "x"}),
+    ("edit_file", {"path": "\udc00", "old_text": "\ud800", "new_text": "y"}),
+    ("memory_search", {"query": "\ud800"}),
+    ("heartbeat_done", {"task": "\ud800"}),
+])
+async def test_lone_surrogates_in_arguments_get_an_answer_not_an_exception(
+        ws: Path, name: str, args: dict[str, Any]) -> None:
+    async def yes(tool: str, summary: str) -> bool:
+        return True
+
+    text, _err = await run_tool(ToolCall("id", name, args), ctx(ws, yes))
+    assert isinstance(text, str) and "\ud800" not in text
+    text.encode("utf-8")  # the answer can go back to any door
+
+
+async def test_nul_and_lone_surrogates_appended_to_memory_become_replacement_characters(
+        ws: Path) -> None:
+    _text, err = await call(ws, "memory_append", text="Locker \ud800 code 12\x0034",
+                           target="memory")
+    assert not err
+    data = (ws / "MEMORY.md").read_bytes()
+    assert b"\x00" not in data
+    assert data.decode("utf-8").endswith("Locker \ufffd code 12\ufffd34\n")
+
+
+async def test_a_tool_that_fails_unexpectedly_is_reported_to_the_model(
+        ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localgpt_ls.agent import tools
+
+    async def broken(args: dict[str, Any], context: ToolContext) -> str:
+        raise ValueError("boom")
+
+    monkeypatch.setitem(tools.TOOLS, "read_file",
+                        tools.Tool(tools.TOOLS["read_file"].spec, broken))
+    text, err = await call(ws, "read_file", path="data.txt")
+    assert err and "read_file failed unexpectedly (ValueError)" in text

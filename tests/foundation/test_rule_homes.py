@@ -82,7 +82,7 @@ def test_a_note_over_the_cap_or_binary_is_listed_for_links_but_not_searched(
         lg_env: LGEnv) -> None:
     ws = lg_env.workspace
     (ws / "knowledge").mkdir(parents=True)
-    (ws / "knowledge" / "photo.md").write_bytes(b"# Photo\n\x00\x01binary")
+    (ws / "knowledge" / "photo.md").write_bytes(b"# Photo\n\x00\x01\xffbinary")
     with (ws / "knowledge" / "dump.md").open("wb") as fh:
         fh.write(b"# Dump\n" + b"x" * (5 * 1024 * 1024 + 10))
     editor, _ = lsp_notes.scan(ws.resolve(), None, None)

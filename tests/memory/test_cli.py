@@ -103,7 +103,7 @@ def test_symlink_loop_does_not_stop_search(ws: Path, capsys) -> None:
 
 
 def _corrupt_index_and_binary_note(ws: Path) -> None:
-    (ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00binary")
+    (ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00\xffbinary")  # NULs among non-UTF-8 bytes
     index = paths.index_path(ws)
     index.parent.mkdir(parents=True, exist_ok=True)
     index.write_bytes(b"this is not a database" * 100)
@@ -122,7 +122,7 @@ def test_each_warning_is_shown_once(fts_ws: Path) -> None:
 
 
 def test_skipped_note_is_not_warned_about_on_every_search(fts_ws: Path, capsys) -> None:
-    (fts_ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00binary")
+    (fts_ws / "knowledge" / "bin.md").write_bytes(b"# x\n\x00\xffbinary")
     assert main(["memory", "search", "Kestrel"]) == 0
     assert "bin.md: skipped, looks binary" in capsys.readouterr().err
     assert main(["memory", "search", "Kestrel"]) == 0

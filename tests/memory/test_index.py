@@ -152,7 +152,8 @@ def test_binary_and_huge_notes_are_warned_about_once(notes_ws: Path, make_index,
 
     k = notes_ws / "knowledge"
     binary, huge = k / "binary.md", k / "huge.md"
-    binary.write_bytes(b"# zebrafish\n\x00\x00binary")
+    # Real binary: NULs among bytes that are not UTF-8 (a NUL in UTF-8 text is not enough).
+    binary.write_bytes(b"# zebrafish\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff")
     huge.write_bytes(b"# zebrafish\n" + b"x" * (5 * 1024 * 1024 + 10))
     idx = make_index(notes_ws, provider="none")
     first = idx.reindex()
@@ -169,14 +170,14 @@ def test_binary_and_huge_notes_are_warned_about_once(notes_ws: Path, make_index,
     assert not {"knowledge/binary.md", "knowledge/huge.md"} & {r["file"] for r in idx.recent(50)}
     assert not idx.search("zebrafish").results
     assert idx.index_file(binary).warnings == []  # an editor save of the unchanged file
-    binary.write_bytes(b"# zebrafish\n\x00still binary, now longer")
+    binary.write_bytes(b"# zebrafish\n\x00\xffstill binary, now longer")
     changed = idx.reindex()
     assert reads == ["knowledge/binary.md"]
     assert [w.split(":")[0] for w in changed.warnings] == ["knowledge/binary.md"]
     binary.write_text("# Zebrafish\n\nNow a real note.\n")
     idx.reindex()
     assert idx.search("zebrafish").results[0].file == "knowledge/binary.md"
-    binary.write_bytes(b"\x00binary once more")  # skipped again: warned again
+    binary.write_bytes(b"\x00\xfe\xffbinary once more")  # skipped again: warned again
     assert [w.split(":")[0] for w in idx.reindex().warnings] == ["knowledge/binary.md"]
 
 
@@ -471,6 +472,36 @@ def test_stop_cuts_a_reindex_short_without_losing_unreached_files(lg_env, make_i
     report = again.reindex()
     assert not report.interrupted and report.files_removed == 0
     assert [h.file for h in again.search("changed100").results] == ["note-100.md"]
+
+
+def test_a_stray_nul_keeps_memory_and_daily_logs_searchable(notes_ws: Path, make_index) -> None:
+    """One NUL (from a JSON "\\u0000" an older version appended, or a paste) used to make the
+    whole MEMORY.md count as binary and drop out of search."""
+    memory = notes_ws / "MEMORY.md"
+    memory.write_bytes(memory.read_bytes() + b"\n- The gate code is 4417 okapi\x00\n")
+    daily = notes_ws / "memory" / "2026-11-30.md"
+    daily.write_bytes(b"# 2026-11-30\n\n- 10:00 Walked the wombat\x00 at noon\n")
+    idx = make_index(notes_ws, provider="none")
+    report = idx.reindex()
+    assert not [w for w in report.warnings if "binary" in w]
+    assert idx.search("okapi").results[0].file == "MEMORY.md"
+    hit = idx.search("wombat").results[0]
+    assert hit.file == "memory/2026-11-30.md" and "\ufffd at noon" in hit.content
+
+
+def test_deeply_nested_note_is_indexed_as_plain_text_with_a_warning(notes_ws: Path,
+                                                                   make_index) -> None:
+    from tests.fuzz.markdown_corpus import nested_list
+
+    deep = notes_ws / "knowledge" / "deep.md"
+    deep.write_text("# Deep\n\nThe capybara list.\n\n" + nested_list(1_000_000),
+                    encoding="utf-8")
+    idx = make_index(notes_ws, provider="none")
+    report = idx.reindex()
+    assert any(w.startswith("knowledge/deep.md: read as plain text") for w in report.warnings)
+    # Indexed (found at all: a chunk of "item N" lines ranks low under the calibrated floor).
+    assert idx.search("capybara", min_score=0.0).results[0].file == "knowledge/deep.md"
+    assert idx.search("kestrel").results  # the other notes are indexed as before
 
 
 def test_stemming_finds_other_forms_of_a_word(notes_ws: Path, make_index) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from localgpt_ls import markdown
 from localgpt_ls.markdown import chunk, parse, slugify, split_lines
 
 NOTE = """# Project Atlas #work
@@ -199,3 +200,31 @@ def test_long_paragraph_line_is_cut_at_sentences_with_overlap() -> None:
     for a, b in itertools.pairwise(pieces):
         assert b.text.split()[0] in a.text  # the next piece starts inside the previous one
     assert pieces[-1].text.endswith("at some length.")
+
+
+def test_a_thousand_level_list_is_read_as_plain_text_and_nothing_is_lost() -> None:
+    from tests.fuzz.markdown_corpus import nested_list
+
+    text = "# Top\n\nSee [[kestrel]] #bird\n\n" + nested_list(1_000_000)  # 1,000 levels, 1 MB
+    doc = markdown.parse(text)
+    assert doc.warning and "deeper than" in doc.warning
+    assert [lk.target for lk in doc.links] == ["kestrel"]
+    assert [t.name for t in doc.tags] == ["bird"]
+    chunks = markdown.chunk(text, doc)
+    covered = {n for c in chunks for n in range(c.line_start, c.line_end + 1)}
+    assert all(i + 1 in covered for i, line in enumerate(doc.lines) if line.strip())
+
+
+def test_over_the_time_budget_a_note_is_read_as_plain_text() -> None:
+    text = "# Title\n\n- [ ] a task\n\nSome [[link]] here.\n"
+    assert markdown.parse(text).warning is None
+    doc = markdown.parse(text, budget=-1.0)  # already spent
+    assert doc.warning and "budget" in doc.warning
+    assert doc.headings == [] and doc.tasks == []
+    assert [lk.target for lk in doc.links] == ["link"]
+    assert [(b.line_start, b.line_end) for b in doc.blocks] == [(1, 1), (3, 3), (5, 5)]
+
+
+def test_a_paragraph_of_block_like_lines_keeps_its_text_as_a_setext_heading() -> None:
+    doc = markdown.parse("para\n[x]: <y\nmore two\n---\n")
+    assert [h.text for h in doc.headings] == ["para [x]: <y more two"]
