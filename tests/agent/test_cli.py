@@ -107,6 +107,16 @@ def test_chat_resume_continues_the_last_session(fake: FakeServer, workspace: Pat
     assert sent == ["I am Ada.", "Hello Ada.", "Who am I?"]
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """In the child: Ctrl-C as a terminal gives it. A process started in the background by a
+    non-interactive shell (as a CI runner may start the suite) inherits SIGINT ignored, and
+    Python then never turns SIGINT into KeyboardInterrupt, so the Ctrl-C tests would test
+    nothing."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _chat_streaming_a_long_reply(fake: FakeServer, lg_env: Any) -> subprocess.Popen[str]:
     """`localgpt chat` in the middle of a long reply to "Talk a lot" (a short one queued
     next), for the Ctrl-C tests."""
@@ -115,7 +125,8 @@ def _chat_streaming_a_long_reply(fake: FakeServer, lg_env: Any) -> subprocess.Po
     env = {**os.environ, "LOCALGPT_RETRY_BASE": "0.01"}
     proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"], env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("Talk a lot\n")
     proc.stdin.flush()
@@ -172,7 +183,8 @@ def test_terminal_asks_before_writing_a_file(answer: str, fake: FakeServer, work
                reply("openai", "Done."))
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "ask", "make a todo"],
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
     os.close(slave)
     try:
         out = _read_until(master, "[y/N] ")
