@@ -173,7 +173,7 @@ def _single(request: Request, name: str) -> str | None:
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = _single(request, name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
