@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,10 @@ def test_desktop_window_shows_the_ui_and_closes_cleanly(display: str, tmp_path: 
         first = proc.stdout.readline()
         match = re.search(r"daemon on 127\.0\.0\.1:(\d+)", first)
         assert match, first + proc.stdout.read()
+        # Keep reading what Qt and its web engine print: a full pipe would block the window's
+        # process in a write, and it could never exit.
+        said: list[str] = []
+        threading.Thread(target=lambda: said.extend(proc.stdout or ()), daemon=True).start()
         port = int(match.group(1))
         # The page, as the window's web engine has it: our title, the token traded for the
         # cookie (the URL is clean), and the UI's status painted.
@@ -154,7 +159,7 @@ def test_desktop_window_shows_the_ui_and_closes_cleanly(display: str, tmp_path: 
         assert _port_open(port)
         assert _close_window(display, "LocalGPT"), "no LocalGPT window on the display"
         # Qt's teardown of the web engine took over 30 s once, with two CI runs on two cores
-        assert proc.wait(90) == 0
+        assert proc.wait(90) == 0, "".join(said)[-2000:]
         assert not _port_open(port), "the in-process daemon outlived the window"
     finally:
         if proc.poll() is None:
