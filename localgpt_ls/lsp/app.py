@@ -114,12 +114,14 @@ def _register(server: LocalGPTServer, features: tuple[Feature, ...]) -> None:
     def did_open(ls: LocalGPTServer, params: types.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.mark_open(uri, params.text_document.version)
+        ls.parse_soon(uri)  # a big text starts parsing in its thread now
         for f in features:
             _guard(f, "didOpen", partial(f.document_opened, uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LocalGPTServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.parse_soon(uri)
         for f in features:
             _guard(f, "didChange", partial(f.document_changed, uri))
 

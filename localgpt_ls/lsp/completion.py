@@ -321,6 +321,7 @@ class Completion(Feature):
         caches = self
 
         def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
+            yield from ls.until_parsed(params.text_document.uri)
             return complete(ls, caches, params)
 
         return [Handler(types.TEXT_DOCUMENT_COMPLETION, completion, types.CompletionOptions(

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 SOURCE = "localgpt"
 INJECTION_CAP = 20_000  # chars per bootstrap file in the system prompt (DESIGN.md "Context")
+# Problems reported per document: a 1 MB line of 40,000 broken links made 40,000 of them,
+# built and sent on the event loop (200 ms); the first thousand say as much.
+MAX_DIAGNOSTICS = 1000
 
 _LIST_TASKISH = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])?[ \t]*\[([^\]]{0,3})\](?![(\[])")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
@@ -37,6 +40,8 @@ def link_diagnostics(ls: LocalGPTServer, note: NoteInfo, lines: list[str]) -> li
     out: list[types.Diagnostic] = []
     enc = ls.encoding
     for link in note.links:
+        if len(out) >= MAX_DIAGNOSTICS:
+            break
         found = resolve(ls.index, link, note)
         row = link.line - 1
         if found.note is None:
@@ -130,11 +135,12 @@ def size_diagnostics(ls: LocalGPTServer, text: str, lines: list[str]) -> list[ty
 
 async def compute(ls: LocalGPTServer, uri: str) -> list[types.Diagnostic]:
     await ls.wait_scan()
+    await ls.parsed(uri)
     text = ls.doc_text(uri)
     note = ls.note_for(uri)
     if text is None or note is None:
         return []
-    lines = split_lines(text)
+    lines = ls.doc_lines(uri) if ls.is_open(uri) else split_lines(text)
     out = link_diagnostics(ls, note, lines)
     path = ls.uri_path(uri)
     if path is not None and path.parent == ls.workspace_root:
@@ -144,7 +150,7 @@ async def compute(ls: LocalGPTServer, uri: str) -> list[types.Diagnostic]:
             out.extend(size_diagnostics(ls, text, lines))
     if path is not None and skills.is_skill_file(ls, path):
         out.extend(skills.diagnostics(ls, path, text, lines))
-    return out
+    return out[:MAX_DIAGNOSTICS]
 
 
 async def publish(ls: LocalGPTServer, uri: str) -> None:
@@ -168,6 +174,13 @@ def refresh_open_documents(ls: LocalGPTServer) -> None:
         schedule(ls, uri)
 
 
+async def _new_note_opened(ls: LocalGPTServer, uri: str) -> None:
+    await ls.parsed(uri)  # in the parse thread when the text is big
+    if ls.is_open(uri):
+        ls.note_for(uri)
+        refresh_open_documents(ls)
+
+
 class Diagnostics(Feature):
     """Diagnostics are pushed: on open at once, on change after the debounce, and again for
     every open document when notes come or go (`refresh_open_documents`)."""
@@ -179,8 +192,7 @@ class Diagnostics(Feature):
         if new and ls.scan_done is not None and ls.scan_done.is_set():
             # A note the workspace did not have (Create note opens it before it is saved, so
             # no file event adds it): links elsewhere that pointed nowhere may resolve now.
-            ls.note_for(uri)
-            refresh_open_documents(ls)
+            ls.spawn(_new_note_opened(ls, uri))
 
     def document_changed(self, uri: str) -> None:
         schedule(self.server, uri)

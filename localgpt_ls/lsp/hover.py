@@ -120,6 +120,7 @@ def hover(ls: LocalGPTServer, params: types.HoverParams) -> Any:
     """Generator handler: synchronous for links and tags once the scan is done; yields to
     the async memory lookup only for plain words."""
     uri = params.text_document.uri
+    yield from ls.until_parsed(uri)
     note = ls.note_for(uri)
     lines = ls.doc_lines(uri)
     if note is None or not lines:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
 
 WORKSPACE_SYMBOL_LIMIT = 128  # best matches first; editors re-query as the user types
+# Per-document lists (outline, links, folds) stop here: nobody reads a 60,000-entry outline,
+# and building and sending one held the event loop for a second (1 MB of setext headings).
+DOCUMENT_LIST_LIMIT = 5000
 
 
 def note_range(note: NoteInfo, line: int, start: int, end: int, enc: str) -> types.Range:
@@ -89,6 +92,7 @@ def note_position(ls: LocalGPTServer, uri: str, pos: types.Position
 
 def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
     yield from ls.until_scanned(10)
+    yield from ls.until_parsed(params.text_document.uri)
     found = note_position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
@@ -110,6 +114,7 @@ def definition(ls: LocalGPTServer, params: types.DefinitionParams) -> Any:
 
 def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
     yield from ls.until_scanned(30)
+    yield from ls.until_parsed(params.text_document.uri)
     found = note_position(ls, params.text_document.uri, params.position)
     if found is None:
         return None
@@ -141,6 +146,7 @@ def references(ls: LocalGPTServer, params: types.ReferenceParams) -> Any:
 
 def document_symbols(ls: LocalGPTServer, params: types.DocumentSymbolParams) -> Any:
     uri = params.text_document.uri
+    yield from ls.until_parsed(uri)
     return ls.cached(uri, "documentSymbol", lambda: _document_symbols(ls, uri))
 
 
@@ -158,10 +164,11 @@ def _document_symbols(ls: LocalGPTServer, uri: str) -> Any:
             name=h.text or "(untitled)", kind=types.SymbolKind.String,
             location=types.Location(uri=uri, range=make_range(
                 lines, h.line - 1, 0, len(lines[h.line - 1]), enc)),
-            container_name=" › ".join(h.path[:-1]) or None) for h in note.headings]
+            container_name=" › ".join(h.path[:-1]) or None)
+            for h in note.headings[:DOCUMENT_LIST_LIMIT]]
     roots: list[types.DocumentSymbol] = []
     stack: list[tuple[int, list[types.DocumentSymbol]]] = [(0, roots)]
-    for h in note.headings:
+    for h in note.headings[:DOCUMENT_LIST_LIMIT]:
         last = min(h.end_line, len(lines)) - 1
         sym = types.DocumentSymbol(
             name=h.text or "(untitled)", kind=types.SymbolKind.String, detail="#" * h.level,
@@ -289,6 +296,7 @@ def workspace_symbols(ls: LocalGPTServer, symbols: SymbolTable,
 
 def document_links(ls: LocalGPTServer, params: types.DocumentLinkParams) -> Any:
     uri = params.text_document.uri
+    yield from ls.until_parsed(uri)
     note = ls.note_for(uri)
     lines = ls.doc_lines(uri)
     if note is None or not lines:
@@ -296,7 +304,7 @@ def document_links(ls: LocalGPTServer, params: types.DocumentLinkParams) -> Any:
     caps = ls.client_capabilities.text_document
     tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
     out = []
-    for link in note.links:
+    for link in note.links[:DOCUMENT_LIST_LIMIT]:
         found = resolve(ls.index, link, note)
         if found.note is None:
             continue
@@ -310,12 +318,13 @@ def document_links(ls: LocalGPTServer, params: types.DocumentLinkParams) -> Any:
 
 
 def folding_ranges(ls: LocalGPTServer, params: types.FoldingRangeParams) -> Any:
+    yield from ls.until_parsed(params.text_document.uri)
     note = ls.note_for(params.text_document.uri)
     if note is None:
         return None
     return [types.FoldingRange(start_line=h.line - 1, end_line=h.end_line - 1,
                                kind=types.FoldingRangeKind.Region)
-            for h in note.headings if h.end_line > h.line]
+            for h in note.headings[:DOCUMENT_LIST_LIMIT] if h.end_line > h.line]
 
 
 class Navigation(Feature):

@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("localgpt.lsp")
 T = TypeVar("T")
 
+# An open document longer than this is parsed in the parse thread, not on the event loop
+# (a typical note parses in a few milliseconds; 1 MB of setext headings took 1.9 s).
+INLINE_PARSE_CHARS = 100_000
+
 # Names features imported from here before the split; they live in their own modules now.
 __all__ = ["COMMAND_WORK_DONE_TOKEN", "Debouncer", "InvalidArguments", "LocalGPTServer",
            "RequestFailed", "command_object", "log", "require_engine"]
@@ -86,6 +90,9 @@ class LocalGPTServer(LanguageServer):
         # Indexing and embedding get their own thread: on the shared pool a forced reindex
         # made `localgpt.heartbeatStatus` wait 11.7 s and hovers time out (`run_long`).
         self.long_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localgpt-long")
+        # Open documents too big to parse between two requests are parsed here (`parse_soon`).
+        self.parsing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localgpt-parse")
+        self._parse_tasks: dict[str, asyncio.Task[None]] = {}
         # Open documents by `doc_key` (pygls's key for its own table), with the URI each was
         # opened with: one table that cannot disagree with pygls's about what is open.
         self._open_versions: dict[str, int | None] = {}
@@ -216,23 +223,21 @@ class LocalGPTServer(LanguageServer):
 
     def note_for(self, uri: str) -> NoteInfo | None:
         """The note for a document, parsed from the editor's text when it is open (the parse is
-        cached per document version and fed back into the index)."""
+        cached per document version and fed back into the index).
+
+        An open document is kept in the index under the URI it was opened with, whatever
+        spelling a request uses: `M%45MORY.md` once got its own entry, parsed from an older
+        version, and its stale heading lines made documentSymbol fail (InternalError)."""
         doc = self._open_doc(uri)
         if doc is not None:
-            cached = self.index.get(uri)
-            if cached is not None and self._open_versions[doc_key(uri)] == doc.version and \
-                    cached.mtime_ns == -1:
-                return cached
-            path = self.uri_path(uri) or Path(uri)
-            source = doc.source
-            if len(source) > MAX_PARSE_BYTES:
-                # A huge paste or log: serve it as a note without structure rather than
-                # stall every request behind a multi-second parse.
-                parsed = empty_note(path, self.rel_of(path), uri, -1, len(source))
-            else:
-                parsed = parse_note(source, path, self.rel_of(path), uri, mtime_ns=-1)
-            self._open_versions[doc_key(uri)] = doc.version
-            self.index.put(parsed)
+            key = doc_key(uri)
+            fresh = self._fresh_parse(key, doc)
+            if fresh is not None:
+                return fresh
+            # Handlers that serve open documents wait for `parsed(uri)` first, so a big
+            # text reaches this line only from a rare caller; it is parsed here then.
+            parsed = self._parse_text(key, doc.source)
+            self._store_parse(key, doc.version, parsed)
             return parsed
         known = self.index.get(uri)
         if known is not None:
@@ -241,6 +246,74 @@ class LocalGPTServer(LanguageServer):
         if disk is None or not is_regular(disk):
             return None
         return load_note(disk, self.rel_of(disk))
+
+    def _fresh_parse(self, key: str, doc: TextDocument) -> NoteInfo | None:
+        cached = self.index.get(self._open_uris.get(key, key))
+        if cached is not None and self._open_versions.get(key) == doc.version and \
+                cached.mtime_ns == -1:
+            return cached
+        return None
+
+    def _parse_text(self, key: str, source: str) -> NoteInfo:
+        opened = self._open_uris.get(key, key)
+        path = self.uri_path(opened) or Path(opened)
+        return parse_open_text(source, path, self.rel_of(path), opened)
+
+    def _store_parse(self, key: str, version: int | None, note: NoteInfo) -> None:
+        if key not in self._open_versions:
+            return  # closed meanwhile: the file on disk is what counts now
+        self._open_versions[key] = version
+        self.index.put(note)
+
+    def parse_soon(self, uri: str) -> asyncio.Task[None] | None:
+        """Start parsing an open document's text in the parse thread when it is big and not
+        parsed yet; the task to wait for, or None when `note_for` answers at once."""
+        doc = self._open_doc(uri)
+        if doc is None or len(doc.source) <= INLINE_PARSE_CHARS:
+            return None
+        key = doc_key(uri)
+        if self._fresh_parse(key, doc) is not None:
+            return None
+        task = self._parse_tasks.get(key)
+        if task is None or task.done():
+            task = self.spawn(self._parse_latest(key))
+            self._parse_tasks[key] = task
+        return task
+
+    async def _parse_latest(self, key: str) -> None:
+        """Parse the document's latest text until the parse matches its version (a user
+        typing into a huge note gets one parse at a time, each of the newest text)."""
+        loop = asyncio.get_running_loop()
+        for _ in range(100):
+            doc = self.workspace.text_documents.get(key) if key in self._open_versions \
+                else None
+            if doc is None or self._fresh_parse(key, doc) is not None:
+                return
+            version, source = doc.version, doc.source
+            opened = self._open_uris.get(key, key)
+            path = self.uri_path(opened) or Path(opened)
+            note = await loop.run_in_executor(self.parsing, parse_open_text, source, path,
+                                              self.rel_of(path), opened)
+            if self.workspace.text_documents.get(key) is not doc:
+                return  # closed (and maybe opened again) meanwhile
+            self._store_parse(key, version, note)
+
+    async def parsed(self, uri: str, rounds: int = 3) -> None:
+        """Wait until an open document's current text is parsed (in a thread when it is big,
+        so requests for other documents go on meanwhile)."""
+        for _ in range(rounds):
+            task = self.parse_soon(uri)
+            if task is None:
+                return
+            # Shielded: a cancelled request must not stop the parse others wait for.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+
+    def until_parsed(self, uri: str) -> Any:
+        """For generator handlers: `yield from ls.until_parsed(uri)` waits for `parsed(uri)`
+        only when the document is big and its text changed since its last parse."""
+        if self.parse_soon(uri) is not None:
+            yield _wait_parsed, (self, uri), None
 
     def mark_open(self, uri: str, version: int | None) -> None:
         key = doc_key(uri)
@@ -253,13 +326,17 @@ class LocalGPTServer(LanguageServer):
         self._open_versions.pop(key, None)
         opened_as = self._open_uris.pop(key, uri)
         self._lines_cache.pop(key, None)
+        self._parse_tasks.pop(key, None)
         for cache_key in [k for k in self._result_cache if k[0] == key]:
             del self._result_cache[cache_key]
         path = self.uri_path(uri)
         if path is None:
             return
         if is_regular(path):
-            self.index.put(load_note(path, self.rel_of(path)))
+            note = load_note(path, self.rel_of(path))
+            if opened_as != note.uri:  # opened under another spelling: one entry per file
+                self.index.remove(opened_as)
+            self.index.put(note)
         else:
             self.index.remove(opened_as)
             self.index.remove(uri)
@@ -379,6 +456,19 @@ class LocalGPTServer(LanguageServer):
 
 async def _wait_scan(ls: LocalGPTServer, timeout: float) -> None:
     await ls.wait_scan(timeout)
+
+
+async def _wait_parsed(ls: LocalGPTServer, uri: str) -> None:
+    await ls.parsed(uri)
+
+
+def parse_open_text(source: str, path: Path, rel: str, uri: str) -> NoteInfo:
+    """An open document's note (pure; runs in the parse thread for big texts)."""
+    if len(source) > MAX_PARSE_BYTES:
+        # A huge paste or log: serve it as a note without structure rather than stall
+        # every request behind a multi-second parse.
+        return empty_note(path, rel, uri, -1, len(source))
+    return parse_note(source, path, rel, uri, mtime_ns=-1)
 
 
 def require_engine(ls: LocalGPTServer) -> Engine:

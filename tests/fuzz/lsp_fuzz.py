@@ -283,6 +283,8 @@ def actions(seed: int, count: int, pool: list[str], commands: list[str]
             yield "notify", "textDocument/didClose", {"textDocument": {
                 "uri": _respell(rng, target)}}
             yield "request", "textDocument/documentSymbol", {"textDocument": {"uri": target}}
+        elif roll < 0.045:  # an open note asked for under another spelling, then edited
+            yield from _respelled_edit(rng, pool[0])
         elif roll < 0.06:
             yield "raw", "malformed", rng.choice([
                 b"{", b"[]", b"null", b"1", b'"x"', b'{"jsonrpc": "2.0"}',
@@ -308,6 +310,25 @@ def actions(seed: int, count: int, pool: list[str], commands: list[str]
             name = rng.choice(request_names)
             params = REQUESTS[name](rng, pool) if rng.random() < 0.9 else hostile(rng)
             yield "request", name, params
+
+
+def _respelled_edit(rng: random.Random, uri: str) -> Iterator[tuple[str, str, Any]]:
+    """The 10,000-message run's one InternalError: documentSymbol on `M%45MORY.md` while
+    MEMORY.md was open. The server kept a parse per spelling but one version per document,
+    so the other spelling's parse of an older, longer text passed as current and its heading
+    lines ran past the end of the new text."""
+    other = _respell(rng, uri)
+    long = "# Memory\n\n" + "".join(f"## Part {i}\n\ntext {i}\n\n" for i in range(8))
+    yield "notify", "textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "markdown", "version": 1, "text": long}}
+    yield "request", "textDocument/documentSymbol", {"textDocument": {"uri": other}}
+    yield "notify", "textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                               "contentChanges": [{"text": "# Memory\n"}]}
+    yield "request", "textDocument/hover", {"textDocument": {"uri": uri},
+                                            "position": {"line": 0, "character": 3}}
+    yield "request", "textDocument/documentSymbol", {"textDocument": {"uri": other}}
+    yield "notify", "textDocument/didClose", {"textDocument": {"uri": rng.choice(
+        [uri, other])}}
 
 
 def _respell(rng: random.Random, uri: str) -> str:

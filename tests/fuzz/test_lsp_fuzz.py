@@ -75,3 +75,29 @@ def test_a_device_or_fifo_closed_under_another_spelling_is_never_read(
     finally:
         proc.close()
 
+
+
+def test_an_open_note_asked_for_under_another_spelling_after_an_edit(tmp_path: Path) -> None:
+    """The one InternalError of a 10,000-message run (seed 1): documentSymbol on
+    `.../M%45MORY.md` while MEMORY.md was open and had just been shortened."""
+    home, ws = make_vault(tmp_path)
+    memory = (ws / "MEMORY.md").as_uri()
+    respelled = memory.replace("MEMORY.md", "M%45MORY.md")
+    proc = LspProcess(home, ws)
+    try:
+        proc.initialize()
+        proc.notify("textDocument/didOpen", {"textDocument": {
+            "uri": memory, "languageId": "markdown", "version": 1,
+            "text": "# Memory\n\n## Tea\n\nGreen.\n\n## Walks\n\nRiver.\n"}})
+        first = proc.call("textDocument/documentSymbol", {"textDocument": {"uri": respelled}})
+        assert first is not None and len(first.message["result"]) == 3
+        proc.notify("textDocument/didChange", {"textDocument": {"uri": memory, "version": 2},
+                                               "contentChanges": [{"text": "# Memory\n"}]})
+        # Anything that reads MEMORY.md under its own spelling parses the new text.
+        assert proc.call("textDocument/hover", {"textDocument": {"uri": memory},
+                                                "position": {"line": 0, "character": 3}})
+        answer = proc.call("textDocument/documentSymbol", {"textDocument": {"uri": respelled}})
+        assert answer is not None and "error" not in answer.message, answer.message
+        assert [s["name"] for s in answer.message["result"]] == ["Memory"]
+    finally:
+        proc.close()
