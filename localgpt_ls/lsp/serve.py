@@ -1,4 +1,5 @@
-"""Running the language server: stdio (read on the event loop) or TCP, and leaving fast."""
+"""Running the language server: stdio or TCP (both read by lsp/framing.py on the event loop),
+and leaving fast."""
 
 from __future__ import annotations
 
@@ -43,12 +44,12 @@ def start(tcp: str | None = None) -> None:
 def _serve(server: LocalGPTServer, tcp: str | None) -> int:
     """Serve until the client exits; returns the process exit code."""
     code = 0
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
-        return code
     try:
-        asyncio.run(_serve_stdio(server))
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            asyncio.run(_serve_tcp(server, host or "127.0.0.1", int(port)))
+        else:
+            asyncio.run(_serve_stdio(server))
     except _PipeUnsupported:
         server.start_io()  # stdin is a file or the platform's loop cannot watch pipes
     except SystemExit as exc:
@@ -92,3 +93,25 @@ async def _serve_stdio(server: LocalGPTServer) -> None:
     stop = server._stop_event
     await framing.serve(framing.FrameReader(reader.read), server.protocol,
                         error_handler=server.report_server_error, stop=stop.is_set)
+
+
+async def _serve_tcp(server: LocalGPTServer, host: str, port: int) -> None:
+    """Serve one client connecting to HOST:PORT, read by the same frame reader as stdio
+    (pygls's own TCP reader had none of its recovery from bad frames)."""
+    from localgpt_ls.lsp import framing
+
+    server._stop_event = stop = threading.Event()
+    finished = asyncio.Event()
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.protocol.set_writer(writer)
+        try:
+            await framing.serve(framing.FrameReader(reader.read), server.protocol,
+                                error_handler=server.report_server_error, stop=stop.is_set)
+        finally:
+            finished.set()  # the client hung up: the session is over, as with stdio
+
+    listener = await asyncio.start_server(connection, host, port)
+    log.info("serving on %s", ", ".join(str(s.getsockname()) for s in listener.sockets))
+    async with listener:
+        await finished.wait()

@@ -27,6 +27,7 @@ class Rpc:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock, self.buffer, self.next_id = sock, b"", 0
+        self.seen: set[Any] = set()  # ids of every answer read
 
     def send(self, method: str, params: Any = None, request: bool = True) -> int | None:
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
@@ -60,6 +61,8 @@ class Rpc:
         """The response to `request_id`; server requests on the way get an empty answer."""
         while True:
             message = self.read()
+            if "method" not in message:
+                self.seen.add(message.get("id"))
             if message.get("id") == request_id and "method" not in message:
                 return message
             if "method" in message and "id" in message:
@@ -111,3 +114,62 @@ def test_the_server_answers_over_tcp(tmp_path: Path) -> None:
         server.wait(10)
         assert server.stderr is not None
         server.stderr.close()
+
+
+def test_bad_frames_over_tcp_are_recovered_from(tmp_path: Path) -> None:
+    """The framing faults of tests/fuzz (a lying or huge Content-Length, a lowercase header,
+    LF-only lines, garbage, a 2 MB header line, bad JSON...), each sent over a real socket and
+    followed by a good request: every good request is answered, and frames that are only
+    unusual are read as they are. pygls's TCP reader stayed deaf after the first."""
+    from tests.fuzz.lsp_fuzz import framing_cases, make_vault
+
+    home, workspace = make_vault(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp", "--tcp",
+                               f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        with sock:
+            rpc = Rpc(sock)
+            rpc.answer(rpc.send("initialize", {"processId": None,
+                                               "rootUri": workspace.as_uri(),
+                                               "capabilities": {}}))
+            rpc.send("initialized", {}, request=False)
+            not_recovered, not_read = [], []
+            for name, make, own_answered in framing_cases(long_line=2_000_000):
+                rpc.next_id += 1
+                fault_id = rpc.next_id
+                sock.sendall(make(fault_id, workspace))
+                try:
+                    after = rpc.answer(rpc.send("workspace/symbol", {"query": "garden"}))
+                except TimeoutError:
+                    after = {}
+                if "result" not in after:
+                    not_recovered.append(name)
+                    break  # the connection is out of step now; the rest would say nothing
+                if own_answered and not _answered_before(rpc, fault_id):
+                    not_read.append(name)
+            assert not_recovered == [] and not_read == []
+            assert "error" not in rpc.answer(rpc.send("shutdown"))
+            rpc.send("exit", request=False)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
+
+
+def _answered_before(rpc: Rpc, request_id: int) -> bool:
+    """Whether the answer to `request_id` came (the server answers in order, so it came
+    before the answer just read, which `Rpc.answer` skipped past)."""
+    return request_id in rpc.seen
