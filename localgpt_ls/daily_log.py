@@ -23,7 +23,7 @@ from filelock import FileLock
 from localgpt_ls import paths
 from localgpt_ls.errors import LocalGPTError
 from localgpt_ls.textsafety import clean_input
-from localgpt_ls.workspace import open_in_workspace, safe_path
+from localgpt_ls.workspace import create_workspace_file, open_in_workspace, safe_path
 
 LOCK_TIMEOUT = 10.0  # seconds; another writer holds the lock for one write only
 
@@ -89,10 +89,7 @@ def append(workspace: Path, file: Path, entry: str, start: str) -> None:
 def create(workspace: Path, day: date) -> Path:
     """Today's log exists afterwards; an existing one is never touched. Blocking."""
     file = path(workspace, day)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with file.open("x", encoding="utf-8") as handle:
-            handle.write(header(day))
-    except FileExistsError:  # it exists, or another editor made it meanwhile
-        pass
+    # Exclusive, through folders opened without following links: another editor making it
+    # meanwhile keeps its log, and a `memory/` swapped for a link leads nowhere.
+    create_workspace_file(workspace, file, header(day))
     return file

@@ -315,3 +315,75 @@ def write_workspace_file(workspace: Path, resolved: Path, text: str) -> None:
             with suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
             raise
+
+
+def create_workspace_file(workspace: Path, resolved: Path, text: str) -> bool:
+    """Create a file `safe_path` returned, holding `text`, only when nothing has that name yet:
+    True when this call made it, False when something was there (it is left untouched).
+
+    Checking that a name is free and then writing it lets two editors both "create" a note
+    (the second one's text replaced the first's) and follows a folder swapped for a link in
+    between. Here the text is written to a temporary file in the folder opened without
+    following links, then hard-linked to its name, which fails if the name is taken: the note
+    appears whole or not at all. Where hard links are not available the name is opened with
+    O_CREAT | O_EXCL instead (never through a link either)."""
+    data = text.encode("utf-8")
+    if not HAVE_DIR_FD:
+        resolved.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
+        except FileExistsError:
+            return False
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        if resolve_link(resolved) != resolved:
+            raise _changed(_parts(workspace, resolved)[1][-1])
+        return True
+    root, parts = _parts(workspace, resolved)
+    shown, name = "/".join(parts), parts[-1]
+    exclusive = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    with _folder(root, parts[:-1], shown, True) as dir_fd:
+        if os.link not in os.supports_dir_fd:
+            return _create_exclusive(name, dir_fd, data)
+        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, exclusive, 0o644, dir_fd=dir_fd)
+        try:
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP,
+                                     errno.EMLINK, errno.EXDEV):
+                    raise
+                return _create_exclusive(name, dir_fd, data)  # no hard links here
+            return True
+        finally:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+
+
+def _create_exclusive(name: str, dir_fd: int, data: bytes) -> bool:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    try:
+        fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
+    except FileExistsError:
+        return False
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)

@@ -37,7 +37,7 @@ from localgpt_ls.lsp.edits import (
 from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
 from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import line_starts, offset_of, position_of
-from localgpt_ls.workspace import safe_path
+from localgpt_ls.workspace import create_workspace_file, safe_path
 
 if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
@@ -287,13 +287,9 @@ async def _extract(ls: LocalGPTServer, data: dict[str, Any]) -> dict[str, Any]:
         raise RequestFailed(f"{ASSIST}: nothing to extract here; select some text first")
     passage, rel, body = plan
     path = safe_path(ls.workspace_root, rel)
-
-    def create() -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(body)
-
-    await ls.run_blocking(create)
+    if not await ls.run_blocking(create_workspace_file, ls.workspace_root, path, body):
+        raise RequestFailed(f"{ASSIST}: '{rel}' was created meanwhile (by another editor?); "
+                            "nothing was changed: try again")
     applied = await replace_text(ls, passage.uri, passage.start, passage.end, _link_to(rel),
                                  "LocalGPT: create note", wait=False)
     return {"action": "extract", "response": rel, "model": "", "applied": applied}

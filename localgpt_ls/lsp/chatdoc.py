@@ -50,6 +50,7 @@ from localgpt_ls.lsp.edits import (
 from localgpt_ls.lsp.errors import InvalidArguments, RequestFailed, command_object
 from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import units
+from localgpt_ls.workspace import create_workspace_file, safe_path
 
 if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
@@ -331,12 +332,9 @@ class ChatDocuments(Feature):
             today = datetime.now().astimezone().date().isoformat()
             path = engine.workspace / CHAT_DIR / f"{today}.md"
 
-            def create() -> None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(FileExistsError), path.open("x", encoding="utf-8") as f:
-                    f.write(f"# Chat {today}\n\n## {YOU}\n\n")
-
-            await ls.run_blocking(create)
+            # Exclusive and never through a link: a chat another editor began is kept.
+            await ls.run_blocking(create_workspace_file, engine.workspace, safe_path(
+                engine.workspace, f"{CHAT_DIR}/{today}.md"), f"# Chat {today}\n\n## {YOU}\n\n")
             window = ls.client_capabilities.window
             if window and window.show_document and window.show_document.support:
                 await ls.window_show_document_async(types.ShowDocumentParams(

@@ -20,7 +20,7 @@ from localgpt_ls.lsp.edits import supports_document_changes, workspace_edit
 from localgpt_ls.lsp.errors import InvalidArguments
 from localgpt_ls.lsp.feature import Feature
 from localgpt_ls.lsp.positions import split_lines, units
-from localgpt_ls.workspace import atomic_write, safe_path
+from localgpt_ls.workspace import create_workspace_file, safe_path
 
 if TYPE_CHECKING:
     from localgpt_ls.lsp.server import LocalGPTServer
@@ -179,9 +179,10 @@ async def create_note(ls: LocalGPTServer, *arguments: Any) -> dict[str, Any]:
     if not isinstance(args, dict) or not isinstance(args.get("path"), str):
         raise InvalidArguments("localgpt.createNote takes {path: str, text?: str}")
     path = safe_path(ls.workspace_root, args["path"])
-    created = not path.exists()
-    if created:
-        atomic_write(path, str(args.get("text") or f"# {path.stem}\n"))
+    # Made only if the name is free at the moment of creation (two editors creating one
+    # note: the second shows the first one's note, nothing is overwritten).
+    created = await ls.run_blocking(create_workspace_file, ls.workspace_root, path,
+                                    str(args.get("text") or f"# {path.stem}\n"))
     await show_note(ls, path)
     return {"uri": ls.path_uri(path), "created": created}
 

@@ -165,7 +165,11 @@ def rename_note(ls: LocalGPTServer, subject: Subject, new_name: str) -> types.Wo
             _edit(ls, source, link.line - 1, span, text, cache))
     edit = workspace_edit(ls, edits)
     changes = list(edit.document_changes or [])
-    changes.append(types.RenameFile(old_uri=note.uri, new_uri=ls.path_uri(new_path)))
+    # The check above is advice: a note made under that name before the editor applies the
+    # edit must make the rename fail there, not be overwritten.
+    changes.append(types.RenameFile(old_uri=note.uri, new_uri=ls.path_uri(new_path),
+                                    options=types.RenameFileOptions(overwrite=False,
+                                                                    ignore_if_exists=False)))
     return types.WorkspaceEdit(document_changes=changes)
 
 
