@@ -175,7 +175,9 @@ async def remember_text(ls: LocalGPTServer, text: str, target: str) -> dict[str,
         empty = not (ls.doc_text(ls.path_uri(path)) or "").strip()
         if await append_in_editor(ls, path, (header if empty else "") + entry + "\n"):
             return {"file": rel, "target": target}
-    ctx = ToolContext(engine.workspace, memory=lambda: engine.memory)
+    # Keywords at once; the vectors follow from the file change, in the background (lifecycle
+    # MemorySync), never while the user waits for "Remember this".
+    ctx = ToolContext(engine.workspace, memory=lambda: engine.memory, embed_behind=True)
     await memory_append({"text": text, "target": target}, ctx)
     return {"file": rel, "target": target}
 

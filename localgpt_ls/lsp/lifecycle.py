@@ -357,8 +357,16 @@ class MemorySync:
         try:
             async with Progress(ls, "LocalGPT: indexing memory") as progress:
                 last = [-1]
+                loop = asyncio.get_running_loop()
 
                 def on_progress(*args: Any, **kwargs: Any) -> None:
+                    keywords_done = len(args) >= 3 and (
+                        args[0] == "embed" or (args[0] == "index" and args[1] == args[2]))
+                    if keywords_done and not ls.memory_synced.is_set():
+                        # Every note is in the keyword index now: searches need not wait
+                        # for the vectors (a search right after start waited 18.9 s for
+                        # the model to load and embed the whole workspace).
+                        loop.call_soon_threadsafe(ls.memory_synced.set)
                     # Called per file from the worker thread: forward whole-percent steps only.
                     numbers = [a for a in args if isinstance(a, int)]
                     if len(numbers) >= 2 and numbers[1] > 0:
