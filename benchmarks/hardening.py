@@ -7,14 +7,18 @@
 - lifecycle: the answer to each out-of-order lifecycle message.
 - files: the traversal corpus and the folder-swap race (reads/writes outside the workspace).
 - markdown: parse time of the pathological corpus at 1 and 4 MB (plain-text fallbacks).
-- deep_list_open: a 1,000-level list (1 MB) open in the editor, edited, while another note is
-  hovered: the hover's latency (what the user feels while it is open).
+- deep_list_open: each 1 MB pathological note (a 1,000-level list, setext headings, one long
+  line of links, ATX headings) open in the editor and edited, while another note is hovered
+  and outlined: those latencies, and when the edited note's own outline arrives.
+- busy: today's log, heartbeat status, hovers, memory search and remember, timed during a
+  forced reindex of real text (Python's docstrings; fresh model, cached vectors, keywords
+  only) and during startup indexing, against idle rounds on the same server.
 - daemon: a declared 10^12-byte body with no body sent: time to the 413; GET /health on the
   same daemon as the reference.
 - kills: kill -9 during `memory reindex --force` and during `memory_append`.
 
     python benchmarks/hardening.py [--messages 10000] [--kill-trials 50] [--append-trials 80]
-                                   [--seed 1] [--only fuzz,framing,...]
+                                   [--seed 1] [--busy-notes 150] [--only fuzz,framing,...]
 
 Prints each section and writes benchmarks/results/hardening.json.
 """
@@ -39,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fuzz import file_corpus, kill_corpus, lsp_fuzz  # noqa: E402
 from tests.fuzz.lsp_client import LspProcess  # noqa: E402
-from tests.fuzz.markdown_corpus import CORPUS, nested_list  # noqa: E402
+from tests.fuzz.markdown_corpus import CORPUS  # noqa: E402
 
 
 def section_fuzz(args: argparse.Namespace, base: Path) -> dict[str, Any]:
@@ -86,37 +90,78 @@ def section_markdown(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
 
 def section_deep_list_open(args: argparse.Namespace, base: Path) -> dict[str, Any]:
+    """Each 1 MB pathological note open and edited (20 keystrokes, each followed by a
+    documentSymbol on it) while another note is hovered and outlined: what the user feels."""
     home, ws = lsp_fuzz.make_vault(base)
     proc = LspProcess(home, ws)
+    out: dict[str, Any] = {}
     try:
         proc.initialize()
         hover = {"textDocument": {"uri": (ws / "MEMORY.md").as_uri()},
                  "position": {"line": 2, "character": 28}}
-        idle = [_timed(proc, hover) for _ in range(20)]
-        deep_uri = (ws / "knowledge" / "deep.md").as_uri()
-        text = "# Deep\n\n" + nested_list(1_000_000)
-        proc.notify("textDocument/didOpen", {"textDocument": {
-            "uri": deep_uri, "languageId": "markdown", "version": 1, "text": text}})
-        after_open = [_timed(proc, hover)]
-        proc.call("textDocument/documentSymbol", {"textDocument": {"uri": deep_uri}}, 30)
-        while_open = []
-        for v in range(2, 22):
-            proc.notify("textDocument/didChange", {
-                "textDocument": {"uri": deep_uri, "version": v},
-                "contentChanges": [{"range": {"start": {"line": 0, "character": 6},
-                                              "end": {"line": 0, "character": 6}},
-                                    "text": "x"}]})
-            proc.request("textDocument/documentSymbol", {"textDocument": {"uri": deep_uri}})
-            while_open.append(_timed(proc, hover))
-        return {"idle_hover_ms": _ms(idle), "first_hover_after_open_ms": _ms(after_open),
-                "hover_while_editing_it_ms": _ms(while_open)}
+        other = {"textDocument": {"uri": (ws / "knowledge" / "kestrel.md").as_uri()}}
+        out["idle_hover_ms"] = _ms([_timed(proc, hover) for _ in range(20)])
+        out["idle_symbols_ms"] = _ms([_timed(proc, other, "textDocument/documentSymbol")
+                                      for _ in range(20)])
+        for name in ("nested_list", "setext_headings", "one_long_line", "many_headings"):
+            uri = (ws / "knowledge" / f"{name}.md").as_uri()
+            text = "# Deep\n\n" + CORPUS[name](1_000_000)
+            proc.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "markdown", "version": 1, "text": text}})
+            after_open = [_timed(proc, hover)]
+            hovers, symbols, own = [], [], None
+            for v in range(2, 22):
+                proc.notify("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": v},
+                    "contentChanges": [{"range": {"start": {"line": 0, "character": 6},
+                                                  "end": {"line": 0, "character": 6}},
+                                        "text": "x"}]})
+                own = proc.request("textDocument/documentSymbol", {"textDocument": {
+                    "uri": uri}})
+                hovers.append(_timed(proc, hover))
+                symbols.append(_timed(proc, other, "textDocument/documentSymbol"))
+                time.sleep(0.05)
+            t0 = time.monotonic()
+            last = proc.wait(own, 120)
+            out[name] = {"first_hover_after_open_ms": _ms(after_open),
+                         "hover_other_while_editing_ms": _ms(hovers),
+                         "symbols_other_while_editing_ms": _ms(symbols),
+                         "own_outline_after_last_edit_s": round(
+                             ((last.at if last else time.monotonic()) - t0), 2),
+                         "own_outline_entries": len((last.message.get("result") or [])
+                                                    if last else [])}
+            proc.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        return out
     finally:
         proc.close()
 
 
-def _timed(proc: LspProcess, params: Any) -> float:
+def section_busy(args: argparse.Namespace, base: Path) -> dict[str, Any]:
+    """Short calls (today's log, heartbeat status, hovers, memory search, remember) during a
+    forced reindex on real text and during startup indexing; idle rounds on the same server
+    are the reference."""
+    from tests.fuzz.busy_latency import measure, measure_startup
+
+    out: dict[str, Any] = {}
+    for label, run in (
+            ("forced_reindex_fresh_local_model", lambda d: measure(
+                d, args.busy_notes, "local", prewarm=False)),
+            ("startup_indexing_local_model", lambda d: measure_startup(
+                d, args.busy_notes, "local")),
+            ("forced_reindex_cached_vectors", lambda d: measure(
+                d, 1000, "local", prewarm=True)),
+            ("forced_reindex_keywords_only", lambda d: measure(d, 1000, "none"))):
+        folder = base / label
+        folder.mkdir()
+        started = time.monotonic()
+        out[label] = {**run(folder).summary(), "seconds": round(time.monotonic() - started, 1)}
+        print(f"  {label}: {json.dumps(out[label]['during_reindex_ms'])}", flush=True)
+    return out
+
+
+def _timed(proc: LspProcess, params: Any, method: str = "textDocument/hover") -> float:
     t0 = time.monotonic()
-    answer = proc.call("textDocument/hover", params, timeout=30)
+    answer = proc.call(method, params, timeout=30)
     return (answer.at - t0) if answer else 30.0
 
 
@@ -172,7 +217,8 @@ def section_kills(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
 SECTIONS = {"fuzz": section_fuzz, "framing": section_framing, "lifecycle": section_lifecycle,
             "files": section_files, "markdown": section_markdown,
-            "deep_list_open": section_deep_list_open, "daemon": section_daemon,
+            "deep_list_open": section_deep_list_open, "busy": section_busy,
+            "daemon": section_daemon,
             "kills": section_kills}
 
 
@@ -183,11 +229,13 @@ def main() -> int:
     parser.add_argument("--append-trials", type=int, default=80)
     parser.add_argument("--race-ops", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--busy-notes", type=int, default=150,
+                        help="notes for the fresh-model busy runs (each embeds them all)")
     parser.add_argument("--only", default=",".join(SECTIONS))
     args = parser.parse_args()
     results: dict[str, Any] = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count()},
+                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "args": vars(args)}
     for name in args.only.split(","):
         with tempfile.TemporaryDirectory(prefix=f"hardening-{name}-") as tmp:
@@ -195,6 +243,7 @@ def main() -> int:
             results[name] = SECTIONS[name](args, Path(tmp))
             print(f"== {name} ({time.monotonic() - started:.0f} s)")
             print(json.dumps(results[name], indent=1, default=str)[:4000], flush=True)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
     out = ROOT / "benchmarks" / "results" / "hardening.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")

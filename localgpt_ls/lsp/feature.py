@@ -8,7 +8,8 @@ provider raising, a lens failing) is logged and skipped; the other features stil
 Hooks:
 - `handlers()`: LSP methods this feature alone answers, as `Handler(method, fn, options)`;
   `fn(ls, params)` may be a plain function, a coroutine function or a generator function
-  (`yield from ls.until_scanned()`), as pygls runs them.
+  (`yield from ls.until_scanned()`, `yield from ls.until_parsed(uri)` before reading an open
+  document's note), as pygls runs them.
 - `commands()`: `{name: fn(ls, *arguments)}` for workspace/executeCommand.
 - `initialize(params)`, `initialized()`, `start()` (background work, once the editor's first
   burst of requests is served), `shutdown()` (async; called in reverse order).

@@ -8,8 +8,12 @@ it lists), registration (`app.py`), protocol changes (`protocol.py`), errors (`e
 serving (`serve.py`).
 
 Threading rule: request handlers run on the asyncio loop and must stay quick. Anything that may
-block (SQLite, embedding, reading many files) goes through `server.run_blocking` (a thread) or
-the scan's process pool.
+block (SQLite, embedding, reading many files) goes through `server.run_blocking` (a thread),
+long work (reindexing, embedding) through `server.run_long` (its own thread, so short work
+never queues behind it), and the scan through its process pool. An open document too big to
+parse between two requests is parsed in the parse thread (`parse_soon`); handlers that serve
+it wait with `yield from ls.until_parsed(uri)` / `await ls.parsed(uri)`, and every other
+document answers meanwhile.
 """
 
 from __future__ import annotations
