@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_HOST", "LOCALGPT_WORKSPACE",
-                "LOCALGPT_HOME")
+from tests.user_env import PROVIDER_ENV
 
 
 @dataclass

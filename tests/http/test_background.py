@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from localgpt_ls.engine import Engine
-from tests.http.conftest import (
+from tests.http.conftest import validate
+from tests.http.live_daemon import (
     LiveDaemon,
     offline_config,
     start_daemon,
     stop_daemon,
-    validate,
     write_notes,
 )
 
