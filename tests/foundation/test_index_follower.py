@@ -5,8 +5,7 @@ file: what it syncs at start, what it follows, and what its status (the daemon's
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from localgpt_ls.config import Config
 from localgpt_ls.index_sync import IndexFollower
 from localgpt_ls.memory import MemoryIndex
 from localgpt_ls.workspace import init_workspace
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -39,15 +39,6 @@ def files(index: MemoryIndex, query: str) -> list[str]:
     return [hit.file for hit in index.search(query, limit=5).results]
 
 
-def eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def test_it_syncs_at_start_then_follows_changes(workspace: Path, index: MemoryIndex,
                                                 tmp_path: Path) -> None:
     assert (tmp_path / "state" / "index.sqlite").is_file()
@@ -66,12 +57,12 @@ def test_it_syncs_at_start_then_follows_changes(workspace: Path, index: MemoryIn
         (workspace / ".obsidian" / "kettle.md").write_text("# Kettle\n\nDescale monthly.\n")
         note = workspace / "knowledge" / "kettle.md"
         note.write_text("# Kettle\n\nDescale the kettle with citric acid monthly.\n")
-        assert eventually(lambda: files(index, "descale kettle citric") == [
+        assert wait_for(lambda: files(index, "descale kettle citric") == [
             "knowledge/kettle.md"])
         assert follower.status()["batches"] >= 1
 
         note.unlink()
-        assert eventually(lambda: files(index, "descale kettle citric") == [])
+        assert wait_for(lambda: files(index, "descale kettle citric") == [])
         assert index.stats()["total_files"] == len(
             [p for p in workspace.rglob("*.md") if ".obsidian" not in p.parts])
     finally:
@@ -97,8 +88,8 @@ def test_a_failing_index_is_reported_and_the_follower_keeps_going(
         broken = False
         (workspace / "knowledge" / "kettle.md").write_text("# Kettle\n\nDescale monthly.\n")
         # The next batch works, and the error is cleared once it does.
-        assert eventually(lambda: files(index, "descale kettle") == ["knowledge/kettle.md"])
-        assert eventually(lambda: follower.status()["last_error"] is None)
+        assert wait_for(lambda: files(index, "descale kettle") == ["knowledge/kettle.md"])
+        assert wait_for(lambda: follower.status()["last_error"] is None)
     finally:
         follower.stop()
 
@@ -109,7 +100,7 @@ def test_a_folder_that_cannot_be_watched_ends_the_follower_with_a_reason(
     follower = IndexFollower(gone, lambda: index, debounce_ms=50).start()
     try:
         assert follower.ready.wait(20)  # whoever waits for the first sync is not left hanging
-        assert eventually(lambda: not follower.status()["running"])
+        assert wait_for(lambda: not follower.status()["running"])
         error = follower.status()["last_error"]
         assert error is not None and error.startswith("watcher stopped: ")
     finally:
