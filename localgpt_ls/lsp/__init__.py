@@ -2,7 +2,8 @@
 
 Structure (imports point down this list; nothing inside lsp/ imports in a circle):
 
-- `serve.py`       `start()`: stdio (read on the event loop) or TCP; leaving fast on `exit`.
+- `serve.py`       `start()`: stdio or TCP, both read by `framing.py` on the event loop; leaving
+                   fast on `exit`.
 - `app.py`         `create_server()` and FEATURES: builds a fresh object per feature and
                    registers each LSP method once; shared methods (initialize, document sync,
                    code actions and resolve, code lenses, shutdown) call every feature's hook,
