@@ -204,9 +204,12 @@ async def pull_settings(ls: LocalGPTServer, pushed: dict[str, Any] | None = None
 async def after_startup_burst(ls: LocalGPTServer, quiet: float = 0.1,
                                limit: float = 1.0) -> None:
     """Editors open documents and ask for symbols, links and folding right after
-    `initialized`; serve that burst before the CPU-heavy scan starts (at most `limit` s)."""
+    `initialized`; serve that burst before the CPU-heavy scan starts (at most `limit` s).
+    A request that needs the scan ends the wait: its own arrival kept the burst going, so it
+    waited for the scan it was delaying (a link hover right after start took 0.3-2.4 s)."""
     start = time.monotonic()
-    while time.monotonic() - start < limit and time.monotonic() - ls.last_message < quiet:
+    while time.monotonic() - start < limit and time.monotonic() - ls.last_message < quiet \
+            and not ls.scan_wanted:
         await asyncio.sleep(quiet / 2)
 
 

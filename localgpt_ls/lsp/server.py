@@ -89,6 +89,7 @@ class LocalGPTServer(LanguageServer):
         self.workspace_root: Path = Path.cwd()
         self.index = NoteIndex(Path.cwd())
         self.scan_done: asyncio.Event | None = None
+        self.scan_wanted = False  # a request is waiting for the first scan: start it now
         self.debounce = Debouncer()
         self.blocking = ThreadPoolExecutor(max_workers=2, thread_name_prefix="localgpt-block")
         # Indexing and embedding get their own thread: on the shared pool a forced reindex
@@ -404,6 +405,7 @@ class LocalGPTServer(LanguageServer):
         only while it runs. Generator handlers answer synchronously otherwise, which saves a
         task hop per request compared with `async def` handlers."""
         if not self.scan_ready:
+            self.scan_wanted = True  # a request waits on it (diagnostics only wait_scan)
             yield _wait_scan, (self, timeout), None
 
     async def wait_scan(self, timeout: float = 30.0) -> None:
