@@ -100,10 +100,14 @@ class LocalGPTServer(LanguageServer):
         self._parse_tasks: dict[str, asyncio.Task[None]] = {}
         # Open documents by `doc_key` (pygls's key for its own table), with the URI each was
         # opened with: one table that cannot disagree with pygls's about what is open.
-        self._open_versions: dict[str, int | None] = {}
+        # For each, the text object its index entry was parsed from (None: not yet). Caches
+        # compare text objects, not version numbers: a client may reopen a document or send a
+        # change with a version it used before (the fuzzer's seed 3 did), and a cache keyed
+        # by version then paired lines of one text with headings of another (IndexError).
+        self._open_versions: dict[str, str | None] = {}
         self._open_uris: dict[str, str] = {}
-        self._lines_cache: dict[str, tuple[int | None, list[str]]] = {}
-        self._result_cache: dict[tuple[str, str], tuple[int | None, Any]] = {}
+        self._lines_cache: dict[str, tuple[str, list[str]]] = {}
+        self._result_cache: dict[tuple[str, str], tuple[str, Any]] = {}
         self.last_message = 0.0  # monotonic time of the last message from the client
         self._memory: MemoryIndex | None = None
         self._memory_failed = False
@@ -177,31 +181,31 @@ class LocalGPTServer(LanguageServer):
         return decode_text(data)
 
     def doc_lines(self, uri: str) -> list[str]:
-        """Lines of the current text (cached per version for open documents)."""
+        """Lines of the current text (cached per text for open documents)."""
         doc = self._open_doc(uri)
         if doc is not None:
             key = doc_key(uri)
             cached = self._lines_cache.get(key)
-            if cached is not None and cached[0] == doc.version:
+            if cached is not None and cached[0] is doc.source:
                 return cached[1]
             lines = split_lines(doc.source)
-            self._lines_cache[key] = (doc.version, lines)
+            self._lines_cache[key] = (doc.source, lines)
             return lines
         text = self.doc_text(uri)
         return split_lines(text) if text is not None else []
 
     def cached(self, uri: str, name: str, compute: Callable[[], T]) -> T:
-        """`compute()` once per open document version (e.g. its symbols), else every time."""
+        """`compute()` once per open document text (e.g. its symbols), else every time."""
         doc = self._open_doc(uri)
         if doc is None:
             return compute()
-        version = doc.version
+        text = doc.source
         key = (doc_key(uri), name)
         hit = self._result_cache.get(key)
-        if hit is not None and hit[0] == version:
+        if hit is not None and hit[0] is text:
             return hit[1]
         value = compute()
-        self._result_cache[key] = (version, value)
+        self._result_cache[key] = (text, value)
         return value
 
     @staticmethod
@@ -228,7 +232,7 @@ class LocalGPTServer(LanguageServer):
 
     def note_for(self, uri: str) -> NoteInfo | None:
         """The note for a document, parsed from the editor's text when it is open (the parse is
-        cached per document version and fed back into the index).
+        cached per document text and fed back into the index).
 
         An open document is kept in the index under the URI it was opened with, whatever
         spelling a request uses: `M%45MORY.md` once got its own entry, parsed from an older
@@ -242,7 +246,7 @@ class LocalGPTServer(LanguageServer):
             # Handlers that serve open documents wait for `parsed(uri)` first, so a big
             # text reaches this line only from a rare caller; it is parsed here then.
             parsed = self._parse_text(key, doc.source)
-            self._store_parse(key, doc.version, parsed)
+            self._store_parse(key, doc.source, parsed)
             return parsed
         known = self.index.get(uri)
         if known is not None:
@@ -254,7 +258,7 @@ class LocalGPTServer(LanguageServer):
 
     def _fresh_parse(self, key: str, doc: TextDocument) -> NoteInfo | None:
         cached = self.index.get(self._open_uris.get(key, key))
-        if cached is not None and self._open_versions.get(key) == doc.version and \
+        if cached is not None and self._open_versions.get(key) is doc.source and \
                 cached.mtime_ns == -1:
             return cached
         return None
@@ -264,10 +268,10 @@ class LocalGPTServer(LanguageServer):
         path = self.uri_path(opened) or Path(opened)
         return parse_open_text(source, path, self.rel_of(path), opened)
 
-    def _store_parse(self, key: str, version: int | None, note: NoteInfo) -> None:
+    def _store_parse(self, key: str, source: str, note: NoteInfo) -> None:
         if key not in self._open_versions:
             return  # closed meanwhile: the file on disk is what counts now
-        self._open_versions[key] = version
+        self._open_versions[key] = source
         self.index.put(note)
 
     def parse_soon(self, uri: str) -> asyncio.Task[None] | None:
@@ -286,7 +290,7 @@ class LocalGPTServer(LanguageServer):
         return task
 
     async def _parse_latest(self, key: str) -> None:
-        """Parse the document's latest text until the parse matches its version (a user
+        """Parse the document's latest text until the parse matches it (a user
         typing into a huge note gets one parse at a time, each of the newest text)."""
         loop = asyncio.get_running_loop()
         for _ in range(100):
@@ -294,14 +298,14 @@ class LocalGPTServer(LanguageServer):
                 else None
             if doc is None or self._fresh_parse(key, doc) is not None:
                 return
-            version, source = doc.version, doc.source
+            source = doc.source
             opened = self._open_uris.get(key, key)
             path = self.uri_path(opened) or Path(opened)
             note = await loop.run_in_executor(self.parsing, parse_open_text, source, path,
                                               self.rel_of(path), opened)
             if self.workspace.text_documents.get(key) is not doc:
                 return  # closed (and maybe opened again) meanwhile
-            self._store_parse(key, version, note)
+            self._store_parse(key, source, note)
 
     async def parsed(self, uri: str, rounds: int = 3) -> None:
         """Wait until an open document's current text is parsed (in a thread when it is big,
@@ -323,6 +327,9 @@ class LocalGPTServer(LanguageServer):
     def mark_open(self, uri: str, version: int | None) -> None:
         key = doc_key(uri)
         self._open_versions[key] = None  # forces a parse of the editor text on next use
+        self._lines_cache.pop(key, None)  # opened again without a close: a new text
+        for cache_key in [k for k in self._result_cache if k[0] == key]:
+            del self._result_cache[cache_key]
         self._open_uris[key] = uri
         del version
 

@@ -101,3 +101,30 @@ def test_an_open_note_asked_for_under_another_spelling_after_an_edit(tmp_path: P
         assert [s["name"] for s in answer.message["result"]] == ["Memory"]
     finally:
         proc.close()
+
+
+def test_a_note_opened_again_with_a_version_it_had_before(tmp_path: Path) -> None:
+    """Seed 3 of the 10,000-message fuzz: MEMORY.md opened (version 1) with one line, opened
+    again without a close (version 1 again) with eight sections: the lines cached for
+    "version 1" were the old text's, the headings the new one's, and documentSymbol failed."""
+    home, ws = make_vault(tmp_path)
+    memory = (ws / "MEMORY.md").as_uri()
+    proc = LspProcess(home, ws)
+    try:
+        proc.initialize()
+        for text in ("# Memory\n", "# Memory\n\n" + "".join(
+                f"## Part {i}\n\ntext {i}\n\n" for i in range(8))):
+            proc.notify("textDocument/didOpen", {"textDocument": {
+                "uri": memory, "languageId": "markdown", "version": 1, "text": text}})
+            answer = proc.call("textDocument/documentSymbol", {"textDocument": {
+                "uri": memory.replace("MEMORY.md", "%4dEMORY.md")}})
+            assert answer is not None and "error" not in answer.message, answer.message
+        assert [s["name"] for s in answer.message["result"]] == ["Memory"] + [
+            f"Part {i}" for i in range(8)]
+        # A change that repeats a version number is a new text all the same.
+        proc.notify("textDocument/didChange", {"textDocument": {"uri": memory, "version": 1},
+                                               "contentChanges": [{"text": "# Short\n"}]})
+        answer = proc.call("textDocument/documentSymbol", {"textDocument": {"uri": memory}})
+        assert answer is not None and [s["name"] for s in answer.message["result"]] == ["Short"]
+    finally:
+        proc.close()
