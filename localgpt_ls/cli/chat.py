@@ -151,6 +151,17 @@ def _ask(args: argparse.Namespace, answer: dict[str, str]) -> str:
     return result.response
 
 
+def greeting(model: str, memory_only: bool, session_id: str | None) -> str:
+    """The chat's first line: which session, which model (or that none is set up, in words:
+    "memory-only" is a mode name, not something a new user can read), and how to get help."""
+    session = f"resuming session {session_id}" if session_id else "new session"
+    if memory_only:
+        said = f"{session}. No model is configured, so answers show what your memory holds"
+    else:
+        said = f"{session}, using {model}"
+    return f"LocalGPT chat, {said}. /help lists commands, Ctrl-D leaves."
+
+
 class ChatREPL:
     """The interactive loop. One asyncio.run per turn, so Ctrl-C cancels just that turn."""
 
@@ -166,9 +177,7 @@ class ChatREPL:
         if self.interactive:
             self._history()
             choice = asyncio.run(self.agent.resolve_model(self.model))
-            where = f"session {self.session_id}" if self.session_id else "a new session"
-            print(f"LocalGPT chat with {choice.label}, {where}. /help lists commands, "
-                  "Ctrl-D leaves.")
+            print(greeting(choice.label, choice.memory_only, self.session_id))
         while True:
             try:
                 line = input("you> ") if self.interactive else sys.stdin.readline()

@@ -333,3 +333,34 @@ def test_ask_json_reports_a_failure_as_json_with_the_session_to_resume(
     assert "unknown model 'mystery'" in data["error"]
     kept = (lg_env.home / "sessions" / f"{data['session_id']}.jsonl").read_text()
     assert "Where is the spare key?" in kept
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("provider", ["none", "openai"])
+def test_chat_on_a_terminal_starts_with_a_sentence_a_new_user_can_read(
+        provider: str, fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """The first line says the session and the model in words; with no model it says so and
+    what answers will be, instead of a mode name ("chat with memory-only, a new session")."""
+    (lg_env.home / "config.toml").write_text(
+        no_provider_config(lg_env.home) if provider == "none"
+        else config_text(fake.url, MODELS["openai"]))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        out = _read_until(master, "you> ")
+        os.write(master, b"\x04")  # Ctrl-D leaves, as the line says
+        assert proc.wait(30) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    first = next(line for line in out.splitlines() if line.startswith("LocalGPT chat"))
+    if provider == "none":
+        assert first == ("LocalGPT chat, new session. No model is configured, so answers show "
+                         "what your memory holds. /help lists commands, Ctrl-D leaves.")
+    else:
+        assert first == ("LocalGPT chat, new session, using openai/gpt-test. "
+                         "/help lists commands, Ctrl-D leaves.")
+    assert "memory-only" not in out
