@@ -173,7 +173,7 @@ class Agent:
         except LocalGPTError as exc:
             # No turn can start (an unknown model name, a broken endpoint); the message is
             # still recorded, so fixing the name and resuming the session loses nothing.
-            self._keep(session_id, model or self.config.agent.default_model, user)
+            self._keep(session_id, model or self.config.agent.default_model, user, str(exc))
             emit(TurnError(str(exc)))
             raise
         try:
@@ -201,15 +201,19 @@ class Agent:
                 text = await self._loop(client, provider, system, list(session.messages[:-1]),
                                         user, ctx, emit, session.append)
         except LocalGPTError as exc:
+            _record_error(session, str(exc))
             emit(TurnError(str(exc)))
             raise
         return ChatResult(text, session.id, choice.label)
 
-    def _keep(self, session_id: str | None, model: str, user: Message) -> None:
+    def _keep(self, session_id: str | None, model: str, user: Message, error: str) -> None:
         try:
-            self.sessions.open_or_create(session_id, model, self.workspace).append(user)
+            session = self.sessions.open_or_create(session_id, model, self.workspace)
+            session.append(user)
         except (LocalGPTError, OSError) as exc:  # the turn's own error is the one to report
             log.warning("could not record the message: %s", exc)
+            return
+        _record_error(session, error)
 
     async def run_turn(self, message: str, model: str | None = None, *,
                        on_event: EventSink | None = None, approver: Approver | None = None,
@@ -361,6 +365,13 @@ class Agent:
                                               separator=False)
         session.compact(summary.strip() or "(no summary)", len(messages) - split)
         return summary
+
+
+def _record_error(session: Session, error: str) -> None:
+    try:
+        session.record_error(error)
+    except OSError as exc:  # the turn's own error is the one to report
+        log.warning("could not record the error in session %s: %s", session.id, exc)
 
 
 def _refresh_once(memory: Callable[[], Any], wanted: Callable[[], bool]) -> Callable[[], Any]:
