@@ -12,7 +12,6 @@ import pytest
 
 from tests.user_env import PROVIDER_ENV
 
-
 _SESSION_HOME: str | None = None
 
 
