@@ -64,6 +64,26 @@ async def test_auto_finds_a_running_ollama(lg_env: Any) -> None:
     assert choice == ModelChoice("ollama", "qwen3:4b")
 
 
+async def test_auto_uses_the_local_openai_compatible_server_set_as_base_url(lg_env: Any
+                                                                         ) -> None:
+    """The README's LM Studio setup (only `base_url`, no key) chats with the server's model
+    instead of staying memory-only; unreachable, it falls through as before."""
+    server = FakeServer()
+    server.gets["/v1/models"] = Reply(chunks=[b'{"object": "list", "data": [{"id": '
+                                              b'"qwen2.5-7b-instruct", "object": "model"}]}'],
+                                      content_type="application/json")
+    server.start()
+    try:
+        choice = await resolve_model(None, cfg(
+            f'[providers.openai]\nbase_url = "{server.url}/v1"\n' + no_ollama()))
+    finally:
+        server.stop()
+    assert choice == ModelChoice("openai", "qwen2.5-7b-instruct")
+    gone = await resolve_model(None, cfg(
+        f'[providers.openai]\nbase_url = "{server.url}/v1"\n' + no_ollama()))
+    assert gone.memory_only
+
+
 async def test_auto_without_anything_is_memory_only(lg_env: Any) -> None:
     choice = await resolve_model(None, cfg(no_ollama()))
     assert choice.memory_only and choice.label == "memory-only"
