@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.http.conftest import offline_config, start_daemon, stop_daemon  # noqa: E402
+from tests.http.live_daemon import offline_config, start_daemon, stop_daemon  # noqa: E402
 
 TOPICS = ["espresso", "garden", "sailing", "taxes", "python", "rust", "climbing", "piano",
           "bread", "cycling", "astronomy", "chess"]

@@ -129,14 +129,9 @@ def _ms(samples: list[float]) -> dict[str, float]:
 def section_daemon(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     import httpx
 
-    from tests.http.conftest import offline_config, start_daemon, stop_daemon, write_notes
+    from tests.http.live_daemon import offline_daemon, stop_daemon
 
-    home, ws = base / "home", base / "ws"
-    home.mkdir()
-    ws.mkdir()
-    offline_config(home)
-    write_notes(ws)
-    daemon = start_daemon(home, ws)
+    daemon = offline_daemon(base)
     try:
         host, port = daemon.url[len("http://"):].split(":")
         huge, health = [], []

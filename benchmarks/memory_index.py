@@ -110,8 +110,8 @@ def bare_model_throughput(texts: list[str], threads: int) -> tuple[float, float]
 
 
 def section_throughput(args: argparse.Namespace) -> dict[str, Any]:
+    from localgpt_ls.memory.chunking import embed_text
     from localgpt_ls.memory.embed import shared_local_embedder
-    from localgpt_ls.memory.index import embed_text
 
     rng = np.random.default_rng(1)
     emb = shared_local_embedder()

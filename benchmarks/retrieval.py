@@ -120,7 +120,7 @@ class Halves:
             "2.0, 1.0) LIMIT ?", (q, DEPTH))]
 
     def vector(self, query: str) -> list[int]:
-        qv = self.index._embed_query(query)
+        qv = self.index.reader.embed_query(query)
         sims = self.matrix @ qv
         top = np.argsort(-sims)[:DEPTH]
         return [int(self.ids[i]) for i in top]
@@ -189,7 +189,7 @@ def latency(index: Any, queries: list[str], repeat: int = 2) -> dict[str, float]
     times, floor = [], []
     for _ in range(repeat):
         for q in queries:
-            index._query_cache.clear()
+            index.reader.query_cache.clear()
             t0 = time.perf_counter()
             index.search(q, limit=6)
             t1 = time.perf_counter()

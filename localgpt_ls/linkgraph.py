@@ -5,21 +5,21 @@ notes are exactly the memory's (`memory.scan`, over `notefiles`: one rule for wh
 each is read with `notefiles.read_note`, parsed with `markdown.parse` and kept until its
 (mtime, size) changes, so a refresh after the first costs one directory walk.
 
-Link resolution follows the language server's rule (lsp/links.py; a test keeps the two in
-agreement): a target resolves by workspace-relative path, then by path relative to the linking
-note, then by file name (case-insensitive), then by its slug (`[[Project Alpha]]` finds
-project-alpha.md); when several notes share a name, the one nearest to the linking note wins.
+Where a link leads is `link_targets.py`'s rule, the one the language server calls too: by
+path, by relative path, by file name, by slug (`[[Project Alpha]]` finds project-alpha.md), the
+nearest of several notes sharing a name.
 """
 
 from __future__ import annotations
 
-import posixpath
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from localgpt_ls import markdown
+from localgpt_ls import link_targets, markdown
+from localgpt_ls.link_targets import loose_name, target_name
 from localgpt_ls.markdown import Heading, Link
 
 MAX_NEIGHBOURHOOD = 10_000
@@ -42,25 +42,9 @@ class Edge:
     link: Link
 
 
-def _loose(name: str) -> str:
-    return markdown.slugify(name)
-
-
-def _name_of(target: str) -> str:
-    name = target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-    return name[:-3] if name.lower().endswith(".md") else name
-
-
-def _norm(path: str) -> str | None:
-    joined = posixpath.normpath(path)
-    if joined.startswith("../") or joined == "..":
-        return None
-    return "" if joined == "." else joined
-
-
 def missing_id(link: Link) -> str:
     """The node id of a link target that does not exist: '?' and the name as written."""
-    return "?" + _name_of(link.target).strip().lower()
+    return "?" + target_name(link.target).strip().lower()
 
 
 @dataclass
@@ -74,6 +58,20 @@ class _Tables:
     by_rel: dict[str, str] = field(default_factory=dict)
     by_stem: dict[str, list[str]] = field(default_factory=dict)
     by_loose: dict[str, list[str]] = field(default_factory=dict)
+
+    # the lookups link_targets.resolve asks for (a note is its key)
+    def at_path(self, rel: str) -> str | None:
+        return self.by_rel.get(rel)
+
+    def named(self, stem: str) -> Sequence[str]:
+        return self.by_stem.get(stem, ())
+
+    def loosely_named(self, slug: str) -> Sequence[str]:
+        return self.by_loose.get(slug, ())
+
+    @staticmethod
+    def rel_of(note: str) -> str:
+        return note
 
 
 @dataclass
@@ -137,7 +135,7 @@ class LinkGraph:
         for key in notes:
             stem = PurePosixPath(key).stem
             t.by_stem.setdefault(stem.lower(), []).append(key)
-            t.by_loose.setdefault(_loose(stem), []).append(key)
+            t.by_loose.setdefault(loose_name(stem), []).append(key)
         for key, note in notes.items():
             out = t.edges.setdefault(key, [])
             for link in note.links:
@@ -240,42 +238,4 @@ def _subgraph(t: _Tables, keep: dict[str, int]
 
 def _resolve(t: _Tables, link: Link, source: str | None) -> str | None:
     """The key of the note `link` (written in note `source`) points at, or None."""
-    target = link.target.replace("\\", "/").strip()
-    if not target:
-        return source
-    source_dir = posixpath.dirname(source) if source else ""
-    if link.kind == "md":
-        candidates = ([target.lstrip("/")] if target.startswith("/")
-                      else [posixpath.join(source_dir, target), target])
-    else:
-        candidates = [target.lstrip("/"), posixpath.join(source_dir, target)]
-    for cand in candidates:
-        norm = _norm(cand)
-        if norm is None:
-            continue
-        for variant in (norm, norm if norm.lower().endswith(".md") else norm + ".md"):
-            hit = t.by_rel.get(variant.lower())
-            if hit is not None:
-                return hit
-    name = _name_of(target)
-    return (_nearest(t.by_stem.get(name.lower()), source)
-            or _nearest(t.by_loose.get(_loose(name)) if name else None, source))
-
-
-def _nearest(keys: list[str] | None, source: str | None) -> str | None:
-    if not keys:
-        return None
-    if len(keys) == 1:
-        return keys[0]
-    here = PurePosixPath(source).parent.parts if source else ()
-
-    def distance(key: str) -> tuple[int, int, str]:
-        parts = PurePosixPath(key).parent.parts
-        common = 0
-        for a, b in zip(here, parts, strict=False):
-            if a != b:
-                break
-            common += 1
-        return (len(here) + len(parts) - 2 * common, len(parts), key)
-
-    return min(keys, key=distance)
+    return link_targets.resolve(t, link, source)

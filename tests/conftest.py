@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_HOST", "LOCALGPT_WORKSPACE",
-                "LOCALGPT_HOME")
+from tests.user_env import PROVIDER_ENV
+
+_SESSION_HOME: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test that forgets `lg_env` (or a child process it starts) must not index into the
+    developer's own ~/.localgpt: the whole run gets a throwaway LOCALGPT_HOME first."""
+    global _SESSION_HOME
+    if "LOCALGPT_HOME" not in os.environ:
+        _SESSION_HOME = tempfile.mkdtemp(prefix="localgpt-test-home-")
+        os.environ["LOCALGPT_HOME"] = _SESSION_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SESSION_HOME is not None:
+        os.environ.pop("LOCALGPT_HOME", None)
+        shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 @dataclass

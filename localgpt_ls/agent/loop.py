@@ -119,15 +119,16 @@ class Agent:
     def __init__(self, config: Config, workspace: Path, memory: Callable[[], Any] | None = None,
                  *, store: SessionStore | None = None, retry: RetryPolicy | None = None,
                  timeouts: Timeouts | None = None, line_editor: toolbox.LineEditor | None = None,
-                 refresh_memory: bool = True) -> None:
+                 refresh_memory: Callable[[], bool] = lambda: True) -> None:
         self.config = config
         self.workspace = workspace
-        # False for a door that keeps the index fresh itself (the language server watches
-        # files): a turn never waits for a reindex.
+        # Answers False while a door keeps the index fresh itself (the language server
+        # watches files, the daemon and `localgpt mcp` follow them): a turn never waits for
+        # a reindex. Asked each turn (Engine.index_kept_fresh), never reassigned.
         self.refresh_memory = refresh_memory
         # From an editor door (Engine.editor): tools edit open documents through the editor.
         self.line_editor = line_editor
-        self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
+        self.memory = _refresh_once(memory, refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry
         self.timeouts = timeouts or Timeouts(read=config.agent.request_timeout)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt_ls import paths
 from localgpt_ls.cli.common import print_json
+from localgpt_ls.cli.memory import print_hits
 from localgpt_ls.errors import LocalGPTError
 
 if TYPE_CHECKING:  # the CLI imports every group at start: keep httpx & co off `--version`
@@ -309,12 +310,7 @@ class ChatREPL:
             return
         index = self.engine.memory
         index.reindex()
-        response = index.search(query, limit=6)
-        if not response.results:
-            print("No matches.")
-        for hit in response.results:
-            snippet = " ".join(hit.content.split())[:160]
-            print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}\n     {snippet}")
+        print_hits(index.search(query, limit=6))
 
     def _history(self) -> None:
         try:

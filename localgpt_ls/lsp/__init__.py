@@ -26,9 +26,10 @@ Structure (imports point down this list; nothing inside lsp/ imports in a circle
 - helpers          `editor_bridge.py` (the engine's writes to open documents, via applyEdit),
                    `edits.py` (WorkspaceEdit building), `status.py` (localgpt/status, progress),
                    `notes.py` (the notes model from markdown.parse; which files are notes is
-                   localgpt_ls/notefiles.py), `links.py`, `positions.py`, `options.py`,
-                   `debounce.py`.
+                   localgpt_ls/notefiles.py), `links.py` (the editor's notes handed to
+                   link_targets; link offsets), `positions.py`, `options.py`, `debounce.py`.
 
 The rules the editor shares with the other doors live in the core: notefiles (what a note is),
-markdown (tasks), daily_log, heartbeat.schedule (active hours), index_sync (file events).
+markdown (tasks), daily_log, heartbeat.schedule (active hours), index_sync (file events, the
+follower thread), link_targets (where a link leads).
 """

@@ -8,7 +8,7 @@ SOUL.md, MEMORY.md, HEARTBEAT.md or AGENTS.md > the configured workspace (LOCALG
 
 File changes reach us through `workspace/didChangeWatchedFiles` (registered dynamically when the
 client can) or, for clients that cannot, through the watch loop the daemon runs too
-(index_sync.follow). Either way the notes model updates at once and the memory index updates
+(index_sync.Follower). Either way the notes model updates at once and the memory index updates
 debounced, in a worker thread (index_sync.apply_changes).
 """
 
@@ -18,7 +18,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -29,7 +28,7 @@ from pygls.uris import to_fs_path
 
 from localgpt_ls.config import Config, load_config
 from localgpt_ls.errors import LocalGPTError
-from localgpt_ls.index_sync import apply_changes, follow
+from localgpt_ls.index_sync import Follower, apply_changes
 from localgpt_ls.lsp.diagnostics import refresh_open_documents
 from localgpt_ls.lsp.feature import Feature, Handler
 from localgpt_ls.lsp.notes import is_note_path, load_note, lower_priority, scan
@@ -275,7 +274,7 @@ async def _watch(ls: LocalGPTServer, memory: MemorySync) -> None:
 
 
 async def _own_watcher(ls: LocalGPTServer, memory: MemorySync) -> None:
-    """The watch loop the daemon runs too (index_sync.follow), in its own thread; each batch
+    """The watch loop the daemon runs too (index_sync.Follower), in its own thread; each batch
     comes back to the event loop. Stops with the server (shutdown cancels this task)."""
     try:
         import watchfiles  # noqa: F401
@@ -283,23 +282,17 @@ async def _own_watcher(ls: LocalGPTServer, memory: MemorySync) -> None:
         log.warning("watchfiles is not installed; file changes outside the editor are missed")
         return
     loop = asyncio.get_running_loop()
-    stop = threading.Event()
 
     def on_batch(changes: list[tuple[Path, bool]]) -> None:
         loop.call_soon_threadsafe(lambda: ls.spawn(apply_file_changes(ls, memory, changes)))
 
-    def run() -> None:
-        try:
-            follow(ls.workspace_root, stop, on_batch, debounce_ms=300)
-        except Exception as exc:  # the editor keeps working without outside changes
-            log.warning("watching %s stopped: %s", ls.workspace_root, exc)
-
-    thread = threading.Thread(target=run, name="localgpt-watch", daemon=True)
-    thread.start()
+    # The editor keeps working if the watch stops: the follower logs why.
+    follower = Follower(ls.workspace_root, on_batch, debounce_ms=300,
+                        name="localgpt-watch").start()
     try:
         await asyncio.Event().wait()  # until cancelled
     finally:
-        stop.set()
+        follower.stop(timeout=0)  # never block the event loop; the thread ends on its own
 
 
 async def apply_file_changes(ls: LocalGPTServer, memory: MemorySync,

@@ -1,18 +1,16 @@
-"""Link resolution: `[[note]]`, `[[note#heading]]`, `[[note|alias]]` and `[text](path.md#h)`.
-
-A target resolves, in order, by workspace-relative path, by path relative to the linking note,
-then by file stem (case-insensitive); when several notes share a stem the one nearest to the
-linking note wins. A heading resolves by GitHub slug or by its text, case-insensitively.
+"""Links as the editor sees them: where a link leads (the core rule, `link_targets.py`, which
+the link graph calls too, asked over the editor's notes index) and where a link's target and
+heading sit in its text (offsets for rename, diagnostics and the cursor).
 """
 
 from __future__ import annotations
 
-import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
-from localgpt_ls.lsp.notes import NoteIndex, NoteInfo, link_key
-from localgpt_ls.markdown import Heading, Link, slugify
+from localgpt_ls import link_targets
+from localgpt_ls.lsp.notes import NoteIndex, NoteInfo
+from localgpt_ls.markdown import Heading, Link
 
 
 @dataclass(frozen=True)
@@ -22,79 +20,39 @@ class Resolved:
     heading_missing: bool  # the link names a heading the note does not have
 
 
-def _with_md(path: str) -> str:
-    return path if path.lower().endswith(".md") else path + ".md"
+@dataclass(frozen=True)
+class _EditorNotes:
+    """The editor's notes index (by URI) as link_targets asks for notes."""
 
+    index: NoteIndex
 
-def _norm(path: str) -> str | None:
-    joined = posixpath.normpath(path)
-    if joined.startswith("../") or joined == "..":
-        return None
-    return "" if joined == "." else joined
+    def at_path(self, rel: str) -> NoteInfo | None:
+        uri = self.index.by_rel.get(rel)
+        return self.index.notes.get(uri) if uri is not None else None
+
+    def _notes(self, uris: set[str] | None) -> Sequence[NoteInfo]:
+        notes = self.index.notes
+        return [notes[u] for u in uris if u in notes] if uris else ()
+
+    def named(self, stem: str) -> Sequence[NoteInfo]:
+        return self._notes(self.index.by_stem.get(stem))
+
+    def loosely_named(self, slug: str) -> Sequence[NoteInfo]:
+        return self._notes(self.index.by_key.get(slug))
+
+    @staticmethod
+    def rel_of(note: NoteInfo) -> str:
+        return note.rel
 
 
 def resolve_note(index: NoteIndex, link: Link, source: NoteInfo | None) -> NoteInfo | None:
     """The note a link points at, or None."""
-    target = link.target.replace("\\", "/").strip()
-    if not target:
-        return source
-    source_dir = posixpath.dirname(source.rel) if source is not None else ""
-    candidates: list[str] = []
-    if link.kind == "md":
-        if target.startswith("/"):
-            candidates.append(target.lstrip("/"))
-        else:
-            candidates.append(posixpath.join(source_dir, target))
-            candidates.append(target)
-    else:
-        candidates.append(target.lstrip("/"))
-        candidates.append(posixpath.join(source_dir, target))
-    for cand in candidates:
-        norm = _norm(cand)
-        if norm is None:
-            continue
-        for variant in (norm, _with_md(norm)):
-            uri = index.by_rel.get(variant.lower())
-            if uri is not None:
-                return index.notes.get(uri)
-    name = target.rsplit("/", 1)[-1]
-    if name.lower().endswith(".md"):
-        name = name[:-3]
-    return (nearest(index, index.by_stem.get(name.lower()), source)
-            or nearest(index, index.by_key.get(link_key(link)), source))
-
-
-def nearest(index: NoteIndex, uris: set[str] | None, source: NoteInfo | None) -> NoteInfo | None:
-    """Of several notes sharing a name, the one closest to the linking note."""
-    if not uris:
-        return None
-    notes = [index.notes[u] for u in uris if u in index.notes]
-    if not notes:
-        return None
-    if len(notes) == 1:
-        return notes[0]
-    here = PurePosixPath(source.rel).parent.parts if source is not None else ()
-
-    def distance(note: NoteInfo) -> tuple[int, int, str]:
-        parts = PurePosixPath(note.rel).parent.parts
-        common = 0
-        for a, b in zip(here, parts, strict=False):
-            if a != b:
-                break
-            common += 1
-        return (len(here) + len(parts) - 2 * common, len(parts), note.rel)
-
-    return min(notes, key=distance)
+    return link_targets.resolve(_EditorNotes(index), link, source)
 
 
 def find_heading(note: NoteInfo, name: str) -> Heading | None:
     """A heading of `note` by slug or text (case-insensitive)."""
-    wanted_slug = slugify(name)
-    lowered = name.strip().lower()
-    for heading in note.headings:
-        if heading.slug == wanted_slug or heading.slug == name or heading.text.lower() == lowered:
-            return heading
-    return None
+    return link_targets.find_heading(note.headings, name)
 
 
 def resolve(index: NoteIndex, link: Link, source: NoteInfo | None) -> Resolved:

@@ -207,68 +207,18 @@ def build_server(engine: Engine, ready: threading.Event | None = None) -> NotesS
     return server
 
 
-class IndexFollower:
-    """The index in step with the workspace while `localgpt mcp` runs: a full (incremental)
-    sync once the OS watch is in place, then each batch of changes, in a thread of its own
-    (indexing blocks). Built on index_sync, the loop the daemon and the editor use."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="localgpt-mcp-index",
-                                        daemon=True)
-
-    def start(self) -> IndexFollower:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        from localgpt_ls.index_sync import apply_changes, follow
-
-        memory = self.engine.memory
-        workspace = self.engine.workspace
-
-        def guarded(job: Any) -> None:
-            try:
-                job()
-            except Exception as exc:  # one bad file or a busy index must not end the loop
-                log.warning("memory index update failed: %s", exc)
-
-        def on_ready() -> None:
-            guarded(lambda: (memory.reindex(), memory.embed_pending()))
-            self.ready.set()
-
-        try:
-            follow(workspace, self._stop,
-                   lambda changes: guarded(lambda: apply_changes(memory, workspace, changes)),
-                   on_ready)
-        except Exception as exc:  # searches still answer, from the index as it is
-            log.error("cannot follow the workspace: %s", exc)
-        finally:
-            self.ready.set()
-
-
 def serve_stdio(engine: Engine, watch: bool = True) -> int:
     """`localgpt mcp`: serve one client on stdin/stdout until it closes them. The index follows
     workspace changes meanwhile, so a note written by hand or by another tool is searchable
     at once."""
     import anyio
 
-    follower = IndexFollower(engine).start() if watch else None
-    if follower is not None:
-        engine.agent.refresh_memory = False  # the follower keeps the index fresh
+    # The daemon's follower (index_sync), in a thread of its own: indexing blocks.
+    follower = engine.follow_index("localgpt-mcp-index") if watch else None
     try:
         server = build_server(engine, follower.ready if follower is not None else None)
         anyio.run(server.run_stdio_async)
     finally:
-        if follower is not None:
-            follower.stop()
         engine.stop()
         engine.close()
     return 0

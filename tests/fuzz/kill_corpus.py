@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.user_env import user_env
+
 TOPICS = ["kestrel", "harbour", "quince", "tundra", "violin", "walnut", "yarrow", "zircon"]
 
 
@@ -35,13 +37,6 @@ class KillReport:
         data = dict(self.__dict__)
         data["details"] = self.details[:10]
         return data
-
-
-def _env(home: Path, ws: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_HOST")}
-    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(ws), PYTHONUNBUFFERED="1")
-    return env
 
 
 def _vault(base: Path, notes: int) -> tuple[Path, Path, dict[str, str]]:
@@ -100,7 +95,7 @@ def reindex_kills(base: Path, trials: int, seed: int, notes: int = 400) -> KillR
 
     rng = random.Random(seed)
     home, ws, words = _vault(base, notes)
-    env = _env(home, ws)
+    env = user_env(home, ws)
     report = KillReport()
     cli = [sys.executable, "-m", "localgpt_ls", "memory", "reindex"]
     subprocess.run(cli, env=env, capture_output=True, timeout=300, check=True)
@@ -156,7 +151,7 @@ def _search_all(home: Path, ws: Path, words: dict[str, str]) -> int:
     import json
 
     out = subprocess.run([sys.executable, "-c", code], input=json.dumps(words), text=True,
-                         env=_env(home, ws), capture_output=True, timeout=300, check=True)
+                         env=user_env(home, ws), capture_output=True, timeout=300, check=True)
     return int(out.stdout.strip().splitlines()[-1])
 
 
@@ -193,7 +188,7 @@ def append_kills(base: Path, trials: int, seed: int,
 
     rng = random.Random(seed)
     home, ws, _ = _vault(base, 1)
-    env = _env(home, ws)
+    env = user_env(home, ws)
     report = KillReport()
     for trial in range(trials):
         report.trials += 1

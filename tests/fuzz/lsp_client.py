@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.user_env import user_env
+
 _HEADER = re.compile(rb"Content-Length: (\d+)\r\n(?:[A-Za-z-]+: [^\r\n]*\r\n)*\r\n")
 
 
@@ -42,13 +44,10 @@ class LspProcess:
     _next: int = 0
 
     def __post_init__(self) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_HOST")}
-        env.update(LOCALGPT_HOME=str(self.home), LOCALGPT_WORKSPACE=str(self.workspace),
-                   PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localgpt_ls", "lsp"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.workspace)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=user_env(self.home, self.workspace), cwd=self.workspace)
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.fuzz.lsp_client import Answer, LspProcess
+from tests.vault import write_vault
 
 SLOW = 5.0  # seconds: an answer later than this counts as not answered in time
 WINDOW = 8  # requests in flight at once, as an editor typing fast has
@@ -44,13 +45,7 @@ def make_vault(base: Path) -> tuple[Path, Path]:
     (keyword search, no provider), and the traps: a FIFO note, a link to /dev/zero."""
     home = base / ".localgpt"
     ws = home / "workspace"
-    for rel, text in NOTES.items():
-        path = ws / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    for name in ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md"):
-        (ws / name).write_text(f"# {name[:-3].title()}\n", encoding="utf-8")
-    (ws / "skills").mkdir(exist_ok=True)
+    write_vault(ws, NOTES)
     os.mkfifo(ws / "pipe.md")
     (ws / "zero.md").symlink_to("/dev/zero")
     import socket

@@ -6,27 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from localgpt_ls.config import HeartbeatConfig
 from localgpt_ls.heartbeat import HeartbeatRunner
 from tests.heartbeat.conftest import TASKS
+from tests.waiting import wait_for
 
 HOLDER = Path(__file__).with_name("lock_holder.py")
 
 
 def runs_by(marks: Path, pid: int) -> int:
     return sum(1 for p in marks.iterdir() if p.name.startswith(f"{pid}-"))
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 async def unused_turn(prompt: str) -> str:

@@ -12,7 +12,8 @@ import pytest
 
 from localgpt_ls.engine import Engine
 from localgpt_ls.http import Options, create_app
-from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate, validate_sse
+from tests.http.conftest import AUTH, BASE, TOKEN, validate, validate_sse
+from tests.http.live_daemon import LiveDaemon
 
 
 @pytest.fixture

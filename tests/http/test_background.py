@@ -3,31 +3,21 @@ fresh (new, changed and deleted notes), and the heartbeat runs while the daemon 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from localgpt_ls.engine import Engine
-from tests.http.conftest import (
+from tests.http.conftest import validate
+from tests.http.live_daemon import (
     LiveDaemon,
     offline_config,
     start_daemon,
     stop_daemon,
-    validate,
     write_notes,
 )
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.waiting import wait_for
 
 
 def files_found(c: httpx.Client, query: str) -> set[str]:

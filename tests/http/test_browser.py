@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.agent.conftest import config_text
-from tests.http.conftest import (
+from tests.http.live_daemon import (
     LiveDaemon,
     offline_config,
     start_daemon,

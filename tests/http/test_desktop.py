@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from localgpt_ls.http import desktop
-from tests.http.conftest import offline_config, write_notes
+from tests.http.live_daemon import offline_config, write_notes
 
 ROOT = Path(__file__).resolve().parents[2]
 # Colours the page paints only once its script ran and /api/status answered: the memory-only

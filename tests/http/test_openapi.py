@@ -13,7 +13,8 @@ from pathlib import Path
 from starlette.routing import Route
 
 from localgpt_ls.http.app import ROUTES
-from tests.http.conftest import SPEC, LiveDaemon
+from tests.http.conftest import SPEC
+from tests.http.live_daemon import LiveDaemon
 
 METHODS = {"get", "post", "put", "delete", "patch"}
 

@@ -21,7 +21,8 @@ from localgpt_ls.http.app import ROUTES
 from localgpt_ls.http.security import cookie_name, load_or_create_token
 from localgpt_ls.http.server import bind_socket, check_bind, warn_remote
 from tests.conftest import LGEnv
-from tests.http.conftest import AUTH, BASE, TOKEN, LiveDaemon, validate
+from tests.http.conftest import AUTH, BASE, TOKEN, validate
+from tests.http.live_daemon import LiveDaemon
 
 COOKIE = cookie_name(31327)  # the UI cookie of the daemon at BASE
 

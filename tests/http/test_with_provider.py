@@ -17,17 +17,8 @@ from localgpt_ls.http import Options, create_app
 from localgpt_ls.llm.transport import RetryPolicy
 from tests.agent.conftest import config_text, write_config
 from tests.conftest import LGEnv
-from tests.http.conftest import (
-    AUTH,
-    BASE,
-    TOKEN,
-    LiveDaemon,
-    start_daemon,
-    stop_daemon,
-    validate,
-    validate_sse,
-    write_notes,
-)
+from tests.http.conftest import AUTH, BASE, TOKEN, validate, validate_sse
+from tests.http.live_daemon import LiveDaemon, start_daemon, stop_daemon, write_notes
 from tests.http.test_api import parse_sse
 from tests.llm.fake_server import FakeServer, error_reply
 from tests.llm.wire import reply

@@ -4,7 +4,6 @@ preset (Neovim 0.11 and VS Code) per test module, on a small vault in a temporar
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import PROVIDER_ENV
+from tests import vault
 from tests.llm.fake_server import FakeServer
+from tests.user_env import user_env
 
 PRESETS = ["neovim", "visual-studio-code"]
 
@@ -69,14 +69,7 @@ class Session:
 
 
 def write_vault(workspace: Path) -> None:
-    for rel, text in VAULT.items():
-        path = workspace / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    for name in ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md"):
-        (workspace / name).write_text(f"# {name[:-3].title()}\n", encoding="utf-8")
-    (workspace / "memory").mkdir(exist_ok=True)
-    (workspace / "skills").mkdir(exist_ok=True)
+    vault.write_vault(workspace, VAULT)
 
 
 def fix_code_action_union(client: LanguageClient) -> None:
@@ -103,10 +96,8 @@ async def start_session(preset: str, root: Path, config_toml: str,
     workspace.mkdir(parents=True)
     write_vault(workspace)
     (home / "config.toml").write_text(config_toml, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
     config = ClientServerConfig(server_command=[sys.executable, "-m", "localgpt_ls", "lsp"],
-                                server_env=env)
+                                server_env=user_env(home, workspace))
     client = await config.start()
     assert isinstance(client, LanguageClient)
     fix_code_action_union(client)

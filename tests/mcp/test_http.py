@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx
@@ -15,14 +14,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.http.conftest import (
-    LiveDaemon,
-    offline_config,
-    start_daemon,
-    stop_daemon,
-    wait_indexed,
-    write_notes,
-)
+from tests.http.live_daemon import LiveDaemon, offline_daemon, stop_daemon, wait_indexed
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},
@@ -33,13 +25,7 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream",
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
-    base: Path = tmp_path_factory.mktemp("mcp-http")
-    home, workspace = base / "home", base / "workspace"
-    home.mkdir()
-    workspace.mkdir()
-    offline_config(home)
-    write_notes(workspace)
-    live = start_daemon(home, workspace)
+    live = offline_daemon(tmp_path_factory.mktemp("mcp-http"))
     wait_indexed(live)
     yield live
     stop_daemon(live)

@@ -148,7 +148,7 @@ def test_symlink_loop_is_skipped_with_one_warning(notes_ws: Path, make_index) ->
 
 def test_binary_and_huge_notes_are_warned_about_once(notes_ws: Path, make_index,
                                                      monkeypatch) -> None:
-    from localgpt_ls.memory import index as index_module
+    from localgpt_ls.memory import writer as writer_module
 
     k = notes_ws / "knowledge"
     binary, huge = k / "binary.md", k / "huge.md"
@@ -159,8 +159,8 @@ def test_binary_and_huge_notes_are_warned_about_once(notes_ws: Path, make_index,
     first = idx.reindex()
     assert len([w for w in first.warnings if "skipped" in w]) == 2
     reads: list[str] = []
-    real_read = index_module.read_note
-    monkeypatch.setattr(index_module, "read_note",
+    real_read = writer_module.read_note
+    monkeypatch.setattr(writer_module, "read_note",
                         lambda path, key: reads.append(key) or real_read(path, key))
     for _ in range(2):  # what every `memory search` and `recent` does first
         again = idx.reindex()
@@ -416,10 +416,10 @@ def test_words_inside_cjk_text_are_found(notes_ws: Path, make_index) -> None:
 
 def test_embedding_cache_is_pruned_once_it_outgrows_the_index(
         notes_ws: Path, make_index, monkeypatch: pytest.MonkeyPatch) -> None:
-    import localgpt_ls.memory.index as index_module
+    import localgpt_ls.memory.backfill as backfill_module
 
-    monkeypatch.setattr(index_module, "CACHE_FLOOR", 0)
-    monkeypatch.setattr(index_module, "CACHE_SLACK", 1)
+    monkeypatch.setattr(backfill_module, "CACHE_FLOOR", 0)
+    monkeypatch.setattr(backfill_module, "CACHE_SLACK", 1)
     idx = make_index(notes_ws)
     idx.reindex()
     note = notes_ws / "knowledge" / "draft.md"
@@ -517,7 +517,7 @@ def test_stemming_finds_other_forms_of_a_word(notes_ws: Path, make_index) -> Non
 
 def test_untouched_templates_rank_below_the_users_own_words(lg_env, make_index,
                                                              monkeypatch) -> None:
-    from localgpt_ls.memory import index as index_module
+    from localgpt_ls.memory import reader as reader_module
     from localgpt_ls.workspace import init_workspace
 
     ws = Path(lg_env.workspace)
@@ -532,7 +532,7 @@ def test_untouched_templates_rank_below_the_users_own_words(lg_env, make_index,
                                            min_score=0).results]
 
     assert ranked()[0] == "MEMORY.md"
-    monkeypatch.setattr(index_module, "TEMPLATE_FACTOR", 1.0)
+    monkeypatch.setattr(reader_module, "TEMPLATE_FACTOR", 1.0)
     # Without the rule the boilerplate about "you" and "me" wins over the user's facts.
     assert ranked()[0] != "MEMORY.md"
     monkeypatch.undo()
