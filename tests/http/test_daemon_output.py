@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.http.conftest import (
+from tests.http.live_daemon import (
     offline_config,
     start_daemon,
     stop_daemon,
