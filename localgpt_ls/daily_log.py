@@ -33,6 +33,13 @@ def rel_path(day: date) -> str:
     return f"memory/{day.isoformat()}.md"
 
 
+def is_memory_log(rel: str) -> bool:
+    """MEMORY.md and the files under memory/: logs of separate entries (a fact, an event),
+    which search indexes one entry at a time (`markdown.entry_chunks`)."""
+    rel = rel.replace("\\", "/")
+    return rel == "MEMORY.md" or (rel.startswith("memory/") and rel.count("/") == 1)
+
+
 def header(day: date) -> str:
     """How a new daily log starts: its date as the H1, then a blank line."""
     return f"# {day.isoformat()}\n\n"

@@ -19,6 +19,7 @@ from localgpt_ls.workspace import ensure_workspace
 if TYPE_CHECKING:
     from localgpt_ls.agent.loop import Agent
     from localgpt_ls.heartbeat import HeartbeatRunner
+    from localgpt_ls.index_sync import IndexFollower
     from localgpt_ls.memory import MemoryIndex
 
 
@@ -42,6 +43,22 @@ class Engine:
         self.config = config if config is not None else load_config()
         self.workspace = ensure_workspace((workspace or self.config.workspace()).resolve())
         self.editor = editor
+        self.follower: IndexFollower | None = None
+
+    def follow_index(self, name: str = "localgpt-index") -> IndexFollower:
+        """Keep the memory index in step with the disk from now on (a full sync, then each
+        file change, in a thread of its own), for a door that runs until it is stopped (the
+        daemon, `localgpt mcp`). A chat turn then never refreshes the index itself."""
+        from localgpt_ls.index_sync import IndexFollower
+
+        if self.follower is None:
+            self.follower = IndexFollower(self.workspace, lambda: self.memory, name=name).start()
+        return self.follower
+
+    def index_kept_fresh(self) -> bool:
+        """Does something follow file changes, so a turn need not reindex first? The editor
+        door (it watches files) or `follow_index`."""
+        return self.follower is not None or bool(self.editor and self.editor.keeps_index_fresh)
 
     @cached_property
     def memory(self) -> MemoryIndex:
@@ -58,7 +75,7 @@ class Engine:
         editor = self.editor
         return Agent(self.config, self.workspace, lambda: self.memory,
                      line_editor=editor.replace_line if editor else None,
-                     refresh_memory=not (editor and editor.keeps_index_fresh))
+                     refresh_memory=lambda: not self.index_kept_fresh())
 
     @cached_property
     def heartbeat(self) -> HeartbeatRunner:
@@ -72,8 +89,11 @@ class Engine:
                                log_writer=self.editor.append if self.editor else None)
 
     def stop(self) -> None:
-        """Ask work running in other threads (reindex, embedding) to end at its next step, ahead
-        of `close`; opens nothing that is not open yet."""
+        """Ask work running in other threads (the follower, reindex, embedding) to end at its
+        next step, ahead of `close`; opens nothing that is not open yet."""
+        follower, self.follower = self.follower, None
+        if follower is not None:
+            follower.stop()
         memory = self.__dict__.get("memory")
         if memory is not None:
             memory.stop()

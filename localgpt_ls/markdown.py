@@ -722,3 +722,60 @@ def _split_line(line: str, lineno: int, path: tuple[str, ...], budget: int,
         nxt = max(end - back, start + 1)
         space = line.find(" ", nxt, end)
         start = space + 1 if space != -1 else nxt
+
+
+_ITEM_START = re.compile(r"( {0,3})(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _entries(doc: MarkdownDoc, sec: _Section) -> list[tuple[int, int]]:
+    """The line ranges of a section's entries: each top-level list item (with what is nested
+    under it) and each other block; the heading line itself is left to the heading path."""
+    heading_lines = {h.line for h in doc.headings}
+    out: list[tuple[int, int]] = []
+    for b in doc.blocks:
+        if b.line_end < sec.line_start or b.line_start > sec.line_end:
+            continue
+        a, z = max(b.line_start, sec.line_start), min(b.line_end, sec.line_end)
+        if b.type == "heading" or (a == z and a in heading_lines):
+            continue
+        if b.type != "list":
+            out.append((a, z))
+            continue
+        first = _ITEM_START.match(doc.lines[a - 1])
+        indent = len(first.group(1)) if first else 0
+        start = a
+        for ln in range(a + 1, z + 1):
+            m = _ITEM_START.match(doc.lines[ln - 1])
+            if m and len(m.group(1)) == indent:
+                end = ln - 1
+                while end > start and not doc.lines[end - 1].strip():
+                    end -= 1
+                out.append((start, end))
+                start = ln
+        out.append((start, z))
+    return out
+
+
+def entry_chunks(text: str, doc: MarkdownDoc | None = None, chunk_tokens: int = 400,
+                 overlap_tokens: int = 80) -> list[Chunk]:
+    """Cut a memory log (MEMORY.md, the daily log) into its entries: one chunk per list item
+    or paragraph, under its heading path, each cut like `chunk` when over the budget.
+
+    A log holds many unrelated facts, a line each; packed into 400-token chunks, one fact is
+    a twentieth of what the model embeds and a question about it no longer comes near it
+    (`benchmarks/memory_facts.py`). A note of headings only falls back to `chunk`."""
+    if doc is None:
+        doc = parse(text)
+    lines = doc.lines
+    lines_tok = [estimate_tokens(ln) + 1 for ln in lines]
+    overlap_tokens = min(overlap_tokens, chunk_tokens // 2)
+    block_ends = {b.line_end for b in doc.blocks}
+    chunks: list[Chunk] = []
+    for sec in _sections(doc):
+        for a, z in _entries(doc, sec):
+            if sum(lines_tok[a - 1:z]) <= chunk_tokens:
+                chunks.append(_make_chunk(lines, a, z, sec.path))
+            else:
+                chunks.extend(_split_section(lines, lines_tok, _Section(a, z, sec.path),
+                                             block_ends, chunk_tokens, overlap_tokens))
+    return chunks or chunk(text, doc, chunk_tokens, overlap_tokens)

@@ -119,15 +119,16 @@ class Agent:
     def __init__(self, config: Config, workspace: Path, memory: Callable[[], Any] | None = None,
                  *, store: SessionStore | None = None, retry: RetryPolicy | None = None,
                  timeouts: Timeouts | None = None, line_editor: toolbox.LineEditor | None = None,
-                 refresh_memory: bool = True) -> None:
+                 refresh_memory: Callable[[], bool] = lambda: True) -> None:
         self.config = config
         self.workspace = workspace
-        # False for a door that keeps the index fresh itself (the language server watches
-        # files): a turn never waits for a reindex.
+        # Answers False while a door keeps the index fresh itself (the language server
+        # watches files, the daemon and `localgpt mcp` follow them): a turn never waits for
+        # a reindex. Asked each turn (Engine.index_kept_fresh), never reassigned.
         self.refresh_memory = refresh_memory
         # From an editor door (Engine.editor): tools edit open documents through the editor.
         self.line_editor = line_editor
-        self.memory = _refresh_once(memory, lambda: self.refresh_memory) if memory else None
+        self.memory = _refresh_once(memory, refresh_memory) if memory else None
         self.sessions = store or SessionStore()
         self.retry = retry
         self.timeouts = timeouts or Timeouts(read=config.agent.request_timeout)
@@ -173,7 +174,7 @@ class Agent:
         except LocalGPTError as exc:
             # No turn can start (an unknown model name, a broken endpoint); the message is
             # still recorded, so fixing the name and resuming the session loses nothing.
-            self._keep(session_id, model or self.config.agent.default_model, user)
+            self._keep(session_id, model or self.config.agent.default_model, user, str(exc))
             emit(TurnError(str(exc)))
             raise
         try:
@@ -201,15 +202,19 @@ class Agent:
                 text = await self._loop(client, provider, system, list(session.messages[:-1]),
                                         user, ctx, emit, session.append)
         except LocalGPTError as exc:
+            _record_error(session, str(exc))
             emit(TurnError(str(exc)))
             raise
         return ChatResult(text, session.id, choice.label)
 
-    def _keep(self, session_id: str | None, model: str, user: Message) -> None:
+    def _keep(self, session_id: str | None, model: str, user: Message, error: str) -> None:
         try:
-            self.sessions.open_or_create(session_id, model, self.workspace).append(user)
+            session = self.sessions.open_or_create(session_id, model, self.workspace)
+            session.append(user)
         except (LocalGPTError, OSError) as exc:  # the turn's own error is the one to report
             log.warning("could not record the message: %s", exc)
+            return
+        _record_error(session, error)
 
     async def run_turn(self, message: str, model: str | None = None, *,
                        on_event: EventSink | None = None, approver: Approver | None = None,
@@ -361,6 +366,13 @@ class Agent:
                                               separator=False)
         session.compact(summary.strip() or "(no summary)", len(messages) - split)
         return summary
+
+
+def _record_error(session: Session, error: str) -> None:
+    try:
+        session.record_error(error)
+    except OSError as exc:  # the turn's own error is the one to report
+        log.warning("could not record the error in session %s: %s", session.id, exc)
 
 
 def _refresh_once(memory: Callable[[], Any], wanted: Callable[[], bool]) -> Callable[[], Any]:

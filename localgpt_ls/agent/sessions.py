@@ -4,9 +4,11 @@ Line 1 is a header {"type": "session", "id", "created", "model", "workspace", "v
 later line is {"type": "message", "ts", "message": {...Message.to_dict()}} or, after compaction,
 {"type": "compaction", "ts", "summary", "keep"} (the summary replaces everything before the last
 `keep` messages), or {"type": "title", "ts", "title"} (a rename; the last one counts, "" clears
-it). Lines are only ever appended, with O_APPEND, so a crash loses at most the line
-being written and a reader skips a torn last line. Files are private (0600): they hold the
-user's conversations. No secret is ever written: messages carry only conversation text.
+it), or {"type": "error", "ts", "message", "after"} (a turn that failed after `after` messages:
+shown where it happened when the session is read back, never sent to a model). Lines are
+only ever appended, with O_APPEND, so a crash loses at most the line being written and a
+reader skips a torn last line. Files are private (0600): they hold the user's conversations.
+No secret is ever written: messages carry only conversation text.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Session:
     path: Path
     header: dict[str, Any]
     messages: list[Message] = field(default_factory=list)
+    # Failed turns, {"after": number of messages before it, "message": what went wrong}.
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def _write(self, record: dict[str, Any]) -> None:
         # clean_text: a lone surrogate anywhere (a tool call's arguments, a summary) would
@@ -86,10 +90,18 @@ class Session:
         self._write({"type": "message", "ts": _now(), "message": message.to_dict()})
         self.messages.append(message)
 
+    def record_error(self, message: str) -> None:
+        """Note that the turn after the last message failed, so a reader of the session sees
+        the question's outcome instead of a question nobody answered."""
+        entry = {"after": len(self.messages), "message": clean_text(message)}
+        self._write({"type": "error", "ts": _now(), **entry})
+        self.errors.append(entry)
+
     def compact(self, summary: str, keep: int) -> None:
         """Replace all but the last `keep` messages by a summary (kept in the file too)."""
         self._write({"type": "compaction", "ts": _now(), "summary": summary, "keep": keep})
         self.messages = _apply_compaction(self.messages, summary, keep)
+        self.errors = []  # they were about turns the summary now stands for
 
     @property
     def model(self) -> str:
@@ -98,6 +110,12 @@ class Session:
     @property
     def title(self) -> str:
         return str(self.header.get("title") or "")
+
+    @property
+    def preview(self) -> str:
+        """The first question, on one line: what names a session that was never renamed."""
+        first = next((m.content for m in self.messages if m.role == "user"), "")
+        return " ".join(first.split())[:80]
 
 
 def _apply_compaction(messages: list[Message], summary: str, keep: int) -> list[Message]:
@@ -144,6 +162,7 @@ class SessionStore:
                                 "them") from None
         header: dict[str, Any] = {}
         messages: list[Message] = []
+        errors: list[dict[str, Any]] = []
         # Only "\n" ends a record: json.dumps leaves U+2028/U+0085 unescaped inside strings,
         # and str.splitlines() would cut a message there and drop it.
         for number, line in enumerate(raw.split("\n"), 1):
@@ -158,13 +177,17 @@ class SessionStore:
                     messages.append(Message.from_dict(record["message"]))
                 elif kind == "title":
                     header = {**header, "title": " ".join(str(record["title"]).split())}
+                elif kind == "error":
+                    errors.append({"after": int(record["after"]),
+                                   "message": str(record["message"])})
                 elif kind == "compaction":
                     messages = _apply_compaction(messages, str(record["summary"]),
                                                  int(record.get("keep", 0)))
+                    errors = []
             except (ValueError, KeyError, TypeError, AttributeError):
                 # A torn last line after a crash, or a hand edit: skip it, keep the rest.
                 log.warning("%s:%d: unreadable session line skipped", path, number)
-        return Session(session_id, path, header or {"id": session_id}, messages)
+        return Session(session_id, path, header or {"id": session_id}, messages, errors)
 
     def open_or_create(self, session_id: str | None, model: str, workspace: Path) -> Session:
         if session_id and self.exists(session_id):
@@ -189,11 +212,10 @@ class SessionStore:
                 updated = path.stat().st_mtime
             except (LocalGPTError, OSError):
                 continue
-            first = next((m.content for m in session.messages if m.role == "user"), "")
             infos.append(SessionInfo(
                 id=session.id, created=str(session.header.get("created", "")),
                 model=session.model, updated=updated, messages=len(session.messages),
-                preview=" ".join(first.split())[:80], title=session.title))
+                preview=session.preview, title=session.title))
         return sorted(infos, key=lambda i: i.updated, reverse=True)
 
     def latest(self) -> str | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt_ls import paths
 from localgpt_ls.cli.common import print_json
+from localgpt_ls.cli.memory import print_hits
 from localgpt_ls.errors import LocalGPTError
 
 if TYPE_CHECKING:  # the CLI imports every group at start: keep httpx & co off `--version`
@@ -151,6 +152,17 @@ def _ask(args: argparse.Namespace, answer: dict[str, str]) -> str:
     return result.response
 
 
+def greeting(model: str, memory_only: bool, session_id: str | None) -> str:
+    """The chat's first line: which session, which model (or that none is set up, in words:
+    "memory-only" is a mode name, not something a new user can read), and how to get help."""
+    session = f"resuming session {session_id}" if session_id else "new session"
+    if memory_only:
+        said = f"{session}. No model is configured, so answers show what your memory holds"
+    else:
+        said = f"{session}, using {model}"
+    return f"LocalGPT chat, {said}. /help lists commands, Ctrl-D leaves."
+
+
 class ChatREPL:
     """The interactive loop. One asyncio.run per turn, so Ctrl-C cancels just that turn."""
 
@@ -166,9 +178,7 @@ class ChatREPL:
         if self.interactive:
             self._history()
             choice = asyncio.run(self.agent.resolve_model(self.model))
-            where = f"session {self.session_id}" if self.session_id else "a new session"
-            print(f"LocalGPT chat with {choice.label}, {where}. /help lists commands, "
-                  "Ctrl-D leaves.")
+            print(greeting(choice.label, choice.memory_only, self.session_id))
         while True:
             try:
                 line = input("you> ") if self.interactive else sys.stdin.readline()
@@ -300,12 +310,7 @@ class ChatREPL:
             return
         index = self.engine.memory
         index.reindex()
-        response = index.search(query, limit=6)
-        if not response.results:
-            print("No matches.")
-        for hit in response.results:
-            snippet = " ".join(hit.content.split())[:160]
-            print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}\n     {snippet}")
+        print_hits(index.search(query, limit=6))
 
     def _history(self) -> None:
         try:

@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
     d = sub.add_parser("desktop", help="open the web UI in a native window "
-                                       "(optional extra: pip install 'localgpt-ls[desktop]')")
+                                       "(optional extra: pip install -e '.[desktop]' "
+                                       "from your LocalGPT-LS folder)")
     d.add_argument("--no-watch", action="store_true",
                    help="do not follow workspace changes into the memory index")
     d.add_argument("--no-heartbeat", action="store_true", help="do not run the heartbeat")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shutil
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from localgpt_ls.errors import LocalGPTError
 
 if TYPE_CHECKING:  # the CLI imports every group at start: keep SQLite off `--version`
     from localgpt_ls.memory import ReindexReport
+    from localgpt_ls.memory.search import SearchResponse
 
 
 IndexHandler = Callable[[argparse.Namespace, Engine], int]
@@ -97,6 +99,18 @@ def _snippet(text: str, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
+def print_hits(response: SearchResponse) -> None:
+    """Search results as `memory search` and chat's /memory print them: score, file:lines,
+    then the text on one indented line that fits the terminal (160 characters at most)."""
+    if not response.results:
+        print("No matches.")
+        return
+    width = max(40, min(160, shutil.get_terminal_size().columns - 6))
+    for hit in response.results:
+        print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}")
+        print(f"     {_snippet(hit.content, width)}")
+
+
 def search(args: argparse.Namespace, engine: Engine) -> int:
     engine.memory.load_model_behind()  # both cores: the model loads while the scan runs
     _bring_up_to_date(engine)  # a fresh user gets results at once
@@ -105,13 +119,8 @@ def search(args: argparse.Namespace, engine: Engine) -> int:
     if args.json:
         print_json(response.to_dict())
         return 0
-    if not response.results:
-        print("No matches.")
-        return 0
-    for hit in response.results:
-        print(f"{hit.score:.2f} {hit.file}:{hit.line_start}-{hit.line_end}")
-        print(f"     {_snippet(hit.content)}")
-    if response.mode == "fts":
+    print_hits(response)
+    if response.results and response.mode == "fts":
         print("(keyword matches only: no embeddings available)", file=sys.stderr)
     return 0
 

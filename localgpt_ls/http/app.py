@@ -68,7 +68,8 @@ STATIC_FILES = {"app.js": ("app.js", "text/javascript"),
                 "style.css": ("style.css", "text/css"),
                 "marked.js": ("vendor/marked.umd.js", "text/javascript"),
                 "purify.js": ("vendor/purify.min.js", "text/javascript"),
-                "force-graph.js": ("vendor/force-graph.min.js", "text/javascript")}
+                "force-graph.js": ("vendor/force-graph.min.js", "text/javascript"),
+                "icon.svg": ("icon.svg", "image/svg+xml")}
 PAGE_HEADERS = {
     # The three hashes are the <style> elements force-graph adds (empty, then its canvas and
     # tooltip rules): allowed by content, so no other inline style can apply.
@@ -402,7 +403,9 @@ async def session_get(request: Request) -> JSONResponse:
             raise HTTPException(404, f"no session '{session_id}'")
         session = store.open(session_id)
         return {"id": session.id, "header": session.header,
-                "messages": [m.to_dict() for m in session.messages]}
+                "title": session.title or session.preview,
+                "messages": [m.to_dict() for m in session.messages],
+                "errors": session.errors}
 
     return JSONResponse(await run_in_threadpool(load))
 

@@ -21,10 +21,9 @@ log = logging.getLogger("localgpt_ls.http")
 
 
 def start_watcher(engine: Engine) -> IndexFollower:
-    """The watcher: the core follower (index_sync.IndexFollower), which `localgpt mcp` runs
-    too; its status() is the `watcher` of /api/status."""
-    return IndexFollower(engine.workspace, lambda: engine.memory,
-                         name="localgpt-watcher").start()
+    """The watcher: the engine's follower (index_sync.IndexFollower), which `localgpt mcp`
+    runs too; its status() is the `watcher` of /api/status."""
+    return engine.follow_index("localgpt-watcher")
 
 
 def start_heartbeat(engine: Engine, alerts: deque[dict[str, Any]]) -> asyncio.Task[Any]:

@@ -22,8 +22,9 @@ from typing import Any
 from localgpt_ls.engine import Engine
 from localgpt_ls.errors import LocalGPTError
 
-INSTALL_HINT = ("the desktop window needs the optional extra: pip install 'localgpt-ls[desktop]' "
-                "(from your clone: pip install -e '.[desktop]'); on Linux it brings Qt "
+INSTALL_HINT = ("the desktop window needs the optional extra: from your LocalGPT-LS folder, "
+                "pip install -e '.[desktop]' into the Python that runs localgpt (localgpt-ls "
+                "is not on PyPI); on Linux it brings Qt "
                 "WebEngine, or install your distribution's GTK WebKit bindings "
                 "(Debian: python3-gi gir1.2-webkit2-4.1)")
 START_TIMEOUT = 30.0

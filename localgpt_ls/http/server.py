@@ -22,6 +22,8 @@ from localgpt_ls.http.app import Options, create_app
 from localgpt_ls.http.security import is_loopback_address, load_or_create_token
 
 WILDCARDS = {"0.0.0.0", "::", ""}
+# Loggers whose info lines are the daemon talking to its user (everything under them too).
+OWN_LOGGERS = ("localgpt", "localgpt_ls")
 # A request's headers must be complete this long after the connection opens or the previous
 # answer went out (slow or silent clients otherwise hold a connection for ever); between
 # requests a connection may idle IDLE_TIMEOUT_SECONDS. The body's limit is the Guard's.
@@ -148,6 +150,19 @@ def server_config(app: Any, **overrides: Any) -> Any:
     return uvicorn.Config(app, **settings)
 
 
+def _terminal_logging() -> None:
+    """The daemon's own info lines (index, watcher, heartbeat) on the terminal; other
+    libraries' from WARNING only (the MCP SDK says "StreamableHTTP session manager started" at
+    info, which means nothing to a user). LOCALGPT_LOG=debug|info has already set a terminal
+    handler for every logger (cli_logging): then that level stands."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    logging.basicConfig(level=logging.WARNING, format="localgpt: %(message)s")
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 def serve(options: ServeOptions, engine: Engine | None = None) -> int:
     """Run in the foreground until Ctrl-C; returns the exit code."""
     import uvicorn
@@ -163,7 +178,7 @@ def serve(options: ServeOptions, engine: Engine | None = None) -> int:
                                             allowed_hosts=allowed))
     sock = bind_socket(options.bind, options.port)
     port = sock.getsockname()[1]
-    logging.basicConfig(level=logging.INFO, format="localgpt: %(message)s")
+    _terminal_logging()
     server = uvicorn.Server(server_config(app))
     print(f"LocalGPT daemon {engine.workspace} at {start_url(options.bind, port, token)}",
           flush=True)

@@ -185,6 +185,23 @@ def parse_model(name: str, config: Config) -> ModelChoice:
                         "in config.toml")
 
 
+async def _first_model(url: str, read: str, timeout: float) -> str | None:
+    """The first model a server lists at `url` (`read`: the JSON list's key, "models" for
+    Ollama's name, "data" for OpenAI's id), or None when it does not answer that quickly."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.get(url)
+            if response.status_code != 200:
+                return None
+            listed = response.json().get(read) or []
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError, OverflowError,
+            OSError):
+        return None
+    field = "id" if read == "data" else "name"
+    names = [m.get(field) or m.get("model") for m in listed if isinstance(m, dict)]
+    return next((n for n in names if isinstance(n, str) and n), None)
+
+
 async def probe_ollama(endpoint: str, timeout: float = OLLAMA_PROBE_TIMEOUT) -> str | None:
     """The first installed model of an Ollama that answers quickly, else None.
 
@@ -195,22 +212,28 @@ async def probe_ollama(endpoint: str, timeout: float = OLLAMA_PROBE_TIMEOUT) -> 
     except ProviderSettingError as exc:
         log.info("not probing Ollama: %s", exc)
         return None
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(base + "/api/tags")
-            if response.status_code != 200:
-                return None
-            models = response.json().get("models") or []
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError, OverflowError,
-            OSError):
+    return await _first_model(base + "/api/tags", "models", timeout)
+
+
+async def probe_openai_server(base_url: str, timeout: float = OLLAMA_PROBE_TIMEOUT
+                              ) -> str | None:
+    """The first model of the OpenAI-compatible server at `[providers.openai] base_url` (LM
+    Studio, llama.cpp, vLLM) when it is not OpenAI's own and answers quickly, else None."""
+    if "api.openai.com" in base_url:
         return None
-    names = [m.get("name") or m.get("model") for m in models if isinstance(m, dict)]
-    return next((n for n in names if n), None)
+    try:
+        base = endpoint_url("openai", base_url, "[providers.openai] base_url",
+                            "http://localhost:1234/v1")
+    except ProviderSettingError as exc:
+        log.info("not probing the OpenAI-compatible server: %s", exc)
+        return None
+    return await _first_model(base + "/models", "data", timeout)
 
 
 async def resolve_model(name: str | None, config: Config) -> ModelChoice:
     """The model to use: `name`, else [agent] default_model; "auto" picks Anthropic if a key is
-    set, else OpenAI if a key is set, else a running Ollama, else memory-only mode."""
+    set, else OpenAI if a key is set, else the first model of a local OpenAI-compatible server
+    set as `[providers.openai] base_url`, else a running Ollama, else memory-only mode."""
     name = (name or config.agent.default_model or "auto").strip()
     if name != "auto":
         return parse_model(name, config)
@@ -218,6 +241,9 @@ async def resolve_model(name: str | None, config: Config) -> ModelChoice:
         return ModelChoice("anthropic", AUTO_DEFAULTS["anthropic"])
     if openai_key(config):
         return ModelChoice("openai", AUTO_DEFAULTS["openai"])
+    served = await probe_openai_server(config.providers.openai.base_url)
+    if served:
+        return ModelChoice("openai", served)
     found = await probe_ollama(ollama_endpoint(config))
     if found:
         return ModelChoice("ollama", found)

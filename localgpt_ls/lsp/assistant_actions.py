@@ -346,6 +346,19 @@ async def _offer(ls: LocalGPTServer, answer: str) -> bool:
     return choice is not None and choice.title == INSERT
 
 
+def remembered(text: str, where: str, target: str) -> str:
+    """A passage as it is remembered, from every editor's Remember (code action or command):
+    with where it came from; one line stays one line, and in MEMORY.md it is a list item like
+    the file's own entries (today's log bullets it with the time itself)."""
+    text = text.strip()
+    if "\n" in text:
+        return f"{text}\n\n(from {where})"
+    line = f"{text} (from {where})"
+    if target == "memory" and not re.match(r"[-*+] |\d+[.)] ", text):
+        return f"- {line}"
+    return line
+
+
 async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]:
     name = args.get("action")
     if name not in ACTIONS:
@@ -366,7 +379,7 @@ async def run_assist(ls: LocalGPTServer, args: dict[str, Any]) -> dict[str, Any]
     if name in ("remember", "remember_long"):
         target = "daily" if name == "remember" else "memory"
         return {"action": name, **await remember_text(
-            ls, f"{passage.text.strip()}\n\n(from {passage.where})", target),
+            ls, remembered(passage.text, passage.where, target), target),
             "response": passage.text, "model": "", "applied": True}
     action = ACTIONS[name]
     choice = await engine.agent.resolve_model()

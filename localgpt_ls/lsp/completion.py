@@ -2,13 +2,17 @@
 
 Notes are ranked by a fuzzy match on name and path. With an empty or short query, notes that
 the memory index finds for the current paragraph come first ("the notes that belong here").
-Those suggestions are computed in a worker thread and cached per paragraph; completion never
-waits for them: the first request answers with fuzzy ranking, marked incomplete so the editor
-asks again, and the next keystroke gets the meaning-ranked list.
+Those suggestions are computed in a worker thread and cached per paragraph. The request that
+starts a lookup waits for it up to MEANING_WAIT (with the model warm it takes tens of
+milliseconds), so the popup that opens on `[[` is already ranked by meaning: editors ask again
+only on the next keystroke, and someone who types `[[` and waits saw an alphabetical list
+(new-user walk). A lookup that takes longer (the model still loading) answers with fuzzy
+ranking, marked incomplete so the editor asks again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import posixpath
@@ -37,6 +41,7 @@ MD_HEADING = re.compile(r"\]\(<?([^()\s#<>]*)#([^()\s]*)$")
 MD_PATH = re.compile(r"\]\(<?([^()\s#<>]*)$")
 TAG = re.compile(r"(?:^|(?<=[\s(,;]))#([\w\-/]*)$")
 SHORT_QUERY = 2  # queries this short still get the meaning-ranked notes first
+MEANING_WAIT = 0.3  # seconds a completion request waits for the lookup it started
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class MeaningCache:
     def __init__(self) -> None:
         self.results: dict[str, list[str]] = {}
         self.pending: set[str] = set()
+        self.running: asyncio.Task[Any] | None = None
 
     @staticmethod
     def key(uri: str, paragraph: str) -> str:
@@ -115,8 +121,16 @@ class MeaningCache:
         # One lookup at a time: typing fast must not pile searches up behind each other.
         if not self.pending and ls.memory is not None and paragraph.strip():
             self.pending.add(key)
-            ls.spawn(self._fill(ls, key, paragraph, here))
+            self.running = ls.spawn(self._fill(ls, key, paragraph, here))
         return None
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the running lookup; True when one finished meanwhile."""
+        task = self.running
+        if task is None or task.done():
+            return False
+        await asyncio.wait({task}, timeout=timeout)
+        return task.done()
 
     async def _fill(self, ls: LocalGPTServer, key: str, paragraph: str,
                     here: str | None) -> None:
@@ -201,9 +215,11 @@ def note_items(ls: LocalGPTServer, caches: Completion, uri: str, lines: list[str
     if len(query) <= SHORT_QUERY and ls.options.memory.suggest_by_meaning:
         paragraph = paragraph_around(lines, row, (q_start - 2, cursor))
         related = caches.meaning.lookup(ls, uri, paragraph, source_rel)
-        if related is None:
-            incomplete = True  # ask again: meaning-ranked suggestions are on their way
-        elif related:
+        # Always ask again: past SHORT_QUERY letters the order is by name, not by meaning, so
+        # an editor filtering this list itself would keep the meaning order ("gard" under a
+        # paragraph about shade put balcony-shade above gardening in Neovim).
+        incomplete = True
+        if related:
             boost = {rel: i for i, rel in enumerate(related)}
             if not query:
                 extra = [ls.index.notes.get(ls.index.by_rel.get(r.lower(), "")) for r in related]
@@ -320,8 +336,15 @@ class Completion(Feature):
     def handlers(self) -> list[Handler]:
         caches = self
 
-        def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
-            yield from ls.until_parsed(params.text_document.uri)
+        async def completion(ls: LocalGPTServer, params: types.CompletionParams) -> Any:
+            await ls.parsed(params.text_document.uri)  # a big note parses in its thread
+            lines = ls.doc_lines(params.text_document.uri)
+            result = complete(ls, caches, params)
+            if (result is None or not result.is_incomplete
+                    or not await caches.meaning.settle(MEANING_WAIT)):
+                return result
+            if ls.doc_lines(params.text_document.uri) != lines:
+                return result  # typed meanwhile: the position belongs to the old text
             return complete(ls, caches, params)
 
         return [Handler(types.TEXT_DOCUMENT_COMPLETION, completion, types.CompletionOptions(

@@ -213,19 +213,12 @@ def serve_stdio(engine: Engine, watch: bool = True) -> int:
     at once."""
     import anyio
 
-    from localgpt_ls.index_sync import IndexFollower
-
     # The daemon's follower (index_sync), in a thread of its own: indexing blocks.
-    follower = (IndexFollower(engine.workspace, lambda: engine.memory,
-                              name="localgpt-mcp-index").start() if watch else None)
-    if follower is not None:
-        engine.agent.refresh_memory = False  # the follower keeps the index fresh
+    follower = engine.follow_index("localgpt-mcp-index") if watch else None
     try:
         server = build_server(engine, follower.ready if follower is not None else None)
         anyio.run(server.run_stdio_async)
     finally:
-        if follower is not None:
-            follower.stop()
         engine.stop()
         engine.close()
     return 0

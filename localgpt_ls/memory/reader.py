@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from localgpt_ls.memory import sql
+from localgpt_ls.memory.chunking import template_chunk_texts
 from localgpt_ls.memory.embed import Embedder, EmbeddingError
 from localgpt_ls.memory.search import (
+    NAME_BONUS,
     TEMPLATE_FACTOR,
     SearchHit,
     SearchResponse,
@@ -28,6 +30,7 @@ from localgpt_ls.memory.search import (
     diversify,
     floor,
     fts_match,
+    fts_title_match,
     fts_words,
     fuse,
     idf,
@@ -115,14 +118,15 @@ class IndexReader:
 
     # -- keywords ----------------------------------------------------------------------------
 
-    def _keyword_query(self, c: Any, query: str) -> tuple[str | None, dict[str, float], int]:
+    def _keyword_query(self, c: Any, query: str
+                       ) -> tuple[str | None, dict[str, float], int, list[str]]:
         """The FTS5 MATCH for the query (its informative words), the IDF of each term they
         hold, and the number of chunks. A temporary FTS5 table on this connection tokenizes
         each word (stemmed, folded), so query and index never disagree about a term."""
         words = fts_words(query)
         total = c.execute(sql.COUNT_CHUNKS).fetchone()[0]
         if not words or not total:
-            return None, {}, total
+            return None, {}, total, []
         c.execute(sql.QUERY_TERMS_TABLE)
         c.execute(sql.QUERY_VOCAB_TABLE)
         c.execute(sql.CLEAR_QUERY_TERMS)
@@ -132,14 +136,21 @@ class IndexReader:
             word_terms[doc].append(term)
         all_terms = sorted({t for ts in word_terms for t in ts})
         if not all_terms:
-            return None, {}, total
+            return None, {}, total, []
         df = dict(c.execute(sql.doc_freqs(len(all_terms)), all_terms).fetchall())
         kept = informative(words, word_terms, df, total)
         terms = {t for w, ts in zip(words, word_terms, strict=True) if w in kept for t in ts}
-        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total
+        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total, kept
 
     def _bm25(self, c: Any, match: str, limit: int) -> dict[int, float]:
         return dict(c.execute(sql.bm25_ranks(), (match, limit)).fetchall())
+
+    def _named(self, c: Any, words: list[str], ids: list[int]) -> set[int]:
+        """The chunks among `ids` whose note name and headings hold every word."""
+        match = fts_title_match(words)
+        if not match or not ids:
+            return set()
+        return {r[0] for r in c.execute(sql.matching_among(len(ids)), [match, *ids])}
 
     def _template_hashes(self) -> set[str]:
         """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""
@@ -166,7 +177,7 @@ class IndexReader:
             # The query's embedding and vector top-k run beside the FTS query (both release
             # the GIL), so hybrid costs about the slower of the two, not their sum.
             pending = self._pool.submit(self._vector_candidates, query, n_cand)
-        match, idfs, total = self._keyword_query(c, query)
+        match, idfs, total, kept = self._keyword_query(c, query)
         ranks = self._bm25(c, match, KEYWORD_CANDIDATES) if match and idfs else {}
         cosine: dict[int, float] = {}
         if pending is not None:
@@ -192,8 +203,11 @@ class IndexReader:
         embedded = {cid for cid, r in rows.items() if r[5]}
         scores = fuse([cid for cid in ids if cid in rows and rows[cid][1] not in exclude],
                       coverage, cosine, embedded, hybrid)
-        templates = self._template_hashes()
-        scores = apply_factor(scores, {cid for cid in scores if rows[cid][6] in templates},
+        named = self._named(c, kept, [cid for cid in scores if cid in ranks])
+        scores = {cid: s + NAME_BONUS if cid in named else s for cid, s in scores.items()}
+        templates, boilerplate = self._template_hashes(), template_chunk_texts()
+        scores = apply_factor(scores, {cid for cid in scores if rows[cid][6] in templates
+                                       or rows[cid][4].strip() in boilerplate},
                               TEMPLATE_FACTOR)
         if recency_half_life_days:
             scores = apply_recency(scores, {cid: rows[cid][1] for cid in scores},

@@ -111,6 +111,12 @@ def doc_freqs(n: int) -> str:
     return f"SELECT term, doc FROM chunks_vocab WHERE term IN ({_marks(n)})"
 
 
+def matching_among(n: int) -> str:
+    """Which of n chunk ids match an FTS5 query (parameters: match, then the ids)."""
+    return (f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN "
+            f"({_marks(n)})")
+
+
 def bm25_ranks() -> str:
     """Chunks matching an FTS5 query, best bm25 first (parameters: match, limit)."""
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)

@@ -228,7 +228,7 @@ class IndexWriter:
             return
         prepared = []
         for item in items:
-            chunks, warning = note_chunks(item.text, self.chunking.chunk_tokens,
+            chunks, warning = note_chunks(item.key, item.text, self.chunking.chunk_tokens,
                                           self.chunking.overlap_tokens)
             if warning:  # over the parsing budget: still searchable, by paragraphs
                 report.warn(f"{item.key}: {warning}")

@@ -18,8 +18,8 @@ from tests.llm.fake_server import FakeServer, Reply, error_reply
 from tests.llm.wire import reply
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LOCALGPT_LOG": "debug", "LOCALGPT_RETRY_BASE": "0.01"}
+def run(*args: str, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOCALGPT_LOG": "debug", "LOCALGPT_RETRY_BASE": "0.01", **extra}
     return subprocess.run([sys.executable, "-m", "localgpt_ls", *args], input=stdin,
                           capture_output=True, text=True, timeout=60, env=env)
 
@@ -92,6 +92,19 @@ def test_chat_in_memory_only_mode_with_piped_stdin(workspace: Path, lg_env: Any)
     assert result.stdout.count("knowledge/health.md:") >= 2  # the answer and /memory
     assert "memory-only" in result.stdout  # /sessions lists the session and its model
     assert "/compact" in result.stdout  # /help
+
+
+def test_memory_results_fit_a_narrow_terminal(workspace: Path, lg_env: Any) -> None:
+    """/memory in chat and `memory search` print one result the same way, each line within
+    the terminal's width (they ran past it)."""
+    (lg_env.home / "config.toml").write_text(no_provider_config(lg_env.home))
+    chat = run("chat", stdin="/memory dentist appointment\n/quit\n", COLUMNS="60")
+    search = run("memory", "search", "dentist appointment", COLUMNS="60")
+    for result in (chat, search):
+        assert result.returncode == 0, result.stderr
+        shown = [ln for ln in result.stdout.splitlines() if ln.startswith("     ")]
+        assert shown and all(len(ln) <= 60 for ln in shown), shown
+    assert next(ln for ln in search.stdout.splitlines() if "health.md" in ln) in chat.stdout
 
 
 def test_chat_resume_continues_the_last_session(fake: FakeServer, workspace: Path,
@@ -333,3 +346,34 @@ def test_ask_json_reports_a_failure_as_json_with_the_session_to_resume(
     assert "unknown model 'mystery'" in data["error"]
     kept = (lg_env.home / "sessions" / f"{data['session_id']}.jsonl").read_text()
     assert "Where is the spare key?" in kept
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("provider", ["none", "openai"])
+def test_chat_on_a_terminal_starts_with_a_sentence_a_new_user_can_read(
+        provider: str, fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """The first line says the session and the model in words; with no model it says so and
+    what answers will be, instead of a mode name ("chat with memory-only, a new session")."""
+    (lg_env.home / "config.toml").write_text(
+        no_provider_config(lg_env.home) if provider == "none"
+        else config_text(fake.url, MODELS["openai"]))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "chat"],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        out = _read_until(master, "you> ")
+        os.write(master, b"\x04")  # Ctrl-D leaves, as the line says
+        assert proc.wait(30) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    first = next(line for line in out.splitlines() if line.startswith("LocalGPT chat"))
+    if provider == "none":
+        assert first == ("LocalGPT chat, new session. No model is configured, so answers show "
+                         "what your memory holds. /help lists commands, Ctrl-D leaves.")
+    else:
+        assert first == ("LocalGPT chat, new session, using openai/gpt-test. "
+                         "/help lists commands, Ctrl-D leaves.")
+    assert "memory-only" not in out

@@ -120,20 +120,25 @@ def make_workspace(base: Path, config: str = "", files: dict[str, str] | None = 
 
 
 def run_session(base: Path, script: str, open_file: str | None, config: str = "",
-                files: dict[str, str] | None = None, templates: bool = False) -> Session:
-    """Start Neovim on `open_file` of a fresh workspace, run `script`, return what it recorded."""
+                files: dict[str, str] | None = None, templates: bool = False,
+                setup: str | None = None, before: str = "",
+                env_path: str | None = None) -> Session:
+    """Start Neovim on `open_file` of a fresh workspace, run `script`, return what it recorded.
+    `setup` is the Lua table given to setup() (default: cmd runs this test's server), `before`
+    Lua run ahead of it, `env_path` Neovim's PATH."""
     nvim = nvim_binary()
     home, workspace = make_workspace(base, config, files, templates)
     state = base / "xdg"
     out = base / "results.json"
     init = base / "init.lua"
     server_cmd = [sys.executable, "-m", "localgpt_ls", "lsp"]
+    if setup is None:
+        setup = f"{{ cmd = vim.json.decode({json.dumps(json.dumps(server_cmd))}) }}"
     init.write_text(textwrap.dedent(f"""\
         vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})
         vim.opt.swapfile = false
         vim.lsp.log.set_level('warn')
-        require('localgpt').setup({{ cmd = vim.json.decode({json.dumps(json.dumps(server_cmd))}) }})
-        """))
+        """) + before + f"\nrequire('localgpt').setup({setup})\n")
     env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
     env.update({
         "HOME": str(home.parent),
@@ -146,6 +151,8 @@ def run_session(base: Path, script: str, open_file: str | None, config: str = ""
         "XDG_STATE_HOME": str(state / "state"),
         "XDG_CACHE_HOME": str(state / "cache"),
     })
+    if env_path is not None:
+        env["PATH"] = env_path
     argv = [str(nvim), "--headless", "--clean", "-u", str(init), "-c",
             f"luafile {SCRIPTS / script}"]
     if open_file:
@@ -239,7 +246,19 @@ def test_remember_appends_the_selection_to_the_daily_log(features: Session) -> N
     messages = features.step("remember")["messages"]
     assert any(m["msg"].startswith("LocalGPT: remembered in") for m in messages), messages
     logs = sorted((features.workspace / "memory").glob("*.md"))
-    assert any("Today I read [[gardening]] again." in f.read_text() for f in logs), logs
+    text = "\n".join(f.read_text() for f in logs)
+    # The log's one-line entry, with where the line came from, as the code action writes it.
+    assert re.search(r"^- \d\d:\d\d Today I read \[\[gardening\]\] again\. "
+                     r"\(from notes\.md:3-3\)$", text, re.M), text
+
+
+def test_remember_command_and_code_action_write_the_same_entry(features: Session) -> None:
+    """`:LocalGPTRemember memory` used to append the bare line, the code action the line with
+    its source: both now write a MEMORY.md list item that says where it came from."""
+    written = features.step("remember_memory")
+    assert written["command"] == "- Also see [[nowhere]] for later. (from notes.md:4-4)"
+    assert written["action"] == "- Today I read [[gardening]] again. (from notes.md:3-3)"
+    assert written["charwise"] == "- [[gardening]] (from notes.md:3-3)"
 
 
 def test_heartbeat_runs_and_reports(features: Session) -> None:
@@ -465,3 +484,52 @@ def test_double_bracket_pops_up_completion_while_typing(defaults: Session) -> No
     own = [i for i, label in enumerate(first) if label not in templates]
     assert own and own[0] == 0 and "gardening" in first[:len(own)], first
     assert value["line"] == "Then [[gardening]]", value
+
+
+def test_a_server_not_on_path_is_said_once_with_the_fix(tmp_path: Path) -> None:
+    """The default cmd with no `localgpt` on Neovim's PATH: one warning naming the command and
+    what to do, not silence (Neovim itself only writes it to its LSP log)."""
+    # Recorded from the start: the note on the command line opens before the script runs.
+    record = textwrap.dedent("""\
+        _G.notified = {}
+        local notify = vim.notify
+        vim.notify = function(msg, level, opts)
+          table.insert(_G.notified, { msg = msg, level = level or vim.log.levels.INFO })
+          return notify(msg, level, opts)
+        end
+        """)
+    session = run_session(tmp_path, "no_server.lua", "notes.md", setup="{}", before=record,
+                          env_path="/usr/bin:/bin")
+    value = session.step("opened")
+    assert value["clients"] == 0
+    warnings = [m for m in value["messages"] if m["level"] == 3]  # vim.log.levels.WARN
+    assert len(warnings) == 1, value["messages"]  # two notes opened, one warning
+    text = warnings[0]["msg"]
+    assert "'localgpt' is not on the PATH" in text, text
+    assert "cmd = {" in text and "lsp' }" in text and "Install LocalGPT-LS" in text, text
+    assert all(m["level"] < 4 for m in value["messages"]), value["messages"]
+
+
+def test_an_old_neovim_gets_a_sentence_from_every_command_not_a_traceback(
+        tmp_path: Path) -> None:
+    """Neovim before 0.11 (emulated: has('nvim-0.11') is 0 and the 0.11 LSP functions are
+    missing, as on Debian 12's 0.7): setup() and each :LocalGPT* command say what is wrong."""
+    before = textwrap.dedent("""\
+        local has = vim.fn.has
+        vim.fn.has = function(feature)
+          if feature == 'nvim-0.11' then return 0 end
+          return has(feature)
+        end
+        vim.lsp.get_clients = nil
+        vim.lsp.enable = nil
+        """)
+    session = run_session(tmp_path, "old_nvim.lua", "notes.md", before=before)
+    value = session.step("commands")
+    # An ERROR notification under pcall comes back as the error itself: the sentence, never
+    # a Lua error from inside the plugin ("attempt to call field 'get_clients'").
+    for ex, err in value["errors"].items():
+        assert "LocalGPT needs Neovim 0.11 or newer" in err and "attempt to" not in err, (ex, err)
+    errors = [m["msg"] for m in value["messages"] if m["level"] == 4]
+    assert len(errors) == len(value["ran"]), value["messages"]
+    assert all(m.startswith("LocalGPT needs Neovim 0.11 or newer") for m in errors), errors
+    assert value["setup"].startswith("LocalGPT needs Neovim 0.11 or newer")

@@ -24,17 +24,24 @@ def editors_setup() -> str:
 
 
 def setup_texts() -> dict[str, str]:
-    return {"editors/nvim/README.md": NVIM_README.read_text(),
-            "editors/vscode/README.md": VSCODE_README.read_text(),
-            "README.md Editors setup": editors_setup(),
-            "editors/vscode/src/extension.ts": EXTENSION.read_text()}
+    texts = {"editors/nvim/README.md": NVIM_README.read_text(),
+             "editors/vscode/README.md": VSCODE_README.read_text(),
+             "README.md Editors setup": editors_setup(),
+             "README.md": (ROOT / "README.md").read_text()}
+    # What the programs themselves tell a user to run (error hints, --help, pop-ups).
+    for folder, pattern in (("localgpt_ls", "*.py"), ("editors/vscode/src", "*.ts"),
+                            ("editors/nvim", "*.lua")):
+        for file in sorted((ROOT / folder).rglob(pattern)):
+            texts[str(file.relative_to(ROOT))] = file.read_text()
+    return texts
 
 
 @pytest.mark.parametrize("name", sorted(setup_texts()))
 def test_no_install_from_pypi_and_no_placeholder(name: str) -> None:
     text = setup_texts()[name]
     # A package name right after `pip install` would fetch from PyPI (a path has a / or is .).
-    pypi = re.findall(r"pip install (?:-U )?(localgpt[\w.-]*)", text)
+    # Quoted too: `pip install 'localgpt-ls[desktop]'` fetches from PyPI as well.
+    pypi = re.findall(r"pip install (?:-U |--upgrade )?['\"]?(localgpt[\w.\[\],-]*)", text)
     assert not pypi, f"{name} installs {pypi} from PyPI, where it is not (or is another project)"
     assert "<this repository>" not in text
 

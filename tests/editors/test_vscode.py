@@ -245,7 +245,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
         "workbench.secondarySideBar.defaultVisibility": "hidden",
         "chat.disableAIFeatures": True,
         "telemetry.telemetryLevel": "off",
-        "extensions.autoUpdate": False,
+        "extensions.autoUpdate": "off",  # the value VS Code migrates False to, in the file
         "extensions.autoCheckUpdates": False,
         "update.mode": "none",
         "git.enabled": False,
@@ -582,8 +582,10 @@ def test_every_palette_command_does_what_it_says(editor: Editor) -> None:
     wait_toast(ed, r"^LocalGPT: remembered in ")
     # Today's log is open (above), so the server appended in the editor, for the user to save.
     ed.open_file(f"memory/{today}.md")
+    # With where it came from, as the code action (and Neovim's :LocalGPTRemember) writes it.
     ed.expect()(ed.page.locator(".editor-group-container.active .monaco-editor").first
-                ).to_contain_text("Who is on call and how to reach them.")
+                ).to_contain_text("Who is on call and how to reach them. "
+                                  "(from knowledge/howto/oncall.md:3-3)")
 
     ed.palette("LocalGPT: Show Server Log")
     panel = ed.page.locator('[id="workbench.parts.panel"]')
@@ -632,6 +634,115 @@ def test_no_error_notification_and_no_extension_host_exception(editor: Editor) -
            if re.search(r"\[Error|Traceback|ERROR|failed", line)
            and not line.endswith("Server process exited with code 0.")]
     assert bad == [], "\n".join(bad)
+
+
+# -- after the clean run above: a person who points the extension at the wrong place ---------
+
+
+def _settings(ed: Editor, **changes: Any) -> None:
+    """Edit the user's settings.json as a person would (None removes a key), and apply it with
+    the Restart the extension offers when server settings change."""
+    file = ed.user_data / "User" / "settings.json"
+    data = json.loads(file.read_text())
+    for key, value in changes.items():
+        key = "localgpt.server." + key
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    seen = len(ed.toasts())
+    # Through the editor, pasted into settings.json and saved: code-server does not watch the
+    # file for changes made behind its back.
+    ed.page.evaluate("(text) => navigator.clipboard.writeText(text)", json.dumps(data, indent=2))
+    # The chat panel (a webview) may hold the focus and with it the keys: a click on the side
+    # bar's title gives them back to the workbench.
+    ed.page.locator('[id="workbench.parts.sidebar"] .composite.title').first.click()
+    ed.palette("Preferences: Open User Settings (JSON)")
+    # It opens over the workbench (a modal editor in this VS Code), not as a tab.
+    settings = ed.page.locator(".monaco-editor", has_text="workbench.startupEditor").last
+    settings.locator(".view-lines").click()
+    ed.page.keyboard.press("Control+a")
+    ed.page.keyboard.press("Control+v")
+    ed.page.keyboard.press("Control+s")
+    deadline = time.monotonic() + WAIT / 1000
+    while not any("server settings changed" in t["text"] for t in ed.toasts()[seen:]):
+        assert time.monotonic() < deadline, f"no restart offered: {ed.toasts()[seen:]}"
+        time.sleep(0.1)
+    toast = ed.page.locator(".notification-list-item", has_text="server settings changed").last
+    toast.get_by_role("button", name="Restart").click()
+    saved = json.loads(file.read_text())
+    assert {k: v for k, v in saved.items() if k.startswith("localgpt.server.")} == \
+        {k: v for k, v in data.items() if k.startswith("localgpt.server.")}
+    settings.locator(".view-lines").click()
+    ed.page.keyboard.press("Control+w")
+    ed.expect()(settings).to_have_count(0)
+
+
+def _new_errors(ed: Editor, seen: int) -> list[str]:
+    return [t["text"] for t in ed.toasts()[seen:] if "error" in t["icon"]]
+
+
+def _settle_errors(ed: Editor, seen: int, pattern: str) -> list[str]:
+    """The error notifications since `seen`, once one matches `pattern` and a few seconds
+    passed in which a crash-restarting client would have added its own."""
+    wait_toast(ed, pattern)
+    time.sleep(6)
+    return _new_errors(ed, seen)
+
+
+def test_a_python_without_the_server_is_one_message_naming_it(
+        editor: Editor, tmp_path: Path) -> None:
+    """localgpt.server.pythonPath set to a Python without localgpt-ls used to start it anyway:
+    three generic pop-ups and five crash-restarts. Now: one message naming that Python and the
+    two ways out, and no start at all."""
+    ed = editor
+    python = tmp_path / "bare-venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(python.parent.parent)],
+                   check=True, timeout=120)
+    assert subprocess.run([str(python), "-c", "import localgpt_ls"], cwd=tmp_path,
+                          capture_output=True).returncode != 0
+    seen = len(ed.toasts())
+    _settings(ed, pythonPath=str(python))
+    errors = _settle_errors(ed, seen, re.escape(str(python)))
+    ed.shot("12-python-without-server")
+    assert len(errors) == 1, errors
+    assert "does not have LocalGPT-LS installed" in errors[0], errors
+    assert f"{python} -m pip install" in errors[0] and "localgpt.server.command" in errors[0]
+    # Said in the log too, and nothing was started after it (no crash-restarts).
+    deadline = time.monotonic() + 30
+    while "does not have LocalGPT-LS installed" not in server_log(ed):
+        assert time.monotonic() < deadline, server_log(ed)[-2000:]
+        time.sleep(0.5)
+    log = server_log(ed)
+    after = log[log.rindex("does not have LocalGPT-LS installed"):]
+    assert "starting the language server" not in after, after
+    item = status_item(ed)
+    assert "no language server" in (item.get_attribute("aria-label") or "") + _tooltip(ed, item)
+
+
+def test_with_no_server_anywhere_the_message_says_where_it_looked(editor: Editor) -> None:
+    ed = editor
+    venv = ed.home / ".venvs" / "localgpt"
+    venv.rename(venv.with_name("localgpt.moved"))
+    try:
+        seen = len(ed.toasts())
+        # No pythonPath and a PATH without localgpt: nothing left but the default virtualenv.
+        _settings(ed, pythonPath=None, env={"PATH": "/usr/bin:/bin"})
+        errors = _settle_errors(ed, seen, "no language server found")
+        assert len(errors) == 1, errors
+        text = errors[0]
+        assert "Looked for:" in text and "Python extension" in text, text
+        assert "localgpt on the PATH" in text and str(venv / "bin" / "localgpt") in text, text
+        assert "localgpt.server.command" in text and "localgpt.server.pythonPath" in text, text
+    finally:
+        venv.with_name("localgpt.moved").rename(venv)
+    # Put back, the server starts again.
+    _settings(ed, env=None)
+    item = status_item(ed)
+    deadline = time.monotonic() + 60
+    while "memory indexed" not in (item.get_attribute("aria-label") or "") + _tooltip(ed, item):
+        assert time.monotonic() < deadline, "the server did not come back with the settings fixed"
+        time.sleep(1)
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception),

@@ -105,3 +105,31 @@ def test_a_folder_that_cannot_be_watched_ends_the_follower_with_a_reason(
         assert error is not None and error.startswith("watcher stopped: ")
     finally:
         follower.stop()
+
+
+def test_the_engine_says_once_who_keeps_its_index_fresh(lg_env) -> None:
+    """A door that follows file changes (daemon, `localgpt mcp`) starts it on the engine; a
+    chat turn then skips its own reindex, and after stop() it does it again (no door swaps
+    the agent's attributes)."""
+    from localgpt_ls.engine import EditorBridge, Engine
+
+    async def no(*_args: object) -> bool:
+        return False
+
+    config = Config()
+    config.memory.embedding_provider = "none"  # type: ignore[assignment]
+    engine = Engine(config, lg_env.workspace)
+    try:
+        assert engine.agent.refresh_memory()
+        follower = engine.follow_index()
+        assert engine.follow_index() is follower  # one follower per engine
+        assert not engine.agent.refresh_memory()
+        (lg_env.workspace / "knowledge" / "kettle.md").write_text("# Kettle\n\nDescale monthly.\n")
+        assert wait_for(lambda: "knowledge/kettle.md" in files(engine.memory, "descale kettle"),
+                        20)
+        engine.stop()
+        assert engine.agent.refresh_memory() and not follower.status()["running"]
+    finally:
+        engine.close()
+    editor = Engine(config, lg_env.workspace, editor=EditorBridge(append=no, replace_line=no))
+    assert not editor.agent.refresh_memory()

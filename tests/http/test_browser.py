@@ -32,7 +32,7 @@ from tests.http.live_daemon import (
     wait_indexed,
     write_notes,
 )
-from tests.llm.fake_server import FakeServer
+from tests.llm.fake_server import FakeServer, error_reply
 from tests.llm.wire import reply
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,12 +89,13 @@ def _workspace(base: Path) -> tuple[Path, Path]:
 
 
 def _expected_console(message: Any) -> bool:
-    """Console errors that are the defences working, not faults: a 404 (favicon, an image a
-    note names), and the CSP refusing an inline handler while DOMPurify parses hostile HTML
-    (DOMPurify then drops it; the tests check the DOM holds no handler attribute)."""
-    if "404" in message.text:
-        return True
+    """Console errors that are the defences working, not faults: a 404 for an image a note
+    names, and the CSP refusing an inline handler while DOMPurify parses hostile HTML
+    (DOMPurify then drops it; the tests check the DOM holds no handler attribute). A missing
+    icon is a fault: the page names one."""
     source = (message.location or {}).get("url", "")
+    if "404" in message.text:
+        return "favicon" not in source and "icon" not in source
     return "inline event handler" in message.text and source.endswith("/static/purify.js")
 
 
@@ -314,6 +315,8 @@ def test_a_conversation_survives_a_reload(page: Any, ui_daemon: LiveDaemon) -> N
     page.reload()
     expect(page.locator("#chat-log .msg.user")).to_have_text(
         "Youwhat is the espresso grinder set to?")
+    # Named by its first question, as in the list, not "Conversation".
+    expect(page.locator("#chat-title")).to_have_text("what is the espresso grinder set to?")
     expect(page.locator("#chat-log .msg.assistant")).to_contain_text("No model is configured")
     current = page.locator(f"#sessions li[data-id='{session}']")
     expect(current).to_have_class(re.compile("current"))
@@ -330,6 +333,27 @@ def test_a_conversation_survives_a_reload(page: Any, ui_daemon: LiveDaemon) -> N
     expect(page.locator(f"#sessions li[data-id='{session}']")).to_have_count(0)
     expect(page.locator("#chat-log .msg")).to_have_count(0)
     assert page.evaluate("() => localStorage.getItem('localgpt.session')") is None
+
+
+def test_the_page_has_an_icon_and_the_browser_asks_for_no_other(browser: Any,
+                                                                ui_daemon: LiveDaemon) -> None:
+    """Chromium fetches /favicon.ico when a page names no icon, and logs its 404 on the
+    console; the page names its own, which loads."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        missing: list[str] = []
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        page.goto(f"{ui_daemon.url}/?token={ui_daemon.token}")
+        href = page.locator("link[rel='icon']").get_attribute("href")
+        assert href
+        icon = page.request.get(ui_daemon.url + href)
+        assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
+        assert icon.body().startswith(b"<svg")
+        page.wait_for_load_state("networkidle")
+        assert missing == []
+    finally:
+        context.close()
 
 
 def test_400px_wide_without_horizontal_scroll(browser: Any, ui_daemon: LiveDaemon) -> None:
@@ -468,6 +492,34 @@ def test_streamed_reply_with_a_tool_card_and_a_citation(browser: Any, model_daem
         expect(page.locator("#chat-log details.tool-card .tool-state")).to_have_text("done")
         expect(page.locator("#chat-log .msg.assistant")).to_contain_text(
             "The grinder is set to 12")
+        assert errors == []
+    finally:
+        page.context.close()
+
+
+def test_a_failed_turn_stays_visible_after_a_reload(browser: Any, model_daemon: LiveDaemon,
+                                                     fake: FakeServer) -> None:
+    """The provider refuses the question: the error shows under it, and after a reload the
+    question is still there with that error, not a question nobody answered."""
+    expect = _expect()
+    fake.queue(error_reply(400, "The model gpt-test does not exist"))
+    page, errors = _open(browser, model_daemon)
+    try:
+        page.click("#chat-new")
+        page.fill("#chat-input", "Which beans are in the grinder?")
+        page.press("#chat-input", "Enter")
+        failed = page.locator("#chat-log .msg.assistant.error .error-text")
+        expect(failed).to_contain_text("gpt-test does not exist")
+        said = failed.inner_text()
+        expect(page.locator("#chat-send")).to_be_enabled()
+        page.reload()
+        expect(page.locator("#chat-log .msg.user")).to_have_text(
+            "YouWhich beans are in the grinder?")
+        expect(page.locator("#chat-title")).to_have_text("Which beans are in the grinder?")
+        expect(failed).to_have_text(said)
+        order = page.evaluate("""() => [...document.querySelectorAll('#chat-log .msg')]
+            .map((n) => n.classList.contains('user') ? 'user' : 'error')""")
+        assert order == ["user", "error"]
         assert errors == []
     finally:
         page.context.close()

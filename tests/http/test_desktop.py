@@ -176,7 +176,7 @@ def test_without_the_extra_it_says_how_to_install_it(monkeypatch: pytest.MonkeyP
     offline_config(lg_env.home)
     assert desktop.run_desktop(Engine, interactive=False) == 1
     err = capsys.readouterr().err
-    assert "pip install 'localgpt-ls[desktop]'" in err and "localgpt daemon" in err
+    assert "pip install -e '.[desktop]'" in err and "localgpt daemon" in err
 
     assert desktop.run_desktop(Engine, interactive=True, ask=lambda _q: "n") == 1
 

@@ -81,9 +81,23 @@ async def test_provider_failure_is_502_and_keeps_the_message(
     assert response.status_code == 502
     error = validate(response, "/api/chat", "post")["error"]
     assert "openai" in error and "500" in error
-    session = await model_client.get("/api/sessions/s-502", headers=AUTH)
-    messages = validate(session, "/api/sessions/{session_id}", "get")["messages"]
+    session = validate(await model_client.get("/api/sessions/s-502", headers=AUTH),
+                       "/api/sessions/{session_id}", "get")
+    messages = session["messages"]
     assert [m["content"] for m in messages if m["role"] == "user"] == ["Are you there?"]
+    # Read back, the session says what became of the question, and is named by it.
+    assert session["errors"] == [{"after": 1, "message": error}]
+    assert session["title"] == "Are you there?"
+
+    # The next turn answers; the error stays where it happened and is never sent to the model.
+    fake.queue(reply("openai", "I am."))
+    response = await model_client.post("/api/chat", headers=AUTH,
+                                       json={"message": "Now?", "session_id": "s-502"})
+    assert response.status_code == 200
+    assert error not in json.dumps(fake.posts()[-1].body)
+    session = (await model_client.get("/api/sessions/s-502", headers=AUTH)).json()
+    assert [m["role"] for m in session["messages"]] == ["user", "user", "assistant"]
+    assert session["errors"] == [{"after": 1, "message": error}]
 
 
 async def test_stream_provider_failure_ends_with_one_error(

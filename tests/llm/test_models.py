@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +53,35 @@ async def test_auto_prefers_anthropic_then_openai(lg_env: Any,
     assert (await resolve_model("auto", config)).provider == "anthropic"
 
 
-async def test_auto_finds_a_running_ollama(lg_env: Any) -> None:
+@contextlib.contextmanager
+def listing(path: str, body: bytes) -> Iterator[FakeServer]:
+    """A loopback server answering GET `path` with the JSON `body` (a model list)."""
     server = FakeServer()
-    server.gets["/api/tags"] = Reply(chunks=[b'{"models": [{"name": "qwen3:4b"}, '
-                                             b'{"name": "llama3.2"}]}'],
-                                     content_type="application/json")
+    server.gets[path] = Reply(chunks=[body], content_type="application/json")
     server.start()
     try:
-        choice = await resolve_model(None, cfg(f'[providers.ollama]\nendpoint = "{server.url}"\n'))
+        yield server
     finally:
         server.stop()
+
+
+async def test_auto_finds_a_running_ollama(lg_env: Any) -> None:
+    with listing("/api/tags", b'{"models": [{"name": "qwen3:4b"}, {"name": "llama3.2"}]}'
+                 ) as server:
+        choice = await resolve_model(None, cfg(f'[providers.ollama]\nendpoint = "{server.url}"\n'))
     assert choice == ModelChoice("ollama", "qwen3:4b")
+
+
+async def test_auto_uses_the_local_openai_compatible_server_set_as_base_url(lg_env: Any
+                                                                         ) -> None:
+    """The README's LM Studio setup (only `base_url`, no key) chats with the server's model
+    instead of staying memory-only; unreachable, it falls through as before."""
+    with listing("/v1/models", b'{"object": "list", "data": [{"id": "qwen2.5-7b-instruct", '
+                 b'"object": "model"}]}') as server:
+        settings = cfg(f'[providers.openai]\nbase_url = "{server.url}/v1"\n' + no_ollama())
+        choice = await resolve_model(None, settings)
+    assert choice == ModelChoice("openai", "qwen2.5-7b-instruct")
+    assert (await resolve_model(None, settings)).memory_only
 
 
 async def test_auto_without_anything_is_memory_only(lg_env: Any) -> None:
@@ -174,13 +194,7 @@ def test_ollama_host_follows_ollamas_client_rules(value: str, url: str, lg_env: 
 @pytest.mark.parametrize("form", ["0.0.0.0:{port}", ":{port}"])
 async def test_auto_finds_ollama_through_a_server_side_ollama_host(
         form: str, lg_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    server = FakeServer()
-    server.gets["/api/tags"] = Reply(chunks=[b'{"models": [{"name": "qwen3:4b"}]}'],
-                                     content_type="application/json")
-    server.start()
-    try:
+    with listing("/api/tags", b'{"models": [{"name": "qwen3:4b"}]}') as server:
         monkeypatch.setenv("OLLAMA_HOST", form.format(port=server.httpd.server_address[1]))
         choice = await resolve_model(None, cfg())
-    finally:
-        server.stop()
     assert choice == ModelChoice("ollama", "qwen3:4b")

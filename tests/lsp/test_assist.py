@@ -4,6 +4,7 @@ and a test editor that applies workspace edits the way VS Code and Neovim do."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -236,7 +237,9 @@ async def test_remember_goes_to_todays_log_with_its_source(
     assert result["applied"]
     daily = session.workspace / "memory" / f"{datetime.now().astimezone():%Y-%m-%d}.md"
     text = daily.read_text(encoding="utf-8")
-    assert "Water them daily." in text and "(from notes/remember.md:8-8)" in text
+    # One line stays the log's one-line entry, `- HH:MM text (from where)`.
+    assert re.search(r"^- \d\d:\d\d Water them daily\. \(from notes/remember\.md:8-8\)$", text,
+                     re.M), text
 
     # MEMORY.md is open in the editor: the entry goes in through it, after its unsaved text.
     memory_uri = editor.open("MEMORY.md", "# Memory\n\nUnsaved fact.")
@@ -244,8 +247,8 @@ async def test_remember_goes_to_todays_log_with_its_source(
         session, uri, line_range(session, DRAFT, 6, "Grow", "summer."),
         "Remember this in MEMORY.md"))
     assert result["file"] == "MEMORY.md" and result["target"] == "memory"
-    assert editor.buffers[memory_uri] == ("# Memory\n\nUnsaved fact.\n\nGrow tomatoes 🍅 this "
-                                          "summer.\n\n(from notes/remember.md:7-7)\n")
+    assert editor.buffers[memory_uri] == ("# Memory\n\nUnsaved fact.\n\n- Grow tomatoes 🍅 this "
+                                          "summer. (from notes/remember.md:7-7)\n")
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -4,8 +4,17 @@ if vim.g.loaded_localgpt then
 end
 vim.g.loaded_localgpt = true
 
+-- Every command says so on a Neovim too old for the plugin (setup() does too) instead of
+-- failing inside it with a Lua traceback.
 local function cmd(name, fn, opts)
-  vim.api.nvim_create_user_command(name, fn, opts)
+  vim.api.nvim_create_user_command(name, function(o)
+    local too_old = require('localgpt.config').too_old()
+    if too_old then
+      vim.notify(too_old, vim.log.levels.ERROR)
+      return
+    end
+    fn(o)
+  end, opts)
 end
 
 cmd('LocalGPTChat', function(o)
@@ -26,7 +35,7 @@ end, { nargs = '*', bang = true, desc = 'LocalGPT: search memory into the quickf
 
 cmd('LocalGPTRemember', function(o)
   local commands = require('localgpt.commands')
-  commands.remember(commands.range_text(o.line1, o.line2), o.args)
+  commands.remember(commands.range_text(o.line1, o.line2), o.args, { line1 = o.line1, line2 = o.line2 })
 end, {
   nargs = '?',
   range = true,

@@ -4,6 +4,7 @@
 // through vscode-languageclient with no glue here. Business logic stays in the server: this file
 // only translates between VS Code UI and the server's commands.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as vscode from "vscode";
 import {
@@ -26,7 +27,7 @@ import {
   type SearchHit,
   type StatusParams,
 } from "./protocol";
-import { type FoundServer, findServer, missingProgram, NOT_FOUND, onInterpreterChange } from "./server";
+import { type FoundServer, findServer, onInterpreterChange, serverCwd } from "./server";
 import { expandPath, initOptions, RESTART_SETTINGS } from "./settings";
 import { StatusItem } from "./status";
 
@@ -90,7 +91,8 @@ function createClient(launch: FoundServer): LanguageClient {
     command: launch.command,
     args: launch.args,
     transport: TransportKind.stdio,
-    options: { env: { ...process.env, ...launch.env } },
+    // The folder the import check ran in (server.ts), so that check and start agree.
+    options: { env: { ...process.env, ...launch.env }, cwd: serverCwd() ?? os.homedir() },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
@@ -147,15 +149,16 @@ function createClient(launch: FoundServer): LanguageClient {
 async function startClient(): Promise<void> {
   const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
   const launch = await findServer(resource);
-  launched = launch;
-  if (!launch || missingProgram(launch.command, launch.env)) {
-    // Said once, by us: starting a missing program would add the client's own toasts.
-    const what = launch ? `"${launch.command}" does not exist. ` : "";
-    output?.appendLine(`${what}${NOT_FOUND}`);
-    status?.set({ state: "error", message: "no language server found (see localgpt.server.pythonPath)" });
-    void notFound(what);
+  if ("problem" in launch) {
+    // Said once, by us: starting a program that cannot serve would add the client's own
+    // toasts, and its restarts would add more.
+    launched = undefined;
+    output?.appendLine(launch.problem);
+    status?.set({ state: "error", message: "no language server (LocalGPT: Show Server Log says why)" });
+    void notFound(launch.problem);
     return;
   }
+  launched = launch;
   output?.appendLine(`starting the language server (${launch.origin}): ${[launch.command, ...launch.args].join(" ")}`);
   client = createClient(launch);
   try {
@@ -167,8 +170,8 @@ async function startClient(): Promise<void> {
   }
 }
 
-async function notFound(what: string): Promise<void> {
-  const choice = await vscode.window.showErrorMessage(`${what}${NOT_FOUND}`, "Open Settings", "Show Log");
+async function notFound(problem: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(problem, "Open Settings", "Show Log");
   if (choice === "Open Settings") {
     void vscode.commands.executeCommand("workbench.action.openSettings", "localgpt.server");
   } else if (choice === "Show Log") {
@@ -293,11 +296,23 @@ async function rememberSelection(): Promise<void> {
   if (!picked) {
     return;
   }
+  // One selection in a document the server has: the code action's own command, so the entry
+  // reads the same either way, with where it came from. Else the text alone.
+  const editor = vscode.window.activeTextEditor;
+  const c = client;
+  let command: string = Commands.remember;
+  let args: object = { text, target: picked.target };
+  if (editor && c && editor.selections.length === 1 && editor.document.languageId === "markdown") {
+    const c2p = c.code2ProtocolConverter;
+    command = Commands.assist;
+    args = {
+      action: picked.target === "memory" ? "remember_long" : "remember",
+      uri: c2p.asUri(editor.document.uri),
+      range: c2p.asRange(editor.selection),
+    };
+  }
   try {
-    const result = await runCommand<{ file?: string; path?: string } | null>(Commands.remember, {
-      text,
-      target: picked.target,
-    });
+    const result = await runCommand<{ file?: string; path?: string } | null>(command, args);
     const where = result?.file ?? result?.path ?? picked.description;
     void vscode.window.showInformationMessage(`LocalGPT: remembered in ${where}.`);
   } catch (err) {

@@ -63,6 +63,7 @@ export const Commands = {
   heartbeatRun: "localgpt.heartbeatRun",
   heartbeatStatus: "localgpt.heartbeatStatus",
   remember: "localgpt.remember",
+  assist: "localgpt.assist",
   openDailyLog: "localgpt.openDailyLog",
   sessions: "localgpt.sessions",
   openChatDocument: "localgpt.openChatDocument",

@@ -1,8 +1,9 @@
 // Finding the language server the way the Python tools extension template does: a path the
-// user configured wins; else the interpreter selected in the Python extension (when it has
-// localgpt-ls installed); else `localgpt` on the PATH the editor was started with; else the
-// virtualenv the README creates. The extension host has the login shell's PATH, not the one of
-// a terminal with a venv activated, so the PATH alone finds nothing for most people.
+// user configured wins (checked first: a pythonPath without localgpt-ls is said once, never
+// started); else the interpreter selected in the Python extension (when it has localgpt-ls
+// installed); else `localgpt` on the PATH the editor was started with; else the virtualenv the
+// README creates. The extension host has the login shell's PATH, not the one of a terminal
+// with a venv activated, so the PATH alone finds nothing for most people.
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -61,9 +62,20 @@ export async function onInterpreterChange(listener: () => void): Promise<vscode.
   return envs?.onDidChangeActiveEnvironmentPath(() => listener());
 }
 
-function hasServer(python: string): Promise<boolean> {
+/** The folder the server runs in: the first workspace folder, as vscode-languageclient picks
+ * by default. Python imports from there first, so the import check must run there too. */
+export function serverCwd(): string | undefined {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
+  return folder?.uri.fsPath;
+}
+
+/** Whether `python` can import the server: a Python without it would start, fail to import,
+ * and be restarted by the client again and again, each time with a generic pop-up. */
+function hasServer(python: string, env: Record<string, string>): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(python, ["-c", "import localgpt_ls"], { timeout: 15000 }, (err) => resolve(!err));
+    execFile(python, ["-c", "import localgpt_ls"],
+      { timeout: 15000, env: { ...process.env, ...env }, cwd: serverCwd() ?? os.homedir() },
+      (err) => resolve(!err));
   });
 }
 
@@ -101,12 +113,35 @@ export function missingProgram(command: string, env: Record<string, string>): bo
   return which(command, env.PATH ?? process.env.PATH) === undefined;
 }
 
-/** The server command, or undefined when nothing that could run it was found. */
-export async function findServer(resource?: vscode.Uri): Promise<FoundServer | undefined> {
+/** Why no server could be started: the one message the user sees, saying what to do. */
+export interface NotFound {
+  problem: string;
+}
+
+const INSTALL =
+  "Install it from your LocalGPT-LS folder into a virtualenv (pip install ~/src/localgpt-ls; it is " +
+  "not on PyPI)";
+const OR_COMMAND = "or set localgpt.server.command to the command line that starts the server";
+
+/** The server command, or what stands in the way: where it looked and what to set. */
+export async function findServer(resource?: vscode.Uri): Promise<FoundServer | NotFound> {
   const cfg = vscode.workspace.getConfiguration("localgpt");
   const env = cfg.get<Record<string, string>>("server.env") ?? {};
   const python = expandPath(cfg.get<string>("server.pythonPath") ?? "");
   if (python) {
+    if (missingProgram(python, env)) {
+      return {
+        problem: `LocalGPT: localgpt.server.pythonPath is "${python}", which does not exist. ` +
+          `Set it to the Python of the virtualenv LocalGPT-LS is installed in, ${OR_COMMAND}.`,
+      };
+    }
+    if (!(await hasServer(python, env))) {
+      return {
+        problem: `LocalGPT: ${python} (localgpt.server.pythonPath) does not have LocalGPT-LS ` +
+          `installed. Install it into that Python (${python} -m pip install ~/src/localgpt-ls), ` +
+          `set localgpt.server.pythonPath to a Python that has it, ${OR_COMMAND}.`,
+      };
+    }
     return { command: python, args: MODULE_ARGS, env, origin: "pythonPath" };
   }
   if (isSet(cfg, "server.command")) {
@@ -114,27 +149,38 @@ export async function findServer(resource?: vscode.Uri): Promise<FoundServer | u
       .filter((part) => typeof part === "string" && part.length > 0)
       .map(expandPath);
     if (argv.length > 0) {
+      if (missingProgram(argv[0], env)) {
+        return {
+          problem: `LocalGPT: "${argv[0]}" (localgpt.server.command) does not exist. Give the ` +
+            "full path of localgpt in the virtualenv LocalGPT-LS is installed in, or set " +
+            "localgpt.server.pythonPath to that virtualenv's Python.",
+        };
+      }
       return { command: argv[0], args: argv.slice(1), env, origin: "command" };
     }
   }
+  const looked: string[] = [];
   const selected = await selectedInterpreter(resource);
-  if (selected && (await hasServer(selected))) {
+  if (selected && (await hasServer(selected, env))) {
     return { command: selected, args: MODULE_ARGS, env, origin: "python-extension" };
   }
+  looked.push(selected
+    ? `the Python selected in the Python extension (${selected}, which does not have it)`
+    : "the Python extension's interpreter (none selected)");
   const onPath = which("localgpt", env.PATH ?? process.env.PATH);
   if (onPath) {
     return { command: onPath, args: ["lsp"], env, origin: "PATH" };
   }
+  looked.push("localgpt on the PATH VS Code was started with");
   const bin = process.platform === "win32" ? path.join("Scripts", "localgpt.exe") : path.join("bin", "localgpt");
   const venv = path.join(os.homedir(), ".venvs", "localgpt", bin);
   if (executable(venv)) {
     return { command: venv, args: ["lsp"], env, origin: "default-venv" };
   }
-  return undefined;
+  looked.push(venv);
+  return {
+    problem: `LocalGPT: no language server found. Looked for: ${looked.join("; ")}. ${INSTALL}, ` +
+      "then set localgpt.server.pythonPath to that virtualenv's Python, select that Python in " +
+      `the Python extension, ${OR_COMMAND}.`,
+  };
 }
-
-/** The one message shown when no server can be found or started: what to set. */
-export const NOT_FOUND =
-  "LocalGPT: no language server found. Install it from your LocalGPT-LS folder into a virtualenv " +
-  "(pip install ~/src/localgpt-ls; it is not on PyPI), then set localgpt.server.pythonPath to that " +
-  "virtualenv's Python, or select that Python in the Python extension.";

@@ -360,12 +360,27 @@ async function resumeSession(id) {
     if (!(err instanceof AuthError)) setSession(null);
     return;
   }
-  setSession(id, data.header && data.header.title);
+  setSession(id, data.title);
   const log = $("chat-log");
   log.replaceChildren();
   let answer = null;
   const pendingCards = new Map();
-  for (const m of data.messages) {
+  // A failed turn is shown where it happened, as it was while the answer streamed.
+  const failed = new Map();
+  for (const e of data.errors || []) {
+    if (!failed.has(e.after)) failed.set(e.after, []);
+    failed.get(e.after).push(e.message);
+  }
+  const showErrors = (after) => {
+    for (const message of failed.get(after) || []) {
+      if (!answer) answer = newAnswer(data.header && data.header.model);
+      answer.node.classList.add("error");
+      answer.node.append(el("div", "error-text", message));
+      answer.node.dataset.done = "1";
+    }
+  };
+  showErrors(0);
+  data.messages.forEach((m, i) => {
     if (m.role === "user") {
       addUserMessage(m.content);
       answer = null;
@@ -385,7 +400,8 @@ async function resumeSession(id) {
       const card = pendingCards.get(m.tool_call_id);
       if (card) finishToolCard(card, m.content, m.is_error);
     }
-  }
+    showErrors(i + 1);
+  });
   $("chat-empty").hidden = data.messages.length > 0;
   log.scrollTop = log.scrollHeight;
 }

@@ -122,8 +122,13 @@ H.async(function()
     H.wait(10000, function()
       local items = vim.fn.complete_info({ 'items' }).items or {}
       return vim.fn.pumvisible() == 1 and #items > 0 and (items[1].abbr == 'gardening' or items[1].word == 'gardening')
-    end, 'the popup to narrow to gardening; line ' .. vim.api.nvim_get_current_line() .. ' first '
-      .. vim.inspect(first) .. ' now ' .. vim.inspect(vim.fn.complete_info({ 'items', 'selected' })) .. ' completeopt ' .. vim.o.completeopt)
+    end, function()
+      return 'the popup to narrow to gardening; line ' .. vim.api.nvim_get_current_line()
+        .. ' first ' .. vim.inspect(first) .. ' now '
+        .. vim.inspect(vim.tbl_map(function(i) return i.abbr end,
+          vim.fn.complete_info({ 'items' }).items or {}))
+        .. ' pum ' .. vim.fn.pumvisible() .. ' completeopt ' .. vim.o.completeopt
+    end)
     H.feed('<C-n><C-y><Esc>')
     H.wait(5000, function()
       return vim.fn.mode() == 'n'

@@ -47,6 +47,10 @@ end
 --- meanwhile (vim.wait runs callbacks and timers but never reads typeahead).
 function H.wait(ms, cond, what)
   local co = coroutine.running()
+  local describe = what
+  if type(what) == 'function' then
+    what = nil
+  end
   if co == nil then
     if not vim.wait(ms, cond, 20) then
       error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
@@ -56,6 +60,8 @@ function H.wait(ms, cond, what)
   local deadline = vim.uv.hrtime() + ms * 1e6
   while not cond() do
     if vim.uv.hrtime() > deadline then
+      -- a function describes the state at the time of failure, not when the wait began
+      what = what or describe()
       error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
     end
     vim.defer_fn(function()

@@ -56,6 +56,38 @@ H.step('remember', function()
   return { messages = H.command("'<,'>LocalGPTRemember", 'remember') }
 end)
 
+local memory_file = vim.fs.joinpath(os.getenv('LOCALGPT_WORKSPACE'), 'MEMORY.md')
+
+local function memory_lines() -- the file's non-blank lines
+  return vim.tbl_filter(function(line)
+    return line ~= ''
+  end, vim.fn.readfile(memory_file))
+end
+
+H.step('remember_memory', function()
+  -- Line 4 with the command, then line 3 with the code action: both into MEMORY.md.
+  vim.api.nvim_set_current_buf(buf)
+  vim.cmd('normal! 4GV\27')
+  H.command("'<,'>LocalGPTRemember memory", 'remember')
+  local after_command = memory_lines()
+  vim.lsp.buf.code_action({
+    apply = true,
+    range = { start = { 3, 0 }, ['end'] = { 3, 33 } },
+    filter = function(action)
+      return action.title == 'Remember this in MEMORY.md'
+    end,
+  })
+  H.wait(20000, function()
+    return #memory_lines() > #after_command
+  end, 'the code action to write MEMORY.md')
+  -- A charwise selection: just that text ("[[gardening]]" on line 3, UTF-16 columns).
+  vim.cmd('normal! 3G0f[v2f]\27')
+  H.command("'<,'>LocalGPTRemember memory", 'remember')
+  local charwise = memory_lines()
+  return { command = after_command[#after_command], action = charwise[#charwise - 1],
+           charwise = charwise[#charwise] }
+end)
+
 H.step('search', function()
   local done = nil
   vim.api.nvim_create_autocmd('User', { pattern = 'LocalGPTSearchDone', once = true, callback = function(ev)

@@ -16,6 +16,40 @@ function M.get()
   return vim.lsp.get_clients({ name = M.name })[1]
 end
 
+local warned_cmd = false
+
+--- Whether `cmd` names a program Neovim can start; warns once (WARN) when it does not, naming
+--- the program and the fixes. Without this Neovim only writes it to its LSP log, and notes
+--- silently get no features.
+---@param cmd string[]|function
+---@param env table|nil the cmd_env option
+---@return boolean
+function M.can_start(cmd, env)
+  if type(cmd) ~= 'table' or type(cmd[1]) ~= 'string' then
+    return true -- a function (an RPC client): nothing to look up
+  end
+  if env and env.PATH then
+    return true -- looked up on a PATH Neovim does not have
+  end
+  local program = cmd[1]
+  if vim.fn.executable(program) == 1 then
+    return true
+  end
+  if not warned_cmd then
+    warned_cmd = true
+    local why = program:find('/', 1, true)
+      and ("'%s' does not exist or is not executable"):format(program)
+      or ("'%s' is not on the PATH Neovim was started with"):format(program)
+    local venv = vim.fn.expand('~/.venvs/localgpt/bin/localgpt')
+    local hint = vim.fn.executable(venv) == 1 and venv or '/path/to/venv/bin/localgpt'
+    vim.notify(('LocalGPT: cannot start the language server: %s, so notes get no LocalGPT '
+      .. 'features. Install LocalGPT-LS (editors/nvim/README.md), or give its full path: '
+      .. "require('localgpt').setup({ cmd = { '%s', 'lsp' } })"):format(why, hint),
+      vim.log.levels.WARN)
+  end
+  return false
+end
+
 local function find_root()
   local opts = config.options
   if opts.workspace then
@@ -39,6 +73,9 @@ function M.ensure()
   local base = vim.lsp.config[M.name]
   if not base then
     vim.notify('LocalGPT: no "localgpt" LSP config; call require("localgpt").setup()', vim.log.levels.ERROR)
+    return nil
+  end
+  if not M.can_start(base.cmd, base.cmd_env) then
     return nil
   end
   local cfg = vim.deepcopy(base)

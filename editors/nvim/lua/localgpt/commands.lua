@@ -104,18 +104,49 @@ function M.range_text(line1, line2)
   return table.concat(vim.api.nvim_buf_get_lines(0, line1 - 1, line2, false), '\n')
 end
 
+--- The LSP range of what :LocalGPTRemember took from the current buffer: the exact visual
+--- selection when the command came from visual mode, else whole lines line1..line2.
+function M.selection_range(line1, line2, encoding)
+  local mode = vim.fn.visualmode()
+  local vs, ve = vim.fn.getpos("'<"), vim.fn.getpos("'>")
+  if mode == 'v' and vs[2] == line1 and ve[2] == line2 then
+    local last = vim.api.nvim_buf_get_lines(0, ve[2] - 1, ve[2], false)[1] or ''
+    local end_col = math.min(ve[3], #last) -- '> is past the text after `$`
+    return vim.lsp.util.make_given_range_params({ vs[2], vs[3] - 1 }, { ve[2], math.max(end_col - 1, 0) },
+      0, encoding).range
+  end
+  local last = vim.api.nvim_buf_get_lines(0, line2 - 1, line2, false)[1] or ''
+  return { start = { line = line1 - 1, character = 0 },
+           ['end'] = { line = line2 - 1, character = vim.str_utfindex(last, encoding) } }
+end
+
 --- :'<,'>LocalGPTRemember [daily|memory]: append the selection to today's log or MEMORY.md.
-function M.remember(text, target)
+--- In a note the server has open it runs the code action's command (`localgpt.assist`), so
+--- the entry reads the same either way, with where it came from; elsewhere it sends the text.
+---@param lines {line1: integer, line2: integer}|nil the command's range
+function M.remember(text, target, lines)
   text = vim.trim(text or '')
   if text == '' then
     vim.notify('LocalGPT: select the text to remember first', vim.log.levels.WARN)
     return
   end
-  local args = { text = text }
+  if target and target ~= '' and target ~= 'daily' and target ~= 'memory' then
+    vim.notify(("LocalGPT: remember where? 'daily' (today's log) or 'memory' (MEMORY.md), not '%s'")
+      :format(target), vim.log.levels.ERROR)
+    return done('remember', { message = 'unknown target ' .. target })
+  end
+  local command, args = 'localgpt.remember', { text = text }
   if target and target ~= '' then
     args.target = target
   end
-  client_mod.exec('localgpt.remember', args, function(err, result)
+  local attached = vim.lsp.get_clients({ name = client_mod.name, bufnr = 0 })[1]
+  if lines and attached and attached.initialized then
+    command = 'localgpt.assist'
+    args = { action = target == 'memory' and 'remember_long' or 'remember',
+             uri = vim.uri_from_bufnr(0),
+             range = M.selection_range(lines.line1, lines.line2, attached.offset_encoding) }
+  end
+  client_mod.exec(command, args, function(err, result)
     if err then
       notify_err('could not remember that', err)
       return done('remember', err)

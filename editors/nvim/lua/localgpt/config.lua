@@ -53,4 +53,17 @@ end
 
 M.root_markers = { 'SOUL.md', 'MEMORY.md', 'HEARTBEAT.md', 'AGENTS.md' }
 
+--- Why this Neovim cannot run the plugin, or nil. Kept to what Neovim 0.7 has: the commands
+--- call it before anything else, so an old Neovim gets this sentence, not a Lua traceback.
+---@return string|nil
+function M.too_old()
+  if vim.fn.has('nvim-0.11') == 1 then
+    return nil
+  end
+  local v = vim.version()
+  return ('LocalGPT needs Neovim 0.11 or newer (vim.lsp.config); this is %d.%d.%d. Install a '
+    .. 'newer one (editors/nvim/README.md says how); until then LocalGPT does nothing here')
+    :format(v.major, v.minor, v.patch)
+end
+
 return M

@@ -11,8 +11,9 @@ local M = {}
 --- markdown buffers inside a LocalGPT workspace (a folder holding SOUL.md, MEMORY.md, ...).
 ---@param opts table|nil see lua/localgpt/config.lua for the keys and defaults
 function M.setup(opts)
-  if vim.fn.has('nvim-0.11') == 0 then
-    vim.notify('LocalGPT needs Neovim 0.11 or newer (vim.lsp.config)', vim.log.levels.ERROR)
+  local too_old = config.too_old()
+  if too_old then
+    vim.notify(too_old, vim.log.levels.ERROR)
     return
   end
   config.set(opts)
@@ -21,6 +22,20 @@ function M.setup(opts)
   vim.lsp.config('localgpt', {})
   if config.options.enable then
     vim.lsp.enable('localgpt')
+    -- Neovim checks cmd before starting a client and, when it is not executable, says so only
+    -- in its LSP log: a note of a workspace would silently get nothing. Say it once, here.
+    vim.api.nvim_create_autocmd('FileType', {
+      group = vim.api.nvim_create_augroup('localgpt.cmd_check', { clear = true }),
+      pattern = 'markdown',
+      callback = function(ev)
+        if vim.fs.root(ev.buf, config.root_markers) then
+          local resolved = vim.lsp.config.localgpt or {}
+          if not require('localgpt.client').can_start(resolved.cmd, resolved.cmd_env) then
+            return true -- warned once: drop this autocmd
+          end
+        end
+      end,
+    })
   end
 end
 
