@@ -30,7 +30,6 @@ from localgpt_ls.memory.search import (
     diversify,
     floor,
     fts_match,
-    fts_title_match,
     fts_words,
     fuse,
     idf,
@@ -119,7 +118,7 @@ class IndexReader:
     # -- keywords ----------------------------------------------------------------------------
 
     def _keyword_query(self, c: Any, query: str
-                       ) -> tuple[str | None, dict[str, float], int, list[str]]:
+                       ) -> tuple[str | None, dict[str, float], int, list[list[str]]]:
         """The FTS5 MATCH for the query (its informative words), the IDF of each term they
         hold, and the number of chunks. A temporary FTS5 table on this connection tokenizes
         each word (stemmed, folded), so query and index never disagree about a term."""
@@ -140,17 +139,27 @@ class IndexReader:
         df = dict(c.execute(sql.doc_freqs(len(all_terms)), all_terms).fetchall())
         kept = informative(words, word_terms, df, total)
         terms = {t for w, ts in zip(words, word_terms, strict=True) if w in kept for t in ts}
-        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total, kept
+        kept_terms = [ts for w, ts in zip(words, word_terms, strict=True) if w in kept and ts]
+        return fts_match(kept), {t: idf(total, df.get(t, 0)) for t in terms}, total, kept_terms
 
     def _bm25(self, c: Any, match: str, limit: int) -> dict[int, float]:
         return dict(c.execute(sql.bm25_ranks(), (match, limit)).fetchall())
 
-    def _named(self, c: Any, words: list[str], ids: list[int]) -> set[int]:
-        """The chunks among `ids` whose note name and headings hold every word."""
-        match = fts_title_match(words)
-        if not match or not ids:
+    def _named(self, c: Any, word_terms: list[list[str]], ids: list[int]) -> set[int]:
+        """The chunks among `ids` whose title (note name and headings) holds a term of every
+        query word. Their titles go through the same temporary FTS5 table as the query's
+        words, so stemming agrees; a MATCH on the index's title column instead cost 45 ms
+        p50 at 29k chunks, since FTS5 reads each term's whole list whatever the column."""
+        if not word_terms or not ids:
             return set()
-        return {r[0] for r in c.execute(sql.matching_among(len(ids)), [match, *ids])}
+        titles = c.execute(sql.titles_of(len(ids)), ids).fetchall()
+        c.execute(sql.CLEAR_QUERY_TERMS)
+        c.executemany(sql.INSERT_QUERY_WORD, titles)
+        held: dict[int, set[str]] = {}
+        for term, doc in c.execute(sql.QUERY_WORD_TERMS):
+            held.setdefault(doc, set()).add(term)
+        return {cid for cid, terms in held.items()
+                if all(any(t in terms for t in ts) for ts in word_terms)}
 
     def _template_hashes(self) -> set[str]:
         """sha256 of each file as `init` writes it: such a file is untouched boilerplate."""

@@ -125,12 +125,6 @@ def fts_match(words: Iterable[str]) -> str | None:
     return " OR ".join(quoted) if quoted else None
 
 
-def fts_title_match(words: Iterable[str]) -> str | None:
-    """Chunks whose title (note name and headings) holds every one of these words."""
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    return "{title} : (" + " AND ".join(quoted) + ")" if quoted else None
-
-
 def fts_query(query: str) -> str | None:
     return fts_match(fts_words(query))
 

@@ -111,10 +111,9 @@ def doc_freqs(n: int) -> str:
     return f"SELECT term, doc FROM chunks_vocab WHERE term IN ({_marks(n)})"
 
 
-def matching_among(n: int) -> str:
-    """Which of n chunk ids match an FTS5 query (parameters: match, then the ids)."""
-    return (f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN "
-            f"({_marks(n)})")
+def titles_of(n: int) -> str:
+    """The FTS title (note name and headings) of n chunks."""
+    return f"SELECT rowid, title FROM chunks_fts WHERE rowid IN ({_marks(n)})"
 
 
 def bm25_ranks() -> str:
