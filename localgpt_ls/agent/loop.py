@@ -190,8 +190,7 @@ class Agent:
             emit(TextDelta(reply))
             session.append(Message("assistant", reply))
             return ChatResult(reply, session.id, choice.label)
-        ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor, settings=self.config.tools)
+        ctx = self._tool_context(approver)
         try:
             provider = self._provider(choice)
             system = self._system(system_extra)
@@ -232,9 +231,7 @@ class Agent:
         # A door may pass what a JSON client sent verbatim: memory-only mode searches the bare
         # message, so it is cleaned here; Message cleans what is stored and sent (context too).
         message = clean_text(message)
-        ctx = toolbox.ToolContext(self.workspace, self.memory, approver,
-                                  line_editor=self.line_editor, settings=self.config.tools,
-                                  exclude_files=frozenset(exclude_files))
+        ctx = self._tool_context(approver, exclude_files)
         user = Message("user", _with_context(message, context))
         try:
             choice = await self.resolve_model(model or None)
@@ -259,12 +256,22 @@ class Agent:
         choice = await self.resolve_model(model or None)
         if choice.memory_only:
             raise LocalGPTError("compaction needs a model; none is configured")
-        ctx = toolbox.ToolContext(self.workspace, self.memory, None,
-                                  line_editor=self.line_editor, settings=self.config.tools)
+        ctx = self._tool_context(None)
         async with self._client() as client:
             return await self._compact(client, self._provider(choice), session, ctx)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _tool_context(self, approver: Approver | None,
+                      exclude_files: Collection[str] = ()) -> toolbox.ToolContext:
+        """What this turn's tools work with. Where a door keeps the index fresh (the editor's
+        background embedding, the daemon's and `localgpt mcp`'s follower), a note a tool
+        writes is indexed by keywords at once and its vectors follow behind: embedding it in
+        the turn waited for the model and the whole backlog while a reindex ran."""
+        return toolbox.ToolContext(self.workspace, self.memory, approver,
+                                   line_editor=self.line_editor, settings=self.config.tools,
+                                   exclude_files=frozenset(exclude_files),
+                                   embed_behind=not self.refresh_memory())
 
     def _system(self, extra: str | None, tools: list[str] | None = None) -> str:
         return build_system_prompt(self.workspace, toolbox.specs(tools, self.config.tools),

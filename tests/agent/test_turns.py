@@ -360,3 +360,35 @@ async def test_a_turn_refused_before_it_starts_still_keeps_the_message(
     engine.close()
     assert result.response == "You chose slate."
     assert "What did I decide about the roof?" in json.dumps(fake.posts()[-1].body)
+
+
+@pytest.mark.parametrize("followed", [False, True])
+async def test_a_remembered_fact_is_embedded_in_the_turn_only_where_nothing_follows(
+        followed: bool, fake: FakeServer, workspace: Path, lg_env: Any) -> None:
+    """`memory_append` in a chat turn indexes the fact at once either way (keywords); its
+    vector is made in the turn only for a one-shot door. Where a door keeps the index fresh
+    (the editor, the daemon's follower) the turn leaves it behind: embedding there waited for
+    the model and the whole backlog while a reindex ran."""
+    from localgpt_ls.engine import EditorBridge
+
+    async def not_open(*_args: object) -> bool:
+        return False
+
+    text = config_text(fake.url, MODELS["anthropic"]).replace(
+        'embedding_provider = "none"', 'embedding_provider = "local"')
+    config = write_config(lg_env.home, text)
+    engine = Engine(config, workspace, editor=EditorBridge(not_open, not_open)
+                    if followed else None)
+    fake.queue(reply("anthropic", "", [("c1", "memory_append", {
+        "text": "The boiler was serviced by Nordvik on 3 March", "target": "memory"})]),
+               reply("anthropic", "Noted."))
+    try:
+        await engine.agent.chat("Remember: the boiler was serviced by Nordvik on 3 March.")
+        rows = engine.memory.store.conn().execute(
+            "SELECT embedded FROM chunks WHERE path = 'MEMORY.md' AND text LIKE '%Nordvik%'"
+        ).fetchall()
+        found = engine.memory.search("Nordvik boiler", limit=3).results
+    finally:
+        engine.close()
+    assert rows == [(0 if followed else 1,)]
+    assert found and found[0].file == "MEMORY.md"
