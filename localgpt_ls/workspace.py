@@ -330,14 +330,8 @@ def create_workspace_file(workspace: Path, resolved: Path, text: str) -> bool:
     data = text.encode("utf-8")
     if not HAVE_DIR_FD:
         resolved.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
-        except FileExistsError:
+        if not _create_exclusive(str(resolved), None, data):
             return False
-        try:
-            _write_all(fd, data)
-        finally:
-            os.close(fd)
         if resolve_link(resolved) != resolved:
             raise _changed(_parts(workspace, resolved)[1][-1])
         return True
@@ -369,7 +363,7 @@ def create_workspace_file(workspace: Path, resolved: Path, text: str) -> bool:
                 os.unlink(tmp, dir_fd=dir_fd)
 
 
-def _create_exclusive(name: str, dir_fd: int, data: bytes) -> bool:
+def _create_exclusive(name: str, dir_fd: int | None, data: bytes) -> bool:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
     try:
         fd = os.open(name, flags, 0o644, dir_fd=dir_fd)

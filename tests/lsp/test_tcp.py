@@ -22,6 +22,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_tcp_server(home: Path, workspace: Path, timeout: float, stderr: int
+                     ) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """`localgpt lsp --tcp` on a free port, and a socket connected to it once it listens
+    (`timeout`: the socket's own); `stderr` as for Popen (a PIPE is the caller's to close)."""
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp", "--tcp",
+                               f"127.0.0.1:{port}"], env=env, stderr=stderr)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return server, socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.1)
+
+
 class Rpc:
     """Just enough JSON-RPC framing to talk to the server over a socket."""
 
@@ -76,21 +96,8 @@ def test_the_server_answers_over_tcp(tmp_path: Path) -> None:
     workspace.mkdir()
     write_vault(workspace)
     (home / "config.toml").write_text(NO_EMBED, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp", "--tcp",
-                               f"127.0.0.1:{port}"], env=env, stderr=subprocess.PIPE)
+    server, sock = start_tcp_server(home, workspace, 30, subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
         with sock:
             rpc = Rpc(sock)
             init = rpc.answer(rpc.send("initialize", {
@@ -124,21 +131,8 @@ def test_bad_frames_over_tcp_are_recovered_from(tmp_path: Path) -> None:
     from tests.fuzz.lsp_fuzz import framing_cases, make_vault
 
     home, workspace = make_vault(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    env.update(LOCALGPT_HOME=str(home), LOCALGPT_WORKSPACE=str(workspace))
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "localgpt_ls", "lsp", "--tcp",
-                               f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL)
+    server, sock = start_tcp_server(home, workspace, 15, subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
         with sock:
             rpc = Rpc(sock)
             rpc.answer(rpc.send("initialize", {"processId": None,
